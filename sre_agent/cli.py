@@ -1,0 +1,137 @@
+"""Command-line adapters: `sre-review PATH...` and the `sre-agent` command group.
+
+Thin by design: parse arguments, call the core, print. Exit codes are the contract's:
+0 yes/conditional, 1 no (or conditional with `--fail-on warning`), 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _setup_logging(verbose: bool) -> None:
+    """Ours first: checkov's import calls logging.basicConfig, a no-op once the root has a handler."""
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("sre-review: %(levelname)s %(message)s"))
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.getLogger("sre_agent").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    for noisy in ("cfnlint", "checkov", "detect_secrets", "bc_jsonpath_ng"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL + 1)
+
+
+def _review_parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="SRE review of design documents, CloudFormation, Terraform and "
+        "deploy scripts. Prints `## sre レビュー結果` (or JSON / SARIF).")
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to review")
+    parser.add_argument("--format", "-f", choices=("md", "json", "sarif"), default="md")
+    parser.add_argument("--lang", choices=("ja", "en"), default="ja")
+    parser.add_argument("--mode", choices=("light", "deep"), default="deep",
+                        help="light = /check (given paths only); deep = /check all")
+    parser.add_argument("--fail-on", choices=("error", "warning"), default="error",
+                        help="exit 1 on a ❌ No (error) or also on ⚠️ 条件付き (warning)")
+    parser.add_argument("--region", default="ap-northeast-1", help="region cfn-lint validates for")
+    parser.add_argument("--max-file-size", type=int, default=5 * 1024 * 1024, metavar="BYTES",
+                        help="larger files are listed as skipped: too large")
+    parser.add_argument("--llm", choices=("off", "on", "auto"), default="auto",
+                        help="LLM analysis (not available in this version: always off)")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write the result to FILE")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logs on stderr")
+    return parser
+
+
+def run_review(argv: list[str], prog: str = "sre-review") -> int:
+    args = _review_parser(prog).parse_args(argv)
+    _setup_logging(args.verbose)
+    missing = [p for p in args.paths if not Path(p).exists() and not Path(p).is_symlink()]
+    if missing:
+        print(f"{prog}: error: path not found: {missing[0]}", file=sys.stderr)
+        return EXIT_USAGE
+    from sre_agent.render import render
+    from sre_agent.review import ReviewConfig, review
+
+    config = ReviewConfig(lang=args.lang, mode=args.mode, region=args.region,
+                          max_file_bytes=args.max_file_size)
+    result = review(args.paths, config)
+    output = render(result, args.format, args.lang)
+    if args.output:
+        Path(args.output).write_text(output, encoding="utf-8")
+    else:
+        sys.stdout.write(output)
+        sys.stdout.flush()
+    failing = {"no"} if args.fail_on == "error" else {"no", "conditional"}
+    return EXIT_FAIL if result.verdict in failing else EXIT_OK
+
+
+def _rule_command(argv: list[str]) -> int:
+    from sre_agent.rules.base import rule_by_id
+
+    if len(argv) != 1:
+        print("usage: sre-agent rule ID   (e.g. sre-agent rule DEP004)", file=sys.stderr)
+        return EXIT_USAGE
+    rule = rule_by_id(argv[0])
+    if rule is None:
+        print(f"sre-agent: error: unknown rule: {argv[0]} (see `sre-agent rules`)", file=sys.stderr)
+        return EXIT_USAGE
+    sys.stdout.write(rule.documentation())
+    return EXIT_OK
+
+
+def _rules_command(argv: list[str]) -> int:
+    from sre_agent.rules.base import all_rules, short_code
+
+    for rule in all_rules():
+        print(f"{rule.id}  {short_code(rule.id)}  {rule.severity.value:<7}  "
+              f"{rule.perspective.value:<14}  {rule.name}")
+    return EXIT_OK
+
+
+COMMANDS = {"review": None, "rule": _rule_command, "rules": _rules_command}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: sre-agent {review,rule,rules} ...\n\n"
+              "  review PATH...   the SRE review (same as sre-review)\n"
+              "  rule ID          print a rule's documentation\n"
+              "  rules            list the rules", file=sys.stderr if not argv else sys.stdout)
+        return EXIT_USAGE if not argv else EXIT_OK
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"sre-agent: error: unknown command: {command}", file=sys.stderr)
+        return EXIT_USAGE
+    if command == "review":
+        return _guarded(lambda: run_review(rest, prog="sre-agent review"))
+    return _guarded(lambda: COMMANDS[command](rest))
+
+
+def review_main() -> None:
+    sys.exit(_guarded(lambda: run_review(sys.argv[1:])))
+
+
+def _guarded(call) -> int:
+    """argparse exits 2 itself; anything unexpected is one line on stderr, not a traceback."""
+    try:
+        return call()
+    except KeyboardInterrupt:
+        print("sre-review: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) else EXIT_USAGE
+    except Exception as exc:  # pragma: no cover - the last line of defence
+        logging.getLogger("sre_agent").debug("internal error", exc_info=True)
+        print(f"sre-review: internal error: {type(exc).__name__}: {exc} (rerun with -v)",
+              file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Parsers that turn input files into structures the analyzers can query."""

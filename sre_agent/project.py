@@ -1,0 +1,268 @@
+"""Discovery and parsing: the given paths become one `Project` of parsed artifacts.
+
+Every file under the given paths gets a `FileRecord` — reviewed, skipped with the reason, or
+error with the parse error and its line — so nothing the user handed us is silently lost.
+Symbolic links are never followed (a link out of the tree, or a loop, cannot be read by us).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterator
+
+from sre_agent.environments import canonical, environment_of_path
+from sre_agent.models import FileKind, FileRecord, FileStatus
+from sre_agent.parsing.cloudformation import (
+    CfnTemplate, TemplateParseError, looks_like_template, parse_template,
+)
+from sre_agent.parsing.markdown import CodeBlock, MarkdownDoc, parse_markdown
+from sre_agent.parsing.shell import ShellCommand, ShellScript, is_shell_text, parse_shell
+from sre_agent.parsing.terraform import HclParseError, TfFile, parse_terraform, parse_tfvars
+from sre_agent.textio import TextDecodeError, decode_text, looks_binary
+
+IGNORED_DIRS = frozenset({
+    ".git", ".hg", ".svn", ".terraform", "node_modules", "__pycache__", ".venv", "venv",
+    ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis", ".idea", ".vscode",
+    ".tox", ".aws-sam", "cdk.out",
+})
+SHELL_FENCES = frozenset({"bash", "sh", "shell", "console", "zsh", "shell-session"})
+MARKDOWN_SUFFIXES = frozenset({".md", ".markdown"})
+DATA_SUFFIXES = frozenset({".yaml", ".yml", ".json", ".template", ".cfn"})
+APP_SOURCE_SUFFIXES = frozenset({
+    ".py", ".js", ".ts", ".tsx", ".jsx", ".java", ".go", ".rb", ".php", ".cs", ".kt", ".rs",
+})
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+
+
+@dataclass
+class ScriptFile:
+    path: str
+    text: str
+    script: ShellScript
+
+
+@dataclass
+class Document:
+    path: str
+    kind: FileKind  # design-doc or standard
+    text: str
+    doc: MarkdownDoc
+
+    def shell_blocks(self) -> Iterator[tuple[CodeBlock, ShellScript]]:
+        """Fenced bash blocks of runbooks: their commands are reviewed like scripts."""
+        for block in self.doc.code_blocks():
+            if block.lang in SHELL_FENCES:
+                yield block, parse_shell(_strip_prompts(block.text), line_offset=block.line - 1)
+
+
+@dataclass
+class ParameterSet:
+    """Values for one environment: a CFN parameter JSON or a Terraform tfvars file."""
+
+    path: str
+    environment: str | None
+    values: dict[str, Any]
+    terraform: bool = False
+
+
+@dataclass
+class Project:
+    root: Path
+    files: list[FileRecord] = field(default_factory=list)
+    templates: list[CfnTemplate] = field(default_factory=list)
+    terraform: list[TfFile] = field(default_factory=list)
+    scripts: list[ScriptFile] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+    parameter_sets: list[ParameterSet] = field(default_factory=list)
+    workflows: list[str] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def abs(self, path: str) -> Path:
+        return self.root / path
+
+    def commands(self) -> Iterator[tuple[str, ShellCommand]]:
+        """Every command the project would run: scripts and the shell blocks of documents."""
+        for script in self.scripts:
+            for command in script.script.commands:
+                yield script.path, command
+        for document in self.documents:
+            for _block, parsed in document.shell_blocks():
+                for command in parsed.commands:
+                    yield document.path, command
+
+    def record(self, path: str) -> FileRecord | None:
+        return next((r for r in self.files if r.path == path), None)
+
+
+def _strip_prompts(text: str) -> str:
+    """`$ aws ...` in a console block is the command `aws ...`; keep line count unchanged."""
+    lines = text.split("\n")
+    return "\n".join(line[2:] if line.startswith("$ ") else line for line in lines)
+
+
+def project_root(paths: list[Path]) -> Path:
+    resolved = [p.resolve() for p in paths]
+    if len(resolved) == 1:
+        return resolved[0] if resolved[0].is_dir() else resolved[0].parent
+    return Path(os.path.commonpath([str(p) for p in resolved]))
+
+
+def walk(paths: list[Path], root: Path) -> Iterator[Path]:
+    """Files under the given paths in a stable order, without following any symbolic link."""
+    seen: set[Path] = set()
+    for given in paths:
+        if given.is_symlink() or not given.is_dir():
+            candidates: list[Path] = [given]
+        else:
+            candidates = []
+            for dirpath, dirnames, filenames in os.walk(given, followlinks=False):
+                dirnames[:] = sorted(d for d in dirnames if d not in IGNORED_DIRS
+                                     and not os.path.islink(os.path.join(dirpath, d)))
+                candidates.extend(Path(dirpath) / name for name in sorted(filenames))
+                candidates.extend(Path(dirpath) / d for d in sorted(os.listdir(dirpath))
+                                  if d not in IGNORED_DIRS and os.path.islink(os.path.join(dirpath, d))
+                                  and os.path.isdir(os.path.join(dirpath, d)))
+        for candidate in candidates:
+            key = Path(os.path.abspath(candidate))
+            if key not in seen:
+                seen.add(key)
+                yield candidate
+
+
+def relative(path: Path, root: Path) -> str:
+    try:
+        rel = Path(os.path.abspath(path)).relative_to(root)
+    except ValueError:
+        rel = Path(os.path.abspath(path))
+    return PurePosixPath(*rel.parts).as_posix() if rel.parts else path.name
+
+
+def load_project(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Project:
+    root = project_root(paths)
+    project = Project(root=root)
+    for path in walk(paths, root):
+        rel = relative(path, root)
+        record = _load_file(project, path, rel, max_bytes)
+        project.files.append(record)
+    project.files.sort(key=lambda r: r.path)
+    return project
+
+
+def _skip(rel: str, kind: FileKind, why: str) -> FileRecord:
+    return FileRecord(path=rel, kind=kind, status=FileStatus.SKIPPED, error=why)
+
+
+def _fail(rel: str, kind: FileKind, message: str, line: int | None) -> FileRecord:
+    where = f"line {line}: " if line else ""
+    return FileRecord(path=rel, kind=kind, status=FileStatus.ERROR, error=f"{where}{message}")
+
+
+def _load_file(project: Project, path: Path, rel: str, max_bytes: int) -> FileRecord:
+    if path.is_symlink():
+        return _skip(rel, FileKind.OTHER, "symbolic link, not followed")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return _skip(rel, _kind_by_name(rel), f"too large ({size:,} bytes > {max_bytes:,})")
+        data = path.read_bytes()
+    except OSError as exc:
+        return _fail(rel, FileKind.OTHER, f"cannot read: {exc.strerror or exc}", None)
+    if looks_binary(data):
+        return _skip(rel, _kind_by_name(rel), "binary file")
+    try:
+        text, encoding = decode_text(data)
+    except TextDecodeError as exc:
+        return _skip(rel, _kind_by_name(rel), f"not text: {exc}")
+    record = _parse(project, path, rel, text)
+    record.encoding = encoding
+    if record.status is not FileStatus.SKIPPED:
+        project.texts[rel] = text
+    return record
+
+
+def _kind_by_name(rel: str) -> FileKind:
+    suffix = PurePosixPath(rel).suffix.lower()
+    if suffix == ".tf":
+        return FileKind.TERRAFORM
+    if suffix in (".sh", ".bash"):
+        return FileKind.SCRIPT
+    if suffix in MARKDOWN_SUFFIXES:
+        return FileKind.DESIGN_DOC
+    return FileKind.OTHER
+
+
+def _is_standard(rel: str) -> bool:
+    lowered = rel.lower()
+    return "standards/" in lowered or "40_standards" in lowered or any(
+        word in PurePosixPath(rel).name for word in ("規約", "標準", "standard"))
+
+
+def _parse(project: Project, path: Path, rel: str, text: str) -> FileRecord:
+    suffix = PurePosixPath(rel).suffix.lower()
+    if suffix == ".tf":
+        try:
+            project.terraform.append(parse_terraform(rel, path, text))
+        except HclParseError as exc:
+            return _fail(rel, FileKind.TERRAFORM, f"HCL syntax error: {exc}", exc.line)
+        return FileRecord(path=rel, kind=FileKind.TERRAFORM)
+    if suffix == ".tfvars":
+        try:
+            values = parse_tfvars(text)
+        except Exception as exc:  # hcl2/lark error types vary; all mean "does not parse"
+            return _fail(rel, FileKind.PARAMETERS, f"HCL syntax error: {str(exc).splitlines()[0]}",
+                         getattr(exc, "line", None))
+        project.parameter_sets.append(
+            ParameterSet(rel, environment_of_path(rel), values, terraform=True))
+        return FileRecord(path=rel, kind=FileKind.PARAMETERS)
+    if suffix in MARKDOWN_SUFFIXES:
+        kind = FileKind.STANDARD if _is_standard(rel) else FileKind.DESIGN_DOC
+        project.documents.append(Document(rel, kind, text, parse_markdown(text)))
+        return FileRecord(path=rel, kind=kind)
+    if is_shell_text(text, rel):
+        project.scripts.append(ScriptFile(rel, text, parse_shell(text)))
+        return FileRecord(path=rel, kind=FileKind.SCRIPT)
+    if suffix in DATA_SUFFIXES:
+        return _parse_data_file(project, path, rel, text)
+    if suffix in APP_SOURCE_SUFFIXES:
+        return _skip(rel, FileKind.OTHER, "application source code is outside the SRE review")
+    return _skip(rel, FileKind.OTHER, "not an infrastructure, script or document file")
+
+
+def _parse_data_file(project: Project, path: Path, rel: str, text: str) -> FileRecord:
+    if "/.github/workflows/" in f"/{rel}":
+        project.workflows.append(rel)
+        return FileRecord(path=rel, kind=FileKind.OTHER)
+    if looks_like_template(text):
+        try:
+            project.templates.append(parse_template(rel, path, text))
+        except TemplateParseError as exc:
+            return _fail(rel, FileKind.CLOUDFORMATION, str(exc), exc.line)
+        return FileRecord(path=rel, kind=FileKind.CLOUDFORMATION)
+    if rel.lower().endswith(".json"):
+        values = _cfn_parameter_values(text)
+        if values is not None:
+            project.parameter_sets.append(ParameterSet(rel, environment_of_path(rel), values))
+            return FileRecord(path=rel, kind=FileKind.PARAMETERS)
+    return _skip(rel, FileKind.OTHER,
+                 "YAML/JSON that is neither a CloudFormation template nor a parameter file")
+
+
+def _cfn_parameter_values(text: str) -> dict[str, Any] | None:
+    """Values of a CFN CLI parameter file (`[{ParameterKey, ParameterValue}]`) or a
+    CodePipeline template configuration (`{"Parameters": {...}}`); None for other JSON."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(data, list) and data and all(
+            isinstance(item, dict) and "ParameterKey" in item for item in data):
+        return {str(item["ParameterKey"]): item.get("ParameterValue") for item in data}
+    if isinstance(data, dict) and isinstance(data.get("Parameters"), dict):
+        return {str(k): v for k, v in data["Parameters"].items()}
+    return None
+
+
+__all__ = ["Project", "ScriptFile", "Document", "ParameterSet", "load_project", "canonical"]

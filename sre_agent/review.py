@@ -1,0 +1,139 @@
+"""The core: `review(paths, config) -> Review`. The CLI and other adapters only call this."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel
+
+from sre_agent.analyzers.base import Analyzer, analyzer_error, run_guarded
+from sre_agent.models import (
+    AnalyzerRun, Finding, LlmStatus, Passed, Review, Severity, verdict_for,
+)
+from sre_agent.project import DEFAULT_MAX_BYTES, Project, load_project, relative
+from sre_agent.rules.base import RuleContext, all_rules
+from sre_agent import suppressions
+
+LOG = logging.getLogger("sre_agent")
+
+
+class ReviewConfig(BaseModel):
+    lang: Literal["ja", "en"] = "ja"
+    mode: Literal["light", "deep"] = "deep"
+    region: str = "ap-northeast-1"
+    max_file_bytes: int = DEFAULT_MAX_BYTES
+    analyzers: tuple[str, ...] = ("sre", "cfn-lint", "checkov")
+
+
+class SreRulesAnalyzer:
+    """Our catalogue; each rule is guarded on its own so one broken rule costs only itself."""
+
+    name = "sre-rules"
+
+    def __init__(self) -> None:
+        self.passed: list[Passed] = []
+
+    def version(self) -> str:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("sre-agent")
+        except PackageNotFoundError:
+            return "dev"
+
+    def analyze(self, ctx: RuleContext) -> list[Finding]:
+        findings: list[Finding] = []
+        for rule_class in all_rules():
+            rule = rule_class()
+            try:
+                found = list(rule.check(ctx))
+            except Exception as exc:
+                LOG.debug("rule %s crashed", rule.id, exc_info=True)
+                findings.append(analyzer_error(ctx, rule.id, f"{type(exc).__name__}: {exc}"))
+                continue
+            findings += found
+            if not any(f.severity is not Severity.INFO for f in found):
+                evidence = rule.coverage(ctx)
+                if evidence:
+                    self.passed.append(Passed(rule_id=rule.id, perspective=rule.perspective,
+                                              title=ctx.text(rule.passed_ja, rule.passed_en),
+                                              evidence=evidence))
+        return findings
+
+
+def _analyzers(config: ReviewConfig, rules: SreRulesAnalyzer) -> list[Analyzer]:
+    from sre_agent.analyzers.cfnlint import CfnLintAnalyzer
+    from sre_agent.analyzers.checkov import CheckovAnalyzer
+
+    available: dict[str, Analyzer] = {"sre": rules, "cfn-lint": CfnLintAnalyzer(config.region),
+                                      "checkov": CheckovAnalyzer()}
+    return [available[name] for name in config.analyzers if name in available]
+
+
+def merge_equivalents(findings: list[Finding]) -> list[Finding]:
+    """A cfn-lint/checkov finding that one of our rules also reports on the same resource
+    folds into ours: one line per problem, both ids kept, the worse severity wins."""
+    equivalents = {rule.id: set(rule.equivalents) for rule in all_rules() if rule.equivalents}
+    ours = [f for f in findings if f.id in equivalents]
+    merged: set[int] = set()
+    for index, other in enumerate(findings):
+        for mine in ours:
+            if (other.id in equivalents[mine.id] and other.file == mine.file
+                    and other.resource == mine.resource):
+                if other.id not in mine.related_ids:
+                    mine.related_ids.append(other.id)
+                if other.severity.rank > mine.severity.rank:
+                    mine.severity = other.severity
+                merged.add(index)
+                break
+    return [f for i, f in enumerate(findings) if i not in merged]
+
+
+def review_project(project: Project, config: ReviewConfig) -> Review:
+    ctx = RuleContext(project=project, lang=config.lang)
+    rules = SreRulesAnalyzer()
+    findings: list[Finding] = []
+    runs: list[AnalyzerRun] = []
+    for analyzer in _analyzers(config, rules):
+        found, run = run_guarded(analyzer, ctx)
+        run.files = _files_for(analyzer.name, project)
+        findings += found
+        runs.append(run)
+    findings = merge_equivalents(findings)
+    suppressions.apply(findings, suppressions.collect(project))
+    findings.sort(key=Finding.sort_key)
+    return Review(
+        root=".", verdict=verdict_for(findings), files=project.files, findings=findings,
+        llm=LlmStatus(used=False, reason="no ANTHROPIC_API_KEY (LLM layer not used)"),
+        passed=[p for p in rules.passed if not _has_problem(findings, p.rule_id)],
+        analyzers=runs, mode=config.mode,
+    )
+
+
+def _has_problem(findings: list[Finding], rule_id: str) -> bool:
+    return any(f.id == rule_id and not f.suppressed and f.severity is not Severity.INFO
+               for f in findings)
+
+
+def _files_for(name: str, project: Project) -> int:
+    if name == "cfn-lint":
+        return len(project.templates)
+    if name == "checkov":
+        return len(project.templates) + len(project.terraform) + len(project.texts)
+    return sum(1 for f in project.files if f.status.value == "reviewed")
+
+
+def review(paths: list[str | Path], config: ReviewConfig | None = None) -> Review:
+    """Review the given files and folders; raises FileNotFoundError for a path that is not there."""
+    config = config or ReviewConfig()
+    resolved = [Path(p) for p in paths]
+    for path in resolved:
+        if not path.exists() and not path.is_symlink():
+            raise FileNotFoundError(str(path))
+    project = load_project(resolved, max_bytes=config.max_file_bytes)
+    return review_project(project, config)
+
+
+__all__ = ["ReviewConfig", "review", "review_project", "relative"]

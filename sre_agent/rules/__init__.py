@@ -1,0 +1,1 @@
+"""SRE rules, one per module; `base.all_rules()` discovers them."""

@@ -1,0 +1,86 @@
+"""Suppressions written by the project: they mute a finding, never hide it.
+
+Forms:
+- a comment in a script, Terraform file or markdown (`<!-- ... -->`):
+  `# sre-review: ignore=SRE-DEP-004 <reason>` mutes matching findings on the same line or the
+  next line; `ignore-file=ID <reason>` mutes them in the whole file;
+- CloudFormation resource Metadata:
+  `Metadata: {sre-review: {ignore: [{id: SRE-MAZ-001, reason: 開発専用}]}}` mutes findings on
+  that resource.
+Ids may be written `SRE-MAZ-001`, `MAZ001`, `CKV_AWS_157`, `checkov:CKV_AWS_157`, `W3011`,
+`SC2086`. Suppressed findings stay in the JSON and in the appendix with their reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sre_agent.models import Finding
+from sre_agent.project import Project
+from sre_agent.rules.base import canonical_id
+
+COMMENT = re.compile(
+    r"(?:#|//|<!--)\s*sre-review:\s*(ignore|ignore-file)=([A-Za-z0-9_:,\-]+)[ \t]*(.*?)\s*(?:-->)?\s*$")
+
+
+@dataclass(frozen=True)
+class Suppression:
+    ids: tuple[str, ...]
+    reason: str
+    file: str
+    line: int | None          # None: whole file (or the whole resource)
+    resource: str | None = None
+
+    def matches(self, finding: Finding) -> bool:
+        if finding.file != self.file or not _id_matches(self.ids, finding):
+            return False
+        if self.resource is not None:
+            return finding.resource == self.resource
+        if self.line is None:
+            return True
+        return finding.line in (self.line, self.line + 1)
+
+
+def _names(finding: Finding) -> set[str]:
+    names = set()
+    for raw in (finding.id, *finding.related_ids):
+        names.add(raw.upper())
+        names.add(raw.split(":", 1)[-1].upper())
+    return names
+
+
+def _id_matches(ids: tuple[str, ...], finding: Finding) -> bool:
+    names = _names(finding)
+    return any(canonical_id(i).upper() in names or i.upper() in names for i in ids)
+
+
+def collect(project: Project) -> list[Suppression]:
+    found: list[Suppression] = []
+    for path, text in project.texts.items():
+        if "sre-review:" not in text:
+            continue
+        for number, line in enumerate(text.split("\n"), start=1):
+            match = COMMENT.search(line)
+            if match:
+                scope, ids, reason = match.groups()
+                found.append(Suppression(tuple(i for i in ids.split(",") if i), reason.strip(),
+                                         path, None if scope == "ignore-file" else number))
+    for template in project.templates:
+        for resource in template.resources.values():
+            meta = resource.body.get("Metadata")
+            entries = meta.get("sre-review", {}).get("ignore", []) if isinstance(meta, dict) else []
+            for entry in entries if isinstance(entries, list) else []:
+                if isinstance(entry, dict) and entry.get("id"):
+                    found.append(Suppression((str(entry["id"]),), str(entry.get("reason") or "").strip(),
+                                             template.path, resource.line, resource.logical_id))
+    return found
+
+
+def apply(findings: list[Finding], suppressions: list[Suppression]) -> None:
+    for finding in findings:
+        for suppression in suppressions:
+            if suppression.matches(finding):
+                finding.suppressed = True
+                finding.suppression_reason = suppression.reason or None
+                break
