@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -101,15 +102,33 @@ def review_project(project: Project, config: ReviewConfig) -> Review:
         run.files = _files_for(analyzer.name, project)
         findings += found
         runs.append(run)
+    if project.scripts:
+        runs.append(_shellcheck_run())
     findings = merge_equivalents(findings)
     suppressions.apply(findings, suppressions.collect(project))
     findings.sort(key=Finding.sort_key)
     return Review(
         root=".", verdict=verdict_for(findings), files=project.files, findings=findings,
-        llm=LlmStatus(used=False, reason="no ANTHROPIC_API_KEY (LLM layer not used)"),
+        llm=LlmStatus(used=False, reason=_llm_reason()),
         passed=[p for p in rules.passed if not _has_problem(findings, p.rule_id)],
         analyzers=runs, mode=config.mode,
     )
+
+
+def _llm_reason() -> str:
+    if not os.environ.get("ANTHROPIC_API_KEY"):
+        return "no ANTHROPIC_API_KEY"
+    return "the LLM layer is not part of this version; the deterministic review is complete"
+
+
+def _shellcheck_run() -> AnalyzerRun:
+    """shellcheck runs inside rule DEP016; listed here so the appendix names its version."""
+    from sre_agent.analyzers.shellcheck import shellcheck_version
+
+    try:
+        return AnalyzerRun(name="shellcheck", version=shellcheck_version())
+    except Exception as exc:
+        return AnalyzerRun(name="shellcheck", version="unknown", error=str(exc))
 
 
 def _has_problem(findings: list[Finding], rule_id: str) -> bool:

@@ -2,8 +2,9 @@
 
 Forms:
 - a comment in a script, Terraform file or markdown (`<!-- ... -->`):
-  `# sre-review: ignore=SRE-DEP-004 <reason>` mutes matching findings on the same line or the
-  next line; `ignore-file=ID <reason>` mutes them in the whole file;
+  `# sre-review: ignore=SRE-DEP-004 <reason>` mutes matching findings on the same line and the
+  next line — or, when the next line opens a fenced code block, the whole block;
+  `ignore-file=ID <reason>` mutes them in the whole file;
 - CloudFormation resource Metadata:
   `Metadata: {sre-review: {ignore: [{id: SRE-MAZ-001, reason: 開発専用}]}}` mutes findings on
   that resource.
@@ -31,6 +32,7 @@ class Suppression:
     file: str
     line: int | None          # None: whole file (or the whole resource)
     resource: str | None = None
+    end_line: int | None = None
 
     def matches(self, finding: Finding) -> bool:
         if finding.file != self.file or not _id_matches(self.ids, finding):
@@ -39,7 +41,8 @@ class Suppression:
             return finding.resource == self.resource
         if self.line is None:
             return True
-        return finding.line in (self.line, self.line + 1)
+        end = self.end_line or self.line + 1
+        return finding.line is not None and self.line <= finding.line <= end
 
 
 def _names(finding: Finding) -> set[str]:
@@ -60,12 +63,14 @@ def collect(project: Project) -> list[Suppression]:
     for path, text in project.texts.items():
         if "sre-review:" not in text:
             continue
-        for number, line in enumerate(text.split("\n"), start=1):
+        lines = text.split("\n")
+        for number, line in enumerate(lines, start=1):
             match = COMMENT.search(line)
             if match:
                 scope, ids, reason = match.groups()
                 found.append(Suppression(tuple(i for i in ids.split(",") if i), reason.strip(),
-                                         path, None if scope == "ignore-file" else number))
+                                         path, None if scope == "ignore-file" else number,
+                                         end_line=_covered_until(lines, number)))
     for template in project.templates:
         for resource in template.resources.values():
             meta = resource.body.get("Metadata")
@@ -75,6 +80,18 @@ def collect(project: Project) -> list[Suppression]:
                     found.append(Suppression((str(entry["id"]),), str(entry.get("reason") or "").strip(),
                                              template.path, resource.line, resource.logical_id))
     return found
+
+
+def _covered_until(lines: list[str], number: int) -> int:
+    """The next line, or the closing fence when the next line opens a fenced code block."""
+    following = lines[number] if number < len(lines) else ""
+    fence = following.lstrip()[:3]
+    if fence in ("```", "~~~"):
+        for end in range(number + 1, len(lines)):
+            if lines[end].lstrip().startswith(fence):
+                return end + 1
+        return len(lines)
+    return number + 1
 
 
 def apply(findings: list[Finding], suppressions: list[Suppression]) -> None:

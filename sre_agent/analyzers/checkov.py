@@ -86,12 +86,12 @@ class CheckovAnalyzer:
                            enable_secret_scan_all_files=framework == "secrets")
         report = runner().run(root_folder=None, files=files, runner_filter=flt)
         reports = report if isinstance(report, list) else [report]
-        return [self._finding(ctx, check) for rep in reports for check in rep.failed_checks]
+        return [self._finding(ctx, check, framework == "secrets")
+                for rep in reports for check in rep.failed_checks]
 
-    def _finding(self, ctx: RuleContext, check: Any) -> Finding:
+    def _finding(self, ctx: RuleContext, check: Any, secret: bool) -> Finding:
         perspective, severity = classify(check.check_id)
         rel = os.path.relpath(check.file_abs_path, ctx.project.root).replace(os.sep, "/")
-        secret = check.check_type == "secrets"
         resource: str | None = None if secret else str(check.resource)
         if resource and "." in resource and "::" in resource:   # "AWS::RDS::DBInstance.Database"
             resource = resource.rsplit(".", 1)[1]

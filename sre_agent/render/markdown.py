@@ -41,11 +41,11 @@ class FindingGroup:
         ids = [self.first.id] + [i for i in self.first.related_ids if i != self.first.id]
         return ", ".join(dict.fromkeys(ids))
 
-    def locations(self, L: dict[str, str]) -> str:
+    def locations(self, L: dict[str, str], with_resources: bool = True) -> str:
         shown = []
         for finding in self.findings:
             loc = finding.location()
-            if finding.resource and finding.resource not in finding.message:
+            if finding.resource and with_resources:
                 loc = f"{loc} `{finding.resource}`" if loc else f"`{finding.resource}`"
             if loc and loc not in shown:
                 shown.append(loc)
@@ -59,10 +59,15 @@ class FindingGroup:
         title = self.first.title or self.first.id
         if count > 1:
             title += f"（{count} {L['count']}）" if L is LABELS["ja"] else f" ({count} {L['count']})"
-        where = self.locations(L)
-        body = f"{where} {self.first.message}" if where else self.first.message
-        if count > 1 and self.first.source != "sre":
-            body = where
+        first = self.first
+        if first.message.startswith(first.title):   # checkov: the message only repeats the title
+            body = self.locations(L)
+        elif count == 1:
+            where = self.locations(L, with_resources=bool(first.resource) and
+                                   f"`{first.resource}`" not in first.message)
+            body = f"{where} {first.message}" if where else first.message
+        else:
+            body = f"{self.locations(L)} — {L['example']}: {first.message}"
         prefix = f"{MARKS[self.severity]} " if mark else ""
         return f"{prefix}{title} — {body} [{self.ids()}]"
 

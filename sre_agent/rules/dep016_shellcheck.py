@@ -45,8 +45,8 @@ class ShellcheckFindings(Rule):
     severity = Severity.WARNING
     title_ja = "シェルスクリプトの不具合（shellcheck）"
     title_en = "Shell script defect (shellcheck)"
-    passed_ja = "shellcheck の指摘なし"
-    passed_en = "No shellcheck findings"
+    passed_ja = "shellcheck のエラー・警告なし"
+    passed_en = "No shellcheck errors or warnings"
     fix_ja = "shellcheck の指摘（SC コード）に従って修正する"
     fix_en = "Fix as the shellcheck code describes"
 
