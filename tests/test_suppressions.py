@@ -25,6 +25,8 @@ Resources:
         ignore:
           - id: SRE-MAZ-001
             reason: 検証用の使い捨て DB。本番は Aurora スタックで別管理
+          - id: MON001
+            reason: 監視は本番 Aurora スタック側で定義
     Properties:
       Engine: postgres
       DBInstanceClass: db.t4g.micro
@@ -41,6 +43,7 @@ def test_comment_and_metadata_suppressions(tmp_path: Path) -> None:
     assert by_id["SRE-DEP-004"].suppressed
     assert by_id["SRE-DEP-004"].suppression_reason.startswith("source 専用")
     assert by_id["SRE-MAZ-001"].suppressed
+    assert by_id["SRE-MON-001"].suppression_reason == "監視は本番 Aurora スタック側で定義"
     assert by_id["SRE-DEP-001"].suppressed
     assert by_id["SRE-DEP-001"].suppression_reason is None
     missing_reason = by_id["SRE-SUP-001"]

@@ -4,7 +4,7 @@ Rules ask "is `aws cloudformation deploy` ever called?"; a grep also answers yes
 `echo "aws cloudformation deploy"`, comments and heredoc bodies. This small hand-written
 tokenizer (no dependency, never raises, never executes anything) recovers the commands
 instead, including those nested in control structures, functions and `$( )`.
-It is a reviewer's approximation of bash, not a bash implementation: no expansion, no aliases.
+It approximates bash for review purposes: nothing is expanded, aliases and `eval` are not seen.
 """
 
 from __future__ import annotations
@@ -17,17 +17,26 @@ from pathlib import PurePath
 _ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
 _FUNC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:@-]*")
 _IO_NUMBER = re.compile(r"\d+(?=[<>])")
-_OPS = tuple(sorted((";;&", "&>>", "<<<", "<<-", ";;", ";&", "&&", "||", "|&", "<<", ">>", "<&",
-                     ">&", "<>", ">|", "&>", ";", "&", "|", "(", ")", "<", ">"), key=len, reverse=True))
+_OPS = sorted([";;&", "&>>", "<<<", "<<-", ";;", ";&", "&&", "||", "|&", "<<", ">>", "<&", ">&",
+               "<>", ">|", "&>", ";", "&", "|", "(", ")", "<", ">"], key=len, reverse=True)
 _REDIRS = frozenset({"<", ">", ">>", "<&", ">&", "<>", ">|", "&>", "&>>", "<<<", "<<", "<<-"})
 _CASE_ENDS = frozenset({";;", ";&", ";;&"})
+_OPENERS = {"if": "if", "while": "loop", "until": "loop", "for": "loop", "select": "loop",
+            "case": "case"}
+_HEADERS = {"for": "forhead", "select": "forhead", "case": "casehead", "function": "fname"}
+_CLOSERS = frozenset({"fi", "done", "esac", "}"})
+_SKIPPED = frozenset({"then", "else", "elif", "do", "!"})
 _ANSI = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "e": "\x1b", "a": "\a"}
 _SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "ash"})
 _SET_LETTERS = {"e": "errexit", "u": "nounset", "x": "xtrace", "v": "verbose", "f": "noglob",
                 "n": "noexec", "C": "noclobber", "E": "errtrace", "T": "functrace", "a": "allexport",
                 "b": "notify", "h": "hashall", "m": "monitor", "B": "braceexpand", "H": "histexpand",
                 "P": "physical", "k": "keyword", "t": "onecmd"}
-_MAX_DEPTH = 40  # nested substitutions deeper than this stay literal text (guards recursion)
+_WRAPPERS = {  # command -> its options that take an argument
+    "sudo": ("-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"), "env": ("-u", "-C", "-S"),
+    "exec": ("-a",), "nice": ("-n",), "time": (), "nohup": (), "builtin": (), "command": (),
+    "timeout": ("-s", "-k", "--signal", "--kill-after")}
+_MAX_DEPTH = 40  # substitutions nested deeper stay literal text (guards the recursion)
 
 
 @dataclass(frozen=True)
@@ -64,8 +73,8 @@ class ShellCommand:
 
 @dataclass(frozen=True)
 class SetOption:
-    """A shell option switched by `set` or shebang flags; `top_level` is False inside a
-    function, if/loop/case body, subshell or substitution, where it says nothing about the script."""
+    """An option switched by `set` or shebang flags. `top_level` is False inside a function,
+    if/loop/case body, subshell or substitution, where it says nothing about the whole script."""
 
     name: str
     line: int
@@ -93,48 +102,33 @@ class ShellScript:
 
 
 def _strip_wrappers(words: tuple[str, ...]) -> tuple[str, ...]:
-    """Skip commands that just run the next word (sudo, env, nohup...) with their options."""
+    """Skip commands that only run the next word (sudo, env, nohup...) and their options."""
     i, n = 0, len(words)
-
-    def skip_options(with_arg: str) -> int:
-        j = i + 1
+    while i < n and words[i] in _WRAPPERS and words[i + 1:i + 2] not in (("-v",), ("-V",)):
+        j = i + 1  # (`command -v aws` above only asks whether aws exists)
         while j < n and words[j].startswith("-") and words[j] != "-":
             if words[j] == "--":
-                return j + 1
-            j += 2 if words[j] in with_arg.split() else 1
-        return j
-
-    while i < n:
-        word = words[i]
-        if word == "sudo":
-            i = skip_options("-u -g -C -D -h -p -r -t -U -T")
-        elif word == "env":
-            i = skip_options("-u -C -S")
-            while i < n and _ASSIGN.match(words[i]):
-                i += 1
-        elif word in ("exec", "time", "nohup", "builtin", "nice"):
-            i = skip_options("-a -n")
-        elif word == "command" and not (i + 1 < n and words[i + 1] in ("-v", "-V")):
-            i = skip_options("")  # `command -v aws` only asks whether aws exists
-        elif word == "timeout":
-            i = skip_options("-s -k --signal --kill-after") + 1  # the duration
-        else:
-            break
+                j += 1
+                break
+            j += 2 if words[j] in _WRAPPERS[words[i]] else 1
+        while words[i] == "env" and j < n and _ASSIGN.match(words[j]):
+            j += 1
+        i = j + (words[i] == "timeout")  # timeout's duration
     return words[i:]
 
 
 @dataclass
 class _Tok:
     kind: str  # word | op | redir ; a newline is the op "\n"
-    value: str  # quote-removed text for words
+    value: str  # quote-removed text for words, the operator itself otherwise
     start: int
     end: int
     raw: str = ""
-    subs: list[ShellCommand] = field(default_factory=list)
+    subs: list[ShellCommand] = field(default_factory=list)  # commands from $( ) in the word
 
 
 class _Ctx:
-    """Whole-source state shared by nested lexers: positions map to lines globally."""
+    """State shared by nested lexers: positions are in the whole source, so lines are global."""
 
     def __init__(self, src: str, offset: int) -> None:
         self.src, self.offset, self.depth = src, offset, 0
@@ -158,17 +152,14 @@ class _Lexer:
     def run(self) -> None:
         src, end, parens, cases = self.src, self.end, 0, 0
         while self.pos < end:
-            p = self.pos
-            c = src[p]
-            if c in " \t\r\f\v":
-                self.pos += 1
-            elif c == "\\" and src.startswith("\n", p + 1, end):
-                self.pos += 2
+            p, c = self.pos, src[self.pos]
+            if c in " \t\r\f\v" or (c == "\\" and src.startswith("\n", p + 1, end)):
+                self.pos += 1 if c != "\\" else 2
             elif c == "\n":
                 self.toks.append(_Tok("op", "\n", p, p + 1))
                 self.pos = p + 1
                 self._skip_heredocs()
-            elif c == "#":
+            elif c == "#":  # only reached at the start of a word
                 nl = src.find("\n", p, end)
                 self.pos = end if nl < 0 else nl
             elif c == ")" and self.closer and parens == 0 and cases == 0:
@@ -177,25 +168,25 @@ class _Lexer:
             elif src.startswith("((", p, end):  # arithmetic command, kept as one word
                 q = self._balanced(p)
                 self._add(_Tok("word", src[p:q], p, q, src[p:q]))
-            elif c in "<>" and src.startswith("(", p + 1, end):
-                self._add(self._word(p))
-            elif c.isdigit() and _IO_NUMBER.match(src, p, end):
-                self.pos = _IO_NUMBER.match(src, p, end).end()  # type: ignore[union-attr]
+            elif c.isdigit() and _IO_NUMBER.match(src, p, end):  # the 2 of 2>&1
+                self.pos = p + len(_IO_NUMBER.match(src, p, end).group())  # type: ignore[union-attr]
             else:
                 op = next((o for o in _OPS if src.startswith(o, p, end)), None)
-                if op is None:
+                if op is None or (c in "<>" and src.startswith("(", p + 1, end)):
                     tok = self._word(p)
-                    cases += {"case": 1, "esac": -1}.get(tok.raw, 0) if cases or tok.raw == "case" else 0
+                    if tok.raw in ("case", "esac") and (cases or tok.raw == "case"):
+                        cases += 1 if tok.raw == "case" else -1  # `a)` patterns inside $( )
                     self._add(tok)
                     continue
-                parens += {"(": 1, ")": -1}.get(op, 0) if parens or op == "(" else 0
+                if op in ("(", ")") and (parens or op == "("):
+                    parens += 1 if op == "(" else -1
                 self._add(_Tok("redir" if op in _REDIRS else "op", op, p, p + len(op)))
                 if op in ("<<", "<<-"):
                     self.want_delim = op == "<<-"
 
     def _add(self, tok: _Tok) -> None:
         if self.want_delim is not None and tok.kind == "word":
-            self.heredocs.append((tok.value, self.want_delim))
+            self.heredocs.append((tok.value, self.want_delim))  # quote removal: <<'EOF' is EOF
         self.want_delim = None
         self.toks.append(tok)
         self.pos = max(tok.end, self.pos + 1)
@@ -216,35 +207,33 @@ class _Lexer:
         src, end, out, subs, i = self.src, self.end, [], [], p
         while i < end:
             c = src[i]
-            if c in "<>" and src.startswith("(", i + 1, end):  # process substitution
+            if c in "<>" and src.startswith("(", i + 1, end):  # process substitution <( )
                 j, cmds = self._sub(i + 2)
                 out.append(src[i:j])
                 subs += cmds
-                i = j
             elif c == "(" and _ASSIGN.fullmatch(src, p, i):  # array assignment a=(x y)
                 j = self._balanced(i)
                 out.append(src[i:j])
-                i = j
             elif c in " \t\r\n;&|()<>":
                 break
             elif c == "\\":
-                if not src.startswith("\n", i + 1, end):
-                    out.append(src[i + 1:min(i + 2, end)])
-                i += 2
+                j = i + 2
+                out.append("" if src.startswith("\n", i + 1, end) else src[i + 1:min(j, end)])
             elif c == "'":
                 j = src.find("'", i + 1, end)
                 j = end if j < 0 else j
                 out.append(src[i + 1:j])
-                i = j + 1
+                j += 1
             elif c == '"':
-                i = self._dquote(i + 1, out, subs)
+                j = self._dquote(i + 1, out, subs)
             elif c == "`":
-                i = self._backtick(i, out, subs)
+                j = self._backtick(i, out, subs)
             elif c == "$":
-                i = self._dollar(i, out, subs, quoted=False)
+                j = self._dollar(i, out, subs, quoted=False)
             else:
+                j = i + 1
                 out.append(c)
-                i += 1
+            i = j
         i = min(i, end)
         return _Tok("word", "".join(out), p, i, src[p:i], subs)
 
@@ -258,10 +247,8 @@ class _Lexer:
                 n = src[i + 1]
                 out.append("" if n == "\n" else n if n in '"\\$`' else c + n)
                 i += 2
-            elif c == "`":
-                i = self._backtick(i, out, subs)
-            elif c == "$":
-                i = self._dollar(i, out, subs, quoted=True)
+            elif c in "`$":
+                i = self._backtick(i, out, subs) if c == "`" else self._dollar(i, out, subs, True)
             else:
                 out.append(c)
                 i += 1
@@ -273,114 +260,85 @@ class _Lexer:
         if n == "'" and not quoted:  # $'...' ANSI-C quoting
             j, buf = i + 2, []
             while j < end and src[j] != "'":
-                if src[j] == "\\" and j + 1 < end:
-                    buf.append(_ANSI.get(src[j + 1], src[j:j + 2]))
-                    j += 2
-                else:
-                    buf.append(src[j])
-                    j += 1
+                step = 2 if src[j] == "\\" and j + 1 < end else 1
+                buf.append(_ANSI.get(src[j + 1], src[j:j + 2]) if step == 2 else src[j])
+                j += step
             out.append("".join(buf))
             return min(j + 1, end)
         if n == '"' and not quoted:  # $"..." locale string
             return self._dquote(i + 2, out, subs)
-        if n == "(":
-            if src.startswith("((", i + 1, end):  # $(( arithmetic )) has no commands
-                j = self._balanced(i + 1)
-            else:
-                j, cmds = self._sub(i + 2)
-                subs += cmds
-            out.append(src[i:j])
-            return j
-        if n == "{":
-            j = self._brace(i + 1, subs)
-            out.append(src[i:j])
-            return j
-        out.append("$")
-        return i + 1
+        if n == "(" and not src.startswith("((", i + 1, end):
+            j, cmds = self._sub(i + 2)
+            subs += cmds
+        elif n in "({" and n:  # $(( arithmetic )) and ${parameter}
+            j = self._balanced(i + 1, subs)
+        else:
+            j = i + 1
+        out.append(src[i:j])
+        return j
 
-    def _brace(self, i: int, subs: list[ShellCommand]) -> int:
-        """`${...}` up to its matching brace; `${#x}` and `${x:-$(cmd)}` included."""
+    def _balanced(self, i: int, subs: list[ShellCommand] | None = None) -> int:
+        """End of the `( )` or `{ }` group opening at src[i]. Quotes are skipped in `( )`;
+        in `${...}` (quotes there are unreliable) `$( )` is parsed into `subs`."""
         src, end, depth = self.src, self.end, 0
+        opener, closer = src[i], ")" if src[i] == "(" else "}"
         while i < end:
             c = src[i]
             if c == "\\":
                 i += 2
                 continue
-            if c == "$" and src.startswith("(", i + 1, end) and not src.startswith("((", i + 1, end):
-                i, cmds = self._sub(i + 2)
-                subs += cmds
-                continue
-            if c == "{":
-                depth += 1
-            elif c == "}":
-                depth -= 1
-                if depth == 0:
-                    return i + 1
-            i += 1
-        return end
-
-    def _balanced(self, i: int) -> int:
-        """End of the parenthesised text starting at src[i] == "(" (quotes respected)."""
-        src, end, depth = self.src, self.end, 0
-        while i < end:
-            c = src[i]
-            if c == "\\":
-                i += 2
-                continue
-            if c in "'\"":
+            if c in "'\"" and opener == "(":
                 k = src.find(c, i + 1, end)
                 i = end if k < 0 else k + 1
                 continue
-            if c == "(":
-                depth += 1
-            elif c == ")":
-                depth -= 1
-                if depth == 0:
-                    return i + 1
+            if c == "$" and opener == "{" and subs is not None and src.startswith("(", i + 1, end) \
+                    and not src.startswith("((", i + 1, end):
+                i, cmds = self._sub(i + 2)
+                subs += cmds
+                continue
+            depth += (c == opener) - (c == closer)
+            if depth == 0:
+                return i + 1
             i += 1
         return end
 
     def _sub(self, i: int) -> tuple[int, list[ShellCommand]]:
-        """Parse `$( ... )` / `<( ... )` starting after the "(": (end position, commands)."""
-        ctx = self.ctx
-        if ctx.depth >= _MAX_DEPTH:
+        """`$( ... )` / `<( ... )` from just after the "(": (end position, inner commands)."""
+        if self.ctx.depth >= _MAX_DEPTH:
             return self._balanced(i - 1), []
-        ctx.depth += 1
-        try:
-            child = _Lexer(ctx, i, self.end, ")")
-            child.run()
-            self.heredocs += child.heredocs  # `$(cat <<EOF)`: the body follows the outer line
-            return max(child.pos, i), _Builder(ctx, child.toks, in_sub=True).run()
-        finally:
-            ctx.depth -= 1
+        child = _Lexer(self.ctx, i, self.end, ")")
+        cmds = self._nested(child)
+        self.heredocs += child.heredocs  # `$(cat <<EOF)`: the body follows the outer line
+        return max(child.pos, i), cmds
 
     def _backtick(self, i: int, out: list[str], subs: list[ShellCommand]) -> int:
         src, end, j = self.src, self.end, i + 1
         while j < end and src[j] != "`":
             j += 2 if src[j] == "\\" else 1
-        j = min(j, end)
         if self.ctx.depth < _MAX_DEPTH:
-            self.ctx.depth += 1
-            try:
-                child = _Lexer(self.ctx, i + 1, j, None)
-                child.run()
-                subs += _Builder(self.ctx, child.toks, in_sub=True).run()
-            finally:
-                self.ctx.depth -= 1
+            subs += self._nested(_Lexer(self.ctx, i + 1, min(j, end), None))
         out.append(src[i:min(j + 1, end)])
         return min(j + 1, end)
+
+    def _nested(self, child: _Lexer) -> list[ShellCommand]:
+        self.ctx.depth += 1
+        try:
+            child.run()
+            return _Builder(self.ctx, child.toks, in_sub=True).run()
+        finally:
+            self.ctx.depth -= 1
 
 
 class _Builder:
     """Groups tokens into simple commands, skipping keywords, case patterns and for-headers,
-    and tracking block nesting so `set` inside a function or an if-body is not "top level"."""
+    and tracking block nesting so that `set` in a function or an if-body is not "top level"."""
 
     def __init__(self, ctx: _Ctx, toks: list[_Tok], in_sub: bool) -> None:
         self.ctx, self.toks, self.in_sub = ctx, toks, in_sub
         self.out: list[ShellCommand] = []
         self.stack: list[str] = []  # if | loop | case | func | group | sub
         self.mode = "normal"  # normal | forhead | casehead | pattern | fname
-        self.func_pending = False
+        self.func_pending = False  # a function name was read; its body opens next
         self._reset()
 
     def _reset(self) -> None:
@@ -389,13 +347,12 @@ class _Builder:
         self.first: _Tok | None = None
         self.last: _Tok | None = None
         self.subs: list[ShellCommand] = []
-        self.in_dbl = self.redir_next = False
+        self.in_dbl = self.redir_next = False  # inside [[ ]]; next word is a redirect target
 
     def run(self) -> list[ShellCommand]:
         toks, i = self.toks, 0
         while i < len(toks):
-            t = toks[i]
-            i += 1
+            t, i = toks[i], i + 1
             self.subs += t.subs
             if self.redir_next:
                 self.redir_next = False
@@ -404,8 +361,7 @@ class _Builder:
                     continue
             if self.mode != "normal":
                 i = self._header(t, i)
-                continue
-            if t.kind == "redir" and not self.in_dbl:
+            elif t.kind == "redir" and not self.in_dbl:
                 self._extend(t)
                 self.redir_next = True
             elif t.kind != "word":
@@ -413,12 +369,12 @@ class _Builder:
                     self._word(t)
                     continue
                 self._finish()
-                if t.value in _CASE_ENDS and self.stack and self.stack[-1] == "case":
+                if t.value in _CASE_ENDS and self.stack[-1:] == ["case"]:
                     self.mode = "pattern"
                 elif t.value == "(":
                     self._push("func" if self.func_pending else "sub")
-                elif t.value == ")":
-                    self._pop()
+                elif t.value == ")" and self.stack:
+                    self.stack.pop()
             elif self.words:
                 self._word(t)
             elif _ASSIGN.match(t.raw):
@@ -430,14 +386,13 @@ class _Builder:
                 self._define(t.value)  # name() { ... }
                 i += 2
             else:
-                self._keyword_or_word(t)
+                self._command_position(t)
         self._finish()
         return self.out
 
     def _parens_follow(self, i: int) -> bool:
-        toks = self.toks
-        return i + 1 < len(toks) and all(t.kind == "op" for t in toks[i:i + 2]) and (
-            toks[i].value, toks[i + 1].value) == ("(", ")")
+        pair = self.toks[i:i + 2]
+        return [(t.kind, t.value) for t in pair] == [("op", "("), ("op", ")")]
 
     def _header(self, t: _Tok, i: int) -> int:
         """for/case headers, case patterns and function names are not commands."""
@@ -453,33 +408,27 @@ class _Builder:
         elif mode == "casehead" and word and t.raw == "in":
             self.mode = "pattern"
         elif mode == "pattern" and (word and t.raw == "esac" or op and t.value == ")"):
-            if word:
-                self._pop()
             self.mode = "normal"
+            if word and self.stack:
+                self.stack.pop()
         else:
             return i
         self._finish()  # emits substitutions seen in the header, e.g. `for f in $(ls)`
         return i
 
-    def _keyword_or_word(self, t: _Tok) -> None:
-        """A word in command position: a keyword, an assignment or the command name."""
+    def _command_position(self, t: _Tok) -> None:
+        """An unquoted word where a command may start: a reserved word or the command name."""
         kw = t.value
-        if kw in ("if", "while", "until"):
-            self._push("if" if kw == "if" else "loop")
-        elif kw in ("fi", "done", "esac", "}"):
-            self._pop()
+        if kw in _OPENERS:
+            self._push(_OPENERS[kw])
+        elif kw in _CLOSERS:
+            if self.stack:
+                self.stack.pop()
         elif kw == "{":
             self._push("func" if self.func_pending else "group")
-        elif kw in ("for", "select"):
-            self._push("loop")
-            self.mode = "forhead"
-        elif kw == "case":
-            self._push("case")
-            self.mode = "casehead"
-        elif kw == "function":
-            self.mode = "fname"
-        elif kw not in ("then", "else", "elif", "do", "!"):
+        elif kw not in _SKIPPED and kw != "function":
             self._word(t)
+        self.mode = _HEADERS.get(kw, self.mode)
 
     def _define(self, name: str) -> None:
         self.ctx.functions.append(name)
@@ -489,10 +438,6 @@ class _Builder:
         self.stack.append(kind)
         self.func_pending = False
 
-    def _pop(self) -> None:
-        if self.stack:
-            self.stack.pop()
-
     def _extend(self, t: _Tok) -> None:
         self.first = self.first or t
         self.last = t
@@ -500,12 +445,13 @@ class _Builder:
     def _word(self, t: _Tok) -> None:
         self.words.append(t.value)
         self._extend(t)
-        if len(self.words) == 1 and t.value == "[[" and t.kind == "word":
+        if self.words == ["[["] and t.kind == "word":
             self.in_dbl = True
         elif t.value == "]]":
             self.in_dbl = False
 
     def _finish(self) -> None:
+        """Emit the command gathered so far (if any), then the substitutions inside it."""
         first, last, ctx = self.first, self.last, self.ctx
         if first is not None and last is not None and (self.words or self.assigns):
             text = re.sub(r"[ \t]*\\\n[ \t]*", " ", ctx.src[first.start:last.end])
@@ -527,14 +473,14 @@ def _set_flags(args: tuple[str, ...] | list[str], line: int, top: bool) -> list[
     for arg in args:
         if waiting:
             found.append(SetOption(arg, line, waiting.pop(0), top))
-        elif arg in ("-", "--") or not arg.startswith(("-", "+")):
+            continue
+        if arg in ("-", "--") or not arg.startswith(("-", "+")):
             break
-        else:
-            for letter in arg[1:]:
-                if letter == "o":
-                    waiting.append(arg[0] == "-")
-                elif letter in _SET_LETTERS:
-                    found.append(SetOption(_SET_LETTERS[letter], line, arg[0] == "-", top))
+        for letter in arg[1:]:
+            if letter == "o":
+                waiting.append(arg[0] == "-")
+            elif letter in _SET_LETTERS:
+                found.append(SetOption(_SET_LETTERS[letter], line, arg[0] == "-", top))
     return found
 
 
@@ -562,20 +508,17 @@ def parse_shell(text: str, line_offset: int = 0) -> ShellScript:
     shebang = first_line if first_line.startswith("#!") else None
     ctx = _Ctx(src, line_offset)
     lexer = _Lexer(ctx, 0, len(src), None)
-    try:
-        lexer.run()
-    except Exception:  # a tokenizer bug must not cost the review: keep what was lexed
-        pass
     builder = _Builder(ctx, lexer.toks, in_sub=False)
-    try:
-        builder.run()
-    except Exception:
-        pass
+    for step in (lexer.run, builder.run):
+        try:
+            step()
+        except Exception:  # a tokenizer bug must not cost the review: keep what was parsed
+            pass
     sets: list[SetOption] = []
     index = _shell_index(shebang) if shebang is not None else None
     if shebang is not None and index is not None:  # `#!/bin/bash -e` is `set -e` on line 1
         sets = _set_flags(shebang[2:].split()[index + 1:], 1 + line_offset, True)
-    sets += sorted(ctx.sets, key=lambda opt: opt.line)
+    sets += sorted(ctx.sets, key=lambda opt: opt.line)  # those in substitutions came first
     return ShellScript(tuple(builder.out), shebang, tuple(sets), tuple(ctx.functions))
 
 

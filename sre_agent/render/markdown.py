@@ -10,6 +10,7 @@ import jinja2
 
 from sre_agent.models import Finding, Perspective, Review, Severity
 from sre_agent.render.labels import LABELS, MARKS, PASSED_MARK
+from sre_agent.rules.base import all_rules
 
 SHOWN_LOCATIONS = 3
 MAX_RECOMMENDATIONS = 8
@@ -91,7 +92,7 @@ def render_markdown(review: Review, lang: str = "ja") -> str:
         lines += [f"{PASSED_MARK} {p.title} — {p.evidence} [{p.rule_id}]"
                   for p in review.passed if p.perspective is perspective]
         if not lines:
-            lines = [_nothing_found(review, L)]
+            lines = [_nothing_found(review, perspective, L)]
         sections.append({"heading": L[perspective.value], "lines": lines})
     errors = [g for g in groups if g.severity is Severity.ERROR]
     recommendations = [f"{g.first.remediation}（{g.locations(L)}） [{g.first.id}]"
@@ -114,9 +115,10 @@ def render_markdown(review: Review, lang: str = "ja") -> str:
     )
 
 
-def _nothing_found(review: Review, L: dict[str, str]) -> str:
+def _nothing_found(review: Review, perspective: Perspective, L: dict[str, str]) -> str:
+    """Never an empty section: say what was checked, and by which rules and analyzers."""
     reviewed = Counter(f.kind.value for f in review.files if f.status.value == "reviewed")
-    if not reviewed:
-        return f"⚠️ {L['no_input']}"
-    what = ", ".join(f"{kind} {n}" for kind, n in sorted(reviewed.items()))
-    return f"{PASSED_MARK} {L['nothing_found']} — {L['checked']}: {what}"
+    checks = [r.id for r in all_rules() if r.perspective is perspective]
+    checks += [a.name for a in review.analyzers if a.name in ("cfn-lint", "checkov") and not a.error]
+    what = ", ".join(f"{kind} {n}" for kind, n in sorted(reviewed.items())) or "0"
+    return f"{PASSED_MARK} {L['nothing_found']} — {L['checked']}: {what} [{', '.join(checks)}]"

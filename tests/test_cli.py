@@ -1,0 +1,67 @@
+"""The installed commands, run as a user runs them: exit codes, streams, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import SCENARIOS, write
+
+BIN = Path(sys.executable).parent
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / args[0]), *args[1:]], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_broken_scenario_exits_1_with_no() -> None:
+    result = run("sre-review", str(SCENARIOS / "ecs-rds-broken"))
+    assert result.returncode == 1
+    assert "- 運用可能: ❌ No" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_clean_scenario_exits_0_and_fail_on_warning_exits_1() -> None:
+    clean = str(SCENARIOS / "clean-ecs-rds")
+    result = run("sre-review", clean, "--format", "json")
+    data = json.loads(result.stdout)
+    assert result.returncode == 0 and data["verdict"] in ("yes", "conditional")
+    strict = run("sre-review", clean, "--fail-on", "warning", "--format", "json")
+    assert strict.returncode == (1 if data["verdict"] == "conditional" else 0)
+
+
+def test_missing_path_is_one_line_on_stderr_exit_2(tmp_path: Path) -> None:
+    result = run("sre-review", str(tmp_path / "nope"))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [f"sre-review: error: path not found: {tmp_path / 'nope'}"]
+
+
+def test_bad_flag_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("sre-review", str(tmp_path), "--format", "html")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_json_on_stdout_only_and_the_group_command(tmp_path: Path) -> None:
+    write(tmp_path, "deploy.sh", "#!/bin/bash\nset -euo pipefail\naws cloudformation deploy --stack-name a --template-file t.yaml\n")
+    result = run("sre-agent", "review", str(tmp_path), "--format", "json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert [f["id"] for f in data["findings"] if f["source"] == "sre"] == ["SRE-DEP-001"]
+    assert data["llm"] == {"used": False, "reason": "no ANTHROPIC_API_KEY", "model": None}
+
+
+def test_rule_documentation_and_listing() -> None:
+    doc = run("sre-agent", "rule", "DEP004")
+    assert doc.returncode == 0
+    assert doc.stdout.startswith("SRE-DEP-004 (DEP004) script-without-errexit")
+    assert "## Why is this bad" in doc.stdout
+    same = run("sre-agent", "rule", "sre-dep-004")
+    assert same.stdout == doc.stdout
+    unknown = run("sre-agent", "rule", "XYZ999")
+    assert unknown.returncode == 2 and "unknown rule" in unknown.stderr
+    listing = run("sre-agent", "rules")
+    assert "SRE-MAZ-001  MAZ001" in listing.stdout
