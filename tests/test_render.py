@@ -13,7 +13,9 @@ from sre_agent.review import ReviewConfig
 HEADINGS = ["## sre レビュー結果", "### 運用性", "### インフラ技術の評価", "### 監視・アラート設計",
             "### コスト監視・トラブルシューティング", "### 総合評価"]
 ITEM = re.compile(r"^(✅|⚠️|❌) \S.* — .+ \[[^\]]+\]$")
-SCRIPT = "#!/bin/bash\nfor i in 1 2 3 4 5; do\n  aws cloudformation deploy --stack-name s$i --template-file t.yaml\ndone\n"
+SCRIPT = "#!/bin/bash\necho deploy\n" + "".join(
+    f"aws cloudformation deploy --stack-name {name} --template-file {name}.yaml\n"
+    for name in ("vpc", "db", "cache", "app", "alarms"))
 
 
 def _sections(text: str) -> dict[str, list[str]]:
@@ -44,7 +46,7 @@ def test_markdown_has_the_prescribed_sections_each_with_items(tmp_path: Path) ->
     # five deploys on one line, with the count and the first locations
     deploy_lines = [l for l in sections["### 運用性"] if "[SRE-DEP-001]" in l]
     assert len(deploy_lines) == 1
-    assert "（5 件）" in deploy_lines[0] and "scripts/deploy.sh:3" in deploy_lines[0]
+    assert "（5 件）" in deploy_lines[0] and "scripts/deploy.sh:3, scripts/deploy.sh:4, scripts/deploy.sh:5 ほか 2 件" in deploy_lines[0]
 
 
 def test_clean_input_says_なし(tmp_path: Path) -> None:

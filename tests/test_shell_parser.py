@@ -212,6 +212,16 @@ def test_multiline_nested_and_backtick_substitutions() -> None:
     assert script.commands[4].words == ("dirname", '$(readlink -f "$0")')
 
 
+def test_case_inside_substitution_and_the_word_case() -> None:
+    script = parse_shell(
+        'KIND=$(case "$ENV" in prod) echo large;; *) echo small;; esac)\n'
+        'MSG=$(echo "use case" case)\n'
+        'aws s3 ls\n')
+    assert [(c.name, c.line, c.in_substitution) for c in script.commands] == [
+        ("", 1, False), ("echo", 1, True), ("echo", 1, True),
+        ("", 2, False), ("echo", 2, True), ("aws", 3, False)]
+
+
 def test_if_not_command_and_process_substitution() -> None:
     script = parse_shell(
         'if ! aws cloudformation describe-stacks --stack-name "$STACK" >/dev/null 2>&1; then\n'
@@ -250,6 +260,7 @@ def test_wrappers_are_skipped_for_name_and_has_words() -> None:
         "command -v aws": "command",
         "timeout 600 aws cloudformation deploy": "aws",
     }
+    cases["time { aws cloudformation deploy; }"] = "aws"
     for line, expected in cases.items():
         assert parse_shell(line).commands[0].name == expected, line
     cmd = parse_shell("sudo -u deploy aws cloudformation deploy --stack-name x").commands[0]

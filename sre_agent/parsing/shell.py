@@ -174,7 +174,9 @@ class _Lexer:
                 op = next((o for o in _OPS if src.startswith(o, p, end)), None)
                 if op is None or (c in "<>" and src.startswith("(", p + 1, end)):
                     tok = self._word(p)
-                    if tok.raw in ("case", "esac") and (cases or tok.raw == "case"):
+                    prev = self.toks[-1] if self.toks else None
+                    if tok.raw in ("case", "esac") and (cases or tok.raw == "case") and (
+                            prev is None or prev.kind == "op" or prev.raw in _SKIPPED | {"{"}):
                         cases += 1 if tok.raw == "case" else -1  # `a)` patterns inside $( )
                     self._add(tok)
                     continue
@@ -375,7 +377,7 @@ class _Builder:
                     self._push("func" if self.func_pending else "sub")
                 elif t.value == ")" and self.stack:
                     self.stack.pop()
-            elif self.words:
+            elif self.words and not (t.raw == "{" and self.words[0] == "time"):  # time { ..; }
                 self._word(t)
             elif _ASSIGN.match(t.raw):
                 self.assigns.append(t.value)
