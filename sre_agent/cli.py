@@ -85,8 +85,14 @@ def _rule_command(argv: list[str]) -> int:
 
 
 def _rules_command(argv: list[str]) -> int:
-    from sre_agent.rules.base import all_rules, short_code
+    from sre_agent.rules.base import all_rules, rules_markdown, short_code
 
+    if argv == ["--markdown"]:
+        sys.stdout.write(rules_markdown())
+        return EXIT_OK
+    if argv:
+        print("usage: sre-agent rules [--markdown]", file=sys.stderr)
+        return EXIT_USAGE
     for rule in all_rules():
         print(f"{rule.id}  {short_code(rule.id)}  {rule.severity.value:<7}  "
               f"{rule.perspective.value:<14}  {rule.name}")
@@ -102,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: sre-agent {review,rule,rules} ...\n\n"
               "  review PATH...   the SRE review (same as sre-review)\n"
               "  rule ID          print a rule's documentation\n"
-              "  rules            list the rules", file=sys.stderr if not argv else sys.stdout)
+              "  rules            list the rules (--markdown: the docs/rules.md page)", file=sys.stderr if not argv else sys.stdout)
         return EXIT_USAGE if not argv else EXIT_OK
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:

@@ -77,18 +77,24 @@ def cfn_contexts(template: CfnTemplate, parameter_sets: list, prod_only: bool = 
             if name in values and canonical(str(values[name])):
                 env = canonical(str(values[name]))
         contexts.append(EnvContext(env, values, pset.path))
-    if not contexts:
-        env_param = next((n for n in ENV_PARAMETER_NAMES if n in params), None)
-        allowed = params.get(env_param, {}).get("AllowedValues") if env_param else None
-        if isinstance(allowed, list) and allowed:
-            contexts = [EnvContext(canonical(str(v)), {env_param: v}) for v in allowed
-                        if canonical(str(v))]
-    if not contexts:
-        contexts = [EnvContext(None, {})]
     if prod_only:
-        prod = [c for c in contexts if is_prod(c.name)]
-        return prod or [c for c in contexts if c.name is None]
-    return contexts
+        contexts = [c for c in contexts if is_prod(c.name)]
+    if not contexts:
+        contexts = _contexts_from_allowed_values(params, prod_only)
+    return contexts or [EnvContext(None, {})]
+
+
+def _contexts_from_allowed_values(params: dict[str, Any], prod_only: bool) -> list[EnvContext]:
+    """No parameter file for the environment: Defaults, with the Environment parameter set to
+    each of its AllowedValues so that `IsProduction`-style conditions still evaluate."""
+    env_param = next((n for n in ENV_PARAMETER_NAMES if n in params), None)
+    definition = params.get(env_param) if env_param else None
+    allowed = definition.get("AllowedValues") if isinstance(definition, dict) else None
+    if not isinstance(allowed, list):
+        return []
+    contexts = [EnvContext(canonical(str(v)), {env_param: v}) for v in allowed
+                if canonical(str(v))]
+    return [c for c in contexts if is_prod(c.name)] if prod_only else contexts
 
 
 class CfnEvaluator:

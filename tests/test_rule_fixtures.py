@@ -63,3 +63,12 @@ def test_rule_metadata_is_complete_and_ids_unique() -> None:
         assert rule.name == rule.name.lower() and " " not in rule.name
         for attr in ("title_ja", "title_en", "passed_ja", "passed_en", "fix_ja", "fix_en"):
             assert getattr(rule, attr), f"{rule.id}.{attr} is empty"
+
+
+def test_docs_rules_md_is_not_stale() -> None:
+    from conftest import ROOT
+    from sre_agent.rules.base import rules_markdown
+
+    current = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert current == rules_markdown(), \
+        "docs/rules.md is stale: run `sre-agent rules --markdown > docs/rules.md`"

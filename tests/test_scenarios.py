@@ -42,9 +42,10 @@ def stable(text: str) -> str:
 
 def assert_snapshot(name: str, text: str) -> None:
     path = SNAPSHOTS / name
-    if os.environ.get("SRE_UPDATE_SNAPSHOTS") or not path.exists():
+    if os.environ.get("SRE_UPDATE_SNAPSHOTS"):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no golden file {path}: run with SRE_UPDATE_SNAPSHOTS=1 and review it"
     assert text == path.read_text(encoding="utf-8"), f"{name} differs from its golden file"
 
 
