@@ -85,6 +85,9 @@ class RdsSingleAz(Rule):
                         resource=db.address, environment=env.name,
                         message=ctx.text(f"`{db.address}` の multi_az が {env.label} 環境で false",
                                          f"`{db.address}` has multi_az false in {env.label}"),
+                        remediation=ctx.text(
+                            "本番の tfvars で multi_az = true にする（例: `multi_az = var.environment == \"prd\"`）",
+                            "Set multi_az = true for production (e.g. `multi_az = var.environment == \"prd\"`)"),
                     )
                     break
 
