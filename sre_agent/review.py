@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +18,7 @@ from sre_agent.models import (
 from sre_agent.project import DEFAULT_MAX_BYTES, Project, load_project, relative
 from sre_agent.rules.base import RuleContext, all_rules
 from sre_agent import suppressions
+from sre_agent.workers import WorkerRun, drive_all
 
 LOG = logging.getLogger("sre_agent")
 
@@ -26,6 +29,8 @@ class ReviewConfig(BaseModel):
     region: str = "ap-northeast-1"
     max_file_bytes: int = DEFAULT_MAX_BYTES
     analyzers: tuple[str, ...] = ("sre", "cfn-lint", "checkov")
+    workers: bool = True        # cfn-lint and checkov in forked processes, in parallel
+    file_timeout: float = 60.0  # seconds an analyzer may spend on one file before it is stopped
 
 
 class SreRulesAnalyzer:
@@ -95,13 +100,7 @@ def merge_equivalents(findings: list[Finding]) -> list[Finding]:
 def review_project(project: Project, config: ReviewConfig) -> Review:
     ctx = RuleContext(project=project, lang=config.lang)
     rules = SreRulesAnalyzer()
-    findings: list[Finding] = []
-    runs: list[AnalyzerRun] = []
-    for analyzer in _analyzers(config, rules):
-        found, run = run_guarded(analyzer, ctx)
-        run.files = _files_for(analyzer.name, project)
-        findings += found
-        runs.append(run)
+    findings, runs = _run_analyzers(ctx, config, rules)
     if project.scripts:
         runs.append(_shellcheck_run())
     findings = merge_equivalents(findings)
@@ -113,6 +112,46 @@ def review_project(project: Project, config: ReviewConfig) -> Review:
         passed=[p for p in rules.passed if not _has_problem(findings, p.rule_id)],
         analyzers=runs, mode=config.mode,
     )
+
+
+def _run_analyzers(ctx: RuleContext, config: ReviewConfig,
+                   rules: SreRulesAnalyzer) -> tuple[list[Finding], list[AnalyzerRun]]:
+    """Analyzers with per-file work (cfn-lint, checkov) go to worker processes with a time
+    budget per file; the others (our rules, which read the whole project) run here meanwhile."""
+    findings: list[Finding] = []
+    runs: list[AnalyzerRun] = []
+    pooled: list[tuple[Analyzer, WorkerRun]] = []
+    local: list[Analyzer] = []
+    for analyzer in _analyzers(config, rules):
+        chunks = getattr(analyzer, "chunks", None)
+        if config.workers and chunks is not None:
+            pooled.append((analyzer, WorkerRun(analyzer.name, partial(analyzer.analyze_files, ctx),
+                                               chunks(ctx), config.file_timeout)))
+        else:
+            local.append(analyzer)
+
+    def run_local() -> None:
+        for analyzer in local:
+            found, run = run_guarded(analyzer, ctx)
+            run.files = _files_for(analyzer.name, ctx.project)
+            findings.extend(found)
+            runs.append(run)
+
+    started = time.perf_counter()
+    drive_all([worker for _, worker in pooled], while_waiting=run_local)
+    elapsed = round(time.perf_counter() - started, 3)
+    for analyzer, worker in pooled:
+        path_of = getattr(analyzer, "path_of", lambda item: item)
+        findings.extend(worker.outcome.results)
+        findings.extend(analyzer_error(ctx, analyzer.name, failure.reason, file=path_of(failure.file))
+                        for failure in worker.outcome.failures)
+        failed = len(worker.outcome.failures)
+        runs.append(AnalyzerRun(name=analyzer.name, version=analyzer.version(), seconds=elapsed,
+                                files=_files_for(analyzer.name, ctx.project),
+                                error=f"{failed} file(s) not analyzed" if failed else None))
+    order = {name: i for i, name in enumerate(config.analyzers)}
+    runs.sort(key=lambda r: order.get("sre" if r.name == "sre-rules" else r.name, 99))
+    return findings, runs
 
 
 def _llm_reason() -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.rules.base import RuleContext
+from sre_agent.workers import chunked
 
 SEVERITY = {"E": Severity.ERROR, "W": Severity.WARNING, "I": Severity.INFO}
 # cfn-lint checks that belong to another review section than インフラ技術の評価.
@@ -43,14 +44,22 @@ class CfnLintAnalyzer:
 
         return __version__
 
+    def chunks(self, ctx: RuleContext) -> list[list[str]]:
+        return chunked([t.path for t in ctx.project.templates], 4)
+
     def analyze(self, ctx: RuleContext) -> list[Finding]:
+        return self.analyze_files(ctx, [t.path for t in ctx.project.templates])
+
+    def analyze_files(self, ctx: RuleContext, files: list[str]) -> list[Finding]:
         from cfnlint.runner import run_template_by_data
 
         config, rules = _engine(self.region)
+        wanted = set(files)
         findings: list[Finding] = []
         for template in ctx.project.templates:
-            for match in run_template_by_data(template.data, config, rules):
-                findings.append(self._finding(ctx, template.path, match))
+            if template.path in wanted:
+                for match in run_template_by_data(template.data, config, rules):
+                    findings.append(self._finding(ctx, template.path, match))
         return findings
 
     def _finding(self, ctx: RuleContext, path: str, match: Any) -> Finding:

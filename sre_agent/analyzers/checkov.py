@@ -16,9 +16,13 @@ from sre_agent.analyzers.base import analyzer_error
 from sre_agent.analyzers.checkov_map import classify
 from sre_agent.models import Finding
 from sre_agent.rules.base import RuleContext
+from sre_agent.workers import chunked
 
 OFFLINE_ENV = {"CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "BC_SKIP_MAPPING": "TRUE",
-               "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false", "LOG_LEVEL": "CRITICAL"}
+               "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false", "LOG_LEVEL": "CRITICAL",
+               # we already run checkov in its own worker process next to cfn-lint; its own
+               # process pool would fight them for the two cores
+               "CHECKOV_PARALLELIZATION_TYPE": "none"}
 
 
 def quiet_checkov() -> None:
@@ -39,26 +43,51 @@ class CheckovAnalyzer:
 
         return version
 
+    def _targets(self, ctx: RuleContext) -> dict[str, list[str]]:
+        """Files per checkov framework, as paths relative to the project root."""
+        project = ctx.project
+        return {
+            "cloudformation": [t.path for t in project.templates],
+            "terraform": [t.path for t in project.terraform],
+            "secrets": [p for p in project.texts if not p.endswith((".tf", ".tfvars"))],
+            "github_actions": list(project.workflows),
+        }
+
+    def chunks(self, ctx: RuleContext) -> list[list[str]]:
+        """Batches of `framework:path` keep checkov's per-run overhead (~35 ms) small; Terraform
+        goes one module (directory) per batch so that variables resolve across its files."""
+        targets = {fw: [f"{fw}:{p}" for p in paths] for fw, paths in self._targets(ctx).items()}
+        by_dir: dict[str, list[str]] = {}
+        for item in targets["terraform"]:
+            path = item.split(":", 1)[1]
+            by_dir.setdefault(path.rsplit("/", 1)[0] if "/" in path else ".", []).append(item)
+        return (chunked(targets["cloudformation"], 8) + list(by_dir.values())
+                + chunked(targets["secrets"], 25) + chunked(targets["github_actions"], 8))
+
+    @staticmethod
+    def path_of(item: str) -> str:
+        return item.split(":", 1)[1]
+
     def analyze(self, ctx: RuleContext) -> list[Finding]:
+        return self.analyze_files(ctx, [f for chunk in self.chunks(ctx) for f in chunk])
+
+    def analyze_files(self, ctx: RuleContext, files: list[str]) -> list[Finding]:
+        """`files` are `framework:path` items as `chunks` makes them."""
         quiet_checkov()
         from checkov.cloudformation.runner import Runner as CfnRunner
         from checkov.github_actions.runner import Runner as GhaRunner
         from checkov.secrets.runner import Runner as SecretsRunner
         from checkov.terraform.runner import Runner as TfRunner
 
-        project = ctx.project
-        cfn = [str(project.abs(t.path)) for t in project.templates]
-        tf = [str(project.abs(t.path)) for t in project.terraform]
-        secret_files = [str(project.abs(p)) for p in project.texts
-                        if not p.endswith((".tf", ".tfvars"))]
-        gha = [str(project.abs(p)) for p in project.workflows]
+        runners = {"cloudformation": CfnRunner, "terraform": TfRunner,
+                   "secrets": SecretsRunner, "github_actions": GhaRunner}
+        by_framework: dict[str, list[str]] = {}
+        for item in files:
+            framework, path = item.split(":", 1)
+            by_framework.setdefault(framework, []).append(str(ctx.project.abs(path)))
         findings: list[Finding] = []
-        for framework, runner, files in (("cloudformation", CfnRunner, cfn),
-                                         ("terraform", TfRunner, tf),
-                                         ("secrets", SecretsRunner, secret_files),
-                                         ("github_actions", GhaRunner, gha)):
-            if files:
-                findings += self._scan(ctx, framework, runner, files)
+        for framework, selected in by_framework.items():
+            findings += self._scan(ctx, framework, runners[framework], selected)
         return findings
 
     def _scan(self, ctx: RuleContext, framework: str, runner: Callable[[], Any],
