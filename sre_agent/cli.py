@@ -41,8 +41,16 @@ def _review_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--region", default="ap-northeast-1", help="region cfn-lint validates for")
     parser.add_argument("--max-file-size", type=int, default=5 * 1024 * 1024, metavar="BYTES",
                         help="larger files are listed as skipped: too large")
+    parser.add_argument("--file-timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="time cfn-lint or checkov may spend on one file before it is stopped "
+                        "and reported")
     parser.add_argument("--llm", choices=("off", "on", "auto"), default="auto",
-                        help="LLM analysis (not available in this version: always off)")
+                        help="LLM analysis with the anthropic SDK (extra [llm]); auto = on when "
+                        "ANTHROPIC_API_KEY is set. ANTHROPIC_BASE_URL, SRE_AGENT_LLM_TIMEOUT "
+                        "(seconds per request) and SRE_AGENT_LLM_BUDGET (seconds) are honoured")
+    parser.add_argument("--model", default=None,
+                        help="model for the LLM pass (default: $SRE_AGENT_MODEL or a current "
+                        "Sonnet-class model; light mode: a Haiku-class one)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the result to FILE")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logs on stderr")
     return parser
@@ -59,7 +67,8 @@ def run_review(argv: list[str], prog: str = "sre-review") -> int:
     from sre_agent.review import ReviewConfig, review
 
     config = ReviewConfig(lang=args.lang, mode=args.mode, region=args.region,
-                          max_file_bytes=args.max_file_size)
+                          max_file_bytes=args.max_file_size, llm=args.llm, model=args.model,
+                          file_timeout=args.file_timeout)
     result = review(args.paths, config)
     output = render(result, args.format, args.lang)
     if args.output:

@@ -116,9 +116,24 @@ class Passed(BaseModel):
 
 
 class LlmStatus(BaseModel):
+    """The LLM pass: whether it ran, what it cost, what it saw. `error` set = the pass failed
+    and the review is the deterministic one; `not_sent` lists what the model never saw."""
+
     used: bool = False
     reason: str | None = None
     model: str | None = None
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    estimated_cost_usd: float | None = None
+    token_count: Literal["server", "estimate"] | None = None
+    error: str | None = None
+    sent: list[str] = Field(default_factory=list)
+    not_sent: list[str] = Field(default_factory=list)
+    redactions: int = 0
+    rejected_evidence: list[str] = Field(default_factory=list)
 
 
 class Review(BaseModel):

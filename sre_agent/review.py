@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from functools import partial
 from pathlib import Path
@@ -31,6 +30,8 @@ class ReviewConfig(BaseModel):
     analyzers: tuple[str, ...] = ("sre", "cfn-lint", "checkov")
     workers: bool = True        # cfn-lint and checkov in forked processes, in parallel
     file_timeout: float = 60.0  # seconds an analyzer may spend on one file before it is stopped
+    llm: Literal["auto", "on", "off"] = "auto"  # auto = on when ANTHROPIC_API_KEY is set
+    model: str | None = None                    # else SRE_AGENT_MODEL, else llm.config.DEFAULT_MODEL
 
 
 class SreRulesAnalyzer:
@@ -97,18 +98,22 @@ def merge_equivalents(findings: list[Finding]) -> list[Finding]:
     return [f for i, f in enumerate(findings) if i not in merged]
 
 
-def review_project(project: Project, config: ReviewConfig) -> Review:
-    ctx = RuleContext(project=project, lang=config.lang)
+def review_project(project: Project, config: ReviewConfig, llm_backend=None) -> Review:
+    """`llm_backend`: a `sre_agent.llm.MessagesBackend` to use instead of the anthropic SDK
+    (e.g. `sre_agent.testing.FakeLLM`); it turns the LLM pass on unless `config.llm` is off."""
+    ctx = RuleContext(project=project, lang=config.lang, mode=config.mode)
     rules = SreRulesAnalyzer()
     findings, runs = _run_analyzers(ctx, config, rules)
     if project.scripts:
         runs.append(_shellcheck_run())
     findings = merge_equivalents(findings)
+    llm_status, llm_findings = _llm_pass(project, findings, config, llm_backend)
+    findings += llm_findings   # added only: the verdict below is computed over all of them
     suppressions.apply(findings, suppressions.collect(project))
     findings.sort(key=Finding.sort_key)
     return Review(
         root=".", verdict=verdict_for(findings), files=project.files, findings=findings,
-        llm=LlmStatus(used=False, reason=_llm_reason()),
+        llm=llm_status,
         passed=[p for p in rules.passed if not _has_problem(findings, p.rule_id)],
         analyzers=runs, mode=config.mode,
     )
@@ -154,10 +159,13 @@ def _run_analyzers(ctx: RuleContext, config: ReviewConfig,
     return findings, runs
 
 
-def _llm_reason() -> str:
-    if not os.environ.get("ANTHROPIC_API_KEY"):
-        return "no ANTHROPIC_API_KEY"
-    return "the LLM layer is not part of this version; the deterministic review is complete"
+def _llm_pass(project: Project, findings: list[Finding], config: ReviewConfig,
+              backend) -> tuple[LlmStatus, list[Finding]]:
+    from sre_agent.llm.config import settings_for
+    from sre_agent.llm.review_pass import run_llm_pass
+
+    settings = settings_for(config.llm, config.model, config.mode, injected=backend is not None)
+    return run_llm_pass(project, list(findings), settings, backend, config.lang)
 
 
 def _shellcheck_run() -> AnalyzerRun:
@@ -183,7 +191,8 @@ def _files_for(name: str, project: Project) -> int:
     return sum(1 for f in project.files if f.status.value == "reviewed")
 
 
-def review(paths: list[str | Path], config: ReviewConfig | None = None) -> Review:
+def review(paths: list[str | Path], config: ReviewConfig | None = None,
+           llm_backend=None) -> Review:
     """Review the given files and folders; raises FileNotFoundError for a path that is not there."""
     config = config or ReviewConfig()
     resolved = [Path(p) for p in paths]
@@ -191,7 +200,7 @@ def review(paths: list[str | Path], config: ReviewConfig | None = None) -> Revie
         if not path.exists() and not path.is_symlink():
             raise FileNotFoundError(str(path))
     project = load_project(resolved, max_bytes=config.max_file_bytes)
-    return review_project(project, config)
+    return review_project(project, config, llm_backend)
 
 
 __all__ = ["ReviewConfig", "review", "review_project", "relative"]

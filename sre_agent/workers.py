@@ -22,6 +22,8 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Callable
 
 STARTUP_BUDGET = 120.0  # imports (checkov alone is ~2 s) and rule building before the first chunk
+PER_EXTRA_FILE = 5.0    # a chunk may take one file's budget plus this for each further file
+MEMORY_LIMIT = 4 * 1024 ** 3  # address space per worker: an alias bomb fails, not the machine
 Task = Callable[[list[str]], list[Any]]
 
 
@@ -37,13 +39,25 @@ class PoolResult:
     failures: list[FileFailure] = field(default_factory=list)
 
 
-def _child(task: Task, chunks: list[list[str]], conn: Connection) -> None:
+def _limit_memory(limit: int) -> None:
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard == resource.RLIM_INFINITY or hard > limit:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):  # not on this platform: time budgets still hold
+        pass
+
+
+def _child(task: Task, chunks: list[list[str]], conn: Connection, memory_limit: int) -> None:
+    _limit_memory(memory_limit)
     try:
         for index, chunk in enumerate(chunks):
             conn.send(("start", index))
             try:
                 conn.send(("done", index, task(chunk)))
-            except Exception as exc:
+            except (Exception, MemoryError, RecursionError) as exc:
                 detail = f"{type(exc).__name__}: {exc}"
                 conn.send(("error", index, detail, traceback.format_exc(limit=3)))
         conn.send(("finished",))
@@ -55,11 +69,14 @@ def _child(task: Task, chunks: list[list[str]], conn: Connection) -> None:
 class WorkerRun:
     """One analyzer's files processed by a (re)started worker; driven by `drive_all`."""
 
-    def __init__(self, name: str, task: Task, chunks: list[list[str]], budget_per_file: float):
+    def __init__(self, name: str, task: Task, chunks: list[list[str]], budget_per_file: float,
+                 memory_limit: int = MEMORY_LIMIT, per_extra_file: float = PER_EXTRA_FILE):
         self.name = name
         self.task = task
         self.pending: deque[list[str]] = deque(c for c in chunks if c)
         self.budget_per_file = budget_per_file
+        self.memory_limit = memory_limit
+        self.per_extra_file = per_extra_file
         self.outcome = PoolResult()
         self.process: Any = None
         self.conn: Connection | None = None
@@ -78,7 +95,7 @@ class WorkerRun:
         parent_conn, child_conn = context.Pipe(duplex=False)
         self.sent = list(self.pending)
         self.pending.clear()
-        self.process = context.Process(target=_child, args=(self.task, self.sent, child_conn),
+        self.process = context.Process(target=_child, args=(self.task, self.sent, child_conn, self.memory_limit),
                                        daemon=False, name=f"sre-review-{self.name}")
         self.process.start()
         child_conn.close()
@@ -91,7 +108,8 @@ class WorkerRun:
         if kind == "start":
             self.current = message[1]
             chunk = self.sent[self.current]
-            self.deadline = time.monotonic() + self.budget_per_file * len(chunk)
+            self.deadline = (time.monotonic() + self.budget_per_file
+                             + self.per_extra_file * (len(chunk) - 1))
         elif kind == "done":
             self.outcome.results.extend(message[2])
             self.current = None

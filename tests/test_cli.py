@@ -51,7 +51,12 @@ def test_json_on_stdout_only_and_the_group_command(tmp_path: Path) -> None:
     assert result.returncode == 1
     data = json.loads(result.stdout)
     assert [f["id"] for f in data["findings"] if f["source"] == "sre"] == ["SRE-DEP-001"]
-    assert data["llm"] == {"used": False, "reason": "no ANTHROPIC_API_KEY", "model": None}
+    assert data["llm"] == {
+        "used": False, "reason": "no ANTHROPIC_API_KEY", "model": None, "requests": 0,
+        "input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0,
+        "cache_creation_tokens": 0, "estimated_cost_usd": None, "token_count": None,
+        "error": None, "sent": [], "not_sent": [], "redactions": 0, "rejected_evidence": [],
+    }
 
 
 def test_rule_documentation_and_listing() -> None:

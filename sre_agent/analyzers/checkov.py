@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from sre_agent.analyzers.base import analyzer_error
 from sre_agent.analyzers.checkov_map import classify
-from sre_agent.models import Finding
+from sre_agent.models import FileStatus, Finding
 from sre_agent.rules.base import RuleContext
 from sre_agent.workers import chunked
 
@@ -49,7 +49,10 @@ class CheckovAnalyzer:
         return {
             "cloudformation": [t.path for t in project.templates],
             "terraform": [t.path for t in project.terraform],
-            "secrets": [p for p in project.texts if not p.endswith((".tf", ".tfvars"))],
+            # only files that parsed: detect-secrets parses YAML itself, and an alias bomb that
+            # cfn-lint's guard refused would hang it
+            "secrets": [r.path for r in project.files if r.status is FileStatus.REVIEWED
+                        and r.path in project.texts and not r.path.endswith((".tf", ".tfvars"))],
             "github_actions": list(project.workflows),
         }
 

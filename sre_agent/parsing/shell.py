@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 
 _ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
@@ -49,6 +49,7 @@ class ShellCommand:
     text: str
     assignments: tuple[str, ...] = ()
     in_substitution: bool = False
+    in_function: bool = False  # inside a function body: `$1` there is the function's argument
 
     @property
     def name(self) -> str:
@@ -459,11 +460,13 @@ class _Builder:
             text = re.sub(r"[ \t]*\\\n[ \t]*", " ", ctx.src[first.start:last.end])
             cmd = ShellCommand(tuple(self.words), ctx.line(first.start),
                                ctx.line(max(first.start, last.end - 1)), text,
-                               tuple(self.assigns), self.in_sub)
+                               tuple(self.assigns), self.in_sub, "func" in self.stack)
             self.out.append(cmd)
             if cmd.words[:1] == ("set",):
                 top = not self.in_sub and all(kind == "group" for kind in self.stack)
                 ctx.sets += _set_flags(cmd.words[1:], cmd.line, top)
+        if "func" in self.stack:  # `$( )` inside a function body is in the function too
+            self.subs = [replace(sub, in_function=True) for sub in self.subs]
         self.out += self.subs
         self._reset()
 

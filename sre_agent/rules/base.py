@@ -27,6 +27,7 @@ CODE = re.compile(r"^(?:SRE-)?([A-Z]{3})-?(\d{3})$")
 class RuleContext:
     project: Project
     lang: str = "ja"
+    mode: str = "deep"  # "light" skips the cross-document chain checks (企画 → 要件 → 設計 → code)
 
     def text(self, ja: str, en: str) -> str:
         return en if self.lang == "en" else ja

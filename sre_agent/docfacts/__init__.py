@@ -1,0 +1,34 @@
+"""Facts stated by the design documents, extracted once per project.
+
+`facts_of(project)` reads every design document (heading keywords and table headers, never
+section numbers) into a `DocFacts`: availability targets with their downtime, SLO rows, RTO /
+RPO, redundancy claims, sizes from parameter sheets, monitoring tables, cost tables, budgets and
+ticked checklists — each with its file and line. The result is cached on the project object, so
+the dozen rules that ask pay for the parsing once.
+"""
+
+from __future__ import annotations
+
+from sre_agent.docfacts.extract import component_of, design_documents, environment_in, extract
+from sre_agent.docfacts.facts import (
+    AvailabilityFact, BudgetFact, ChecklistClaim, CostLine, CostTable, DocFacts, ErrorBudgetFact,
+    MonitoringRow, RecoveryFact, RedundancyClaim, SizeFact, SloFact, Where,
+)
+
+_CACHE_ATTRIBUTE = "_sre_docfacts"
+
+
+def facts_of(project) -> DocFacts:
+    """The project's document facts, computed on first use and kept on the project."""
+    cached = project.__dict__.get(_CACHE_ATTRIBUTE)
+    if cached is None:
+        cached = extract(project)
+        project.__dict__[_CACHE_ATTRIBUTE] = cached
+    return cached
+
+
+__all__ = [
+    "facts_of", "DocFacts", "AvailabilityFact", "BudgetFact", "ChecklistClaim", "CostLine",
+    "CostTable", "ErrorBudgetFact", "MonitoringRow", "RecoveryFact", "RedundancyClaim",
+    "SizeFact", "SloFact", "Where", "component_of", "design_documents", "environment_in",
+]

@@ -1,0 +1,450 @@
+"""Reading facts out of design documents by heading keywords and table headers.
+
+Documents differ in layout (one 基本設計書, a folder per phase, a parameter sheet per domain),
+never in vocabulary: a cost table has a 月額 column and a 合計 row wherever it lives, an RTO is
+written RTO or 目標復旧時間. So every extractor looks at *units* — a table row with its header
+and section, or one source line of prose — and keys on words, never on section numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from sre_agent.environments import canonical
+from sre_agent.models import FileKind
+from sre_agent.parsing.markdown import Section, Table
+from sre_agent.docfacts import values as v
+from sre_agent.docfacts.facts import (
+    AvailabilityFact, BudgetFact, ChecklistClaim, CostLine, CostTable, DocFacts, ErrorBudgetFact,
+    MonitoringRow, RecoveryFact, RedundancyClaim, SizeFact, SloFact, Where,
+)
+
+AVAILABILITY_WORDS = ("稼働率", "可用性", "availability", "sla", "稼動率")
+ERROR_BUDGET_WORDS = ("エラーバジェット", "エラー予算", "error budget")
+ERROR_RATE_WORDS = ("エラー率", "error rate", "5xx率", "5xxエラー率", "失敗率", "エラーレート")
+SUCCESS_RATE_WORDS = ("成功率", "success rate")
+SLO_TITLE_WORDS = ("slo", "sli", "サービスレベル", "service level")
+REDUNDANCY_WORDS = ("マルチaz", "multi-az", "multiaz", "2az", "複数az", "冗長", "azごと", "az ごと",
+                    "各az", "スタンバイ", "最小2タスク", "2タスク", "2台")
+NEGATIVE_WORDS = ("シングルaz", "単一az構成", "なし", "無効", "しない", "不要", "1台のみ")
+MONEY_HEADER = ("月額", "年額", "費用", "金額", "コスト", "料金", "cost", "monthly", "yearly",
+                "annual", "per month")
+NOT_MONEY_HEADER = ("単価", "根拠", "備考", "unit", "スペック", "数量", "内訳", "時間")
+COST_TITLE_WORDS = ("コスト", "費用", "見積", "試算", "料金", "cost")
+TOTAL_WORDS = ("合計", "総計", "総額", "total")
+SUBTOTAL_WORDS = ("小計", "subtotal")
+POSTMORTEM_WORDS = ("ポストモーテム", "postmortem", "post-mortem", "障害報告書")
+TEMPLATE_WORDS = ("テンプレート", "template", "様式", "雛形", "ひな形")
+ROLLBACK_WORDS = ("ロールバック", "切り戻し", "切戻し", "rollback", "ロールバック手順")
+REGION_WORDS = {"ap-northeast-1": ("ap-northeast-1", "東京リージョン", "東京region"),
+                "us-east-1": ("us-east-1", "バージニア北部", "バージニアリージョン", "n. virginia")}
+DATE_STATED = re.compile(r"(\d{4}\s*年\s*\d{1,2}\s*月|\d{4}[-/]\d{1,2})[^|\n]{0,12}(時点|現在|価格|料金)"
+                         r"|(as of|時点)\s*\d{4}")
+CHECKBOX = re.compile(r"^\s*(?:[-*+]\s*)?\[(?P<mark>[xX✓✔])\]\s*(?P<text>.+)$")
+COMPONENTS = (
+    ("nat", ("nat",)),
+    ("elasticache", ("elasticache", "redis", "valkey", "memcached", "キャッシュ")),
+    ("rds", ("rds", "aurora", "db", "データベース", "postgresql", "mysql")),
+    ("ecs", ("ecs", "fargate", "タスク", "コンテナ", "アプリケーションサーバ")),
+    ("alb", ("alb", "ロードバランサ", "elb", "nlb")),
+)
+
+
+def has(text: str, words: tuple[str, ...]) -> bool:
+    lowered = text.casefold()
+    return any(word.casefold() in lowered for word in words)
+
+
+def component_of(text: str) -> str | None:
+    lowered = v.fold(text).casefold()
+    for name, words in COMPONENTS:
+        if any(re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", lowered) for w in words):
+            return name
+    return None
+
+
+def environment_in(text: str) -> str | None:
+    folded = v.fold(text)
+    for token in re.findall(r"[A-Za-z]+|本番|検証|開発|ステージング", folded):
+        env = canonical(token) or ("stg" if token == "ステージング" else None)
+        if env:
+            return env
+    return None
+
+
+@dataclass
+class Unit:
+    """One table row (cells + header) or one prose line, with its section."""
+
+    doc_path: str
+    section: Section
+    line: int
+    text: str
+    cells: tuple[str, ...] = ()
+    table: Table | None = None
+
+    @property
+    def where(self) -> Where:
+        return Where(self.doc_path, self.line)
+
+    def titles(self) -> str:
+        return " / ".join(self.section.path())
+
+
+def units(doc_path: str, sections: list[Section]) -> list[Unit]:
+    result = []
+    for section in sections:
+        for paragraph in section.paragraphs:
+            for offset, text in enumerate(paragraph.text.split("\n")):
+                if text.strip():
+                    result.append(Unit(doc_path, section, paragraph.line + offset, text))
+        for table in section.tables:
+            for row, line in zip(table.rows, table.row_lines):
+                result.append(Unit(doc_path, section, line, " | ".join(row), row, table))
+    return result
+
+
+def design_documents(project) -> list:
+    return [d for d in project.documents if d.kind is FileKind.DESIGN_DOC]
+
+
+def extract(project) -> DocFacts:
+    facts = DocFacts()
+    docs = design_documents(project)
+    facts.design_doc_count = len(docs)
+    for document in docs:
+        sections = list(document.doc.sections())
+        doc_units = units(document.path, sections)
+        _documents_and_sections(facts, document, sections)
+        for unit in doc_units:
+            _availability(facts, unit)
+            _error_budget(facts, unit)
+            _slo(facts, unit)
+            _recovery(facts, unit)
+            _redundancy(facts, unit)
+            _sizes(facts, unit)
+            _monitoring(facts, unit)
+            _budget(facts, unit, document.path)
+            _checklist(facts, unit)
+        for section in sections:
+            for table in section.tables:
+                cost = _cost_table(document, section, table)
+                if cost is not None:
+                    facts.cost_tables.append(cost)
+    return facts
+
+
+def _documents_and_sections(facts: DocFacts, document, sections: list[Section]) -> None:
+    name = PurePosixPath(document.path).name
+    if has(name, POSTMORTEM_WORDS) or (has(document.doc.title, POSTMORTEM_WORDS)
+                                       and has(name + document.doc.title, TEMPLATE_WORDS)):
+        facts.postmortem_templates.append(Where(document.path, 1))
+    for section in sections:
+        if section.level == 0:
+            continue
+        if has(section.title, POSTMORTEM_WORDS) and has(section.title, TEMPLATE_WORDS):
+            facts.postmortem_templates.append(Where(document.path, section.line))
+        if has(section.title, ROLLBACK_WORDS) and (section.paragraphs or section.code_blocks
+                                                    or section.tables or section.children):
+            facts.rollback_procedures.append(Where(document.path, section.line))
+        if has(section.title, SLO_TITLE_WORDS):
+            facts.slo_sections.append(Where(document.path, section.line))
+    text = document.text.casefold()
+    for region, words in REGION_WORDS.items():
+        for word in words:
+            index = text.find(word.casefold())
+            if index >= 0:
+                facts.regions.append((region, Where(document.path, text.count("\n", 0, index) + 1)))
+                break
+
+
+def _goal_percents(text: str) -> list[float]:
+    """Percentages that can be availability targets (90–100 %, not a 95%ile)."""
+    folded = v.fold(text)
+    result = []
+    for value, offset in v.percents(folded):
+        after = folded[offset:offset + 12]
+        if re.match(r"\d+(?:\.\d+)?\s*%\s*ile", after) or folded[max(0, offset - 1):offset] == "p":
+            continue
+        if 90 <= value < 100:
+            result.append(value)
+    return result
+
+
+def _availability(facts: DocFacts, unit: Unit) -> None:
+    if not has(unit.text, AVAILABILITY_WORDS) or has(unit.text, ERROR_BUDGET_WORDS):
+        return
+    goals = _goal_percents(unit.text)
+    if len(goals) != 1:
+        return
+    found = [d for d in v.durations(unit.text) if d.period is not None]
+    if not found:
+        facts.availability.append(AvailabilityFact(unit.where, goals[0], None, unit.text))
+    for duration in found:
+        facts.availability.append(AvailabilityFact(unit.where, goals[0], duration, unit.text))
+
+
+def _error_budget(facts: DocFacts, unit: Unit) -> None:
+    if not has(unit.text, ERROR_BUDGET_WORDS):
+        return
+    budgets = []
+    for value, _ in v.percents(unit.text):
+        if 0 < value <= 5:
+            budgets.append(value)
+        elif 90 <= value < 100:
+            budgets.append(round(100 - value, 6))
+    found = [d for d in v.durations(unit.text) if d.unit_minutes < 1440]
+    if len(set(budgets)) != 1 or not found:
+        return
+    for duration in found:
+        if duration.period is None and "月" not in unit.text:
+            continue
+        if duration.period is None:
+            duration = v.Duration(duration.minutes, "month", duration.text, duration.unit_minutes,
+                                  duration.decimals)
+        facts.error_budgets.append(ErrorBudgetFact(unit.where, budgets[0], duration, unit.text))
+
+
+def _slo(facts: DocFacts, unit: Unit) -> None:
+    in_slo = has(unit.titles(), SLO_TITLE_WORDS) or (
+        unit.table is not None and unit.table.column("指標", "SLI", "SLO") is not None
+        and unit.table.column("目標") is not None)
+    label = unit.cells[0] if unit.cells else unit.text
+    rate_words = has(label, ERROR_RATE_WORDS) or has(label, SUCCESS_RATE_WORDS)
+    goal_table = unit.table is not None and unit.table.column("目標", "target", "slo") is not None \
+        and unit.table.column("閾値", "しきい値", "threshold") is None
+    if not (in_slo or (goal_table and rate_words)):
+        return
+    if not unit.cells:
+        return
+    target = unit.cells[1] if len(unit.cells) > 1 else ""
+    error_rate = None
+    found = v.percents(target)
+    if found and has(label, ERROR_RATE_WORDS) and found[0][0] < 50:
+        error_rate = found[0][0]
+    elif found and has(label, SUCCESS_RATE_WORDS) and found[0][0] >= 50:
+        error_rate = round(100 - found[0][0], 6)
+    elif found and has(label, AVAILABILITY_WORDS) and 90 <= found[0][0] < 100 and has(
+            " ".join(unit.cells[2:]), ("5xx", "成功率", "エラー", "error", "success")):
+        error_rate = round(100 - found[0][0], 6)  # availability measured as the share of good requests
+    facts.slos.append(SloFact(unit.where, label, target, error_rate))
+
+
+def _recovery(facts: DocFacts, unit: Unit) -> None:
+    table = unit.table
+    if table is not None and (table.column("RPO") is not None or table.column("RTO") is not None) \
+            and not has(unit.cells[0], ("RTO", "RPO")):
+        for kind, words in (("RPO", ("RPO", "目標復旧時点")), ("RTO", ("RTO", "目標復旧時間"))):
+            index = table.column(*words)
+            if index is not None and index < len(unit.cells):
+                facts.recovery.append(RecoveryFact(unit.where, kind, v.minutes(unit.cells[index]),
+                                                   unit.text))
+        return
+    for kind, words in (("RPO", ("RPO", "目標復旧時点")), ("RTO", ("RTO", "目標復旧時間"))):
+        if unit.cells and has(unit.cells[0], words):
+            value = unit.cells[1] if len(unit.cells) > 1 else ""
+            facts.recovery.append(RecoveryFact(unit.where, kind, v.minutes(value), unit.text))
+        elif not unit.cells:
+            m = re.search(rf"(?:{'|'.join(words)})\s*[（(]?[^0-9\n]{{0,12}}?[:：は]\s*([^、。,]+)",
+                          v.fold(unit.text))
+            if m:
+                facts.recovery.append(RecoveryFact(unit.where, kind, v.minutes(m.group(1)),
+                                                   unit.text))
+
+
+def _redundancy(facts: DocFacts, unit: Unit) -> None:
+    table = unit.table
+    if table is None or not unit.cells:
+        return
+    redundancy_col = table.column("冗長", "マルチAZ", "可用性")
+    component_col = table.column("コンポーネント", "構成要素", "リソース", "サービス", "対象")
+    label = unit.cells[0]
+    if redundancy_col is not None and component_col is not None:
+        claim = unit.cells[redundancy_col] if redundancy_col < len(unit.cells) else ""
+        component = component_of(unit.cells[component_col])
+        if component and has(claim, REDUNDANCY_WORDS) and not has(claim, NEGATIVE_WORDS):
+            facts.redundancy.append(RedundancyClaim(unit.where, component, unit.text))
+        return
+    # parameter sheet rows: | マルチAZ | 有効 |
+    if has(label, ("マルチAZ", "Multi-AZ", "MultiAZ")) and len(unit.cells) > 1:
+        value = unit.cells[1]
+        if has(value, ("有効", "true", "あり", "yes", "enabled", "○")) and not has(value, NEGATIVE_WORDS):
+            component = component_of(label) or component_of(unit.titles()) or "rds"
+            facts.redundancy.append(RedundancyClaim(unit.where, component, unit.text))
+
+
+SIZE_LABELS = (
+    ("task_min", ("タスク数（最小）", "タスク数(最小)", "最小タスク数", "mincapacity", "最小キャパシティ")),
+    ("task_max", ("タスク数（最大）", "タスク数(最大)", "最大タスク数", "maxcapacity", "最大キャパシティ")),
+    ("task_desired", ("タスク数", "desiredcount", "希望タスク数", "起動タスク数")),
+    ("db_instance_class", ("インスタンスクラス", "instance class", "dbinstanceclass", "インスタンスタイプ")),
+    ("backup_retention_days", ("バックアップ保持期間", "backupretention", "バックアップ保持",
+                               "自動バックアップ保持")),
+    ("db_storage_gb", ("ストレージ", "allocatedstorage", "ストレージ容量")),
+    ("log_retention_days", ("ログ保持期間", "retentionindays", "ログ保存期間")),
+)
+
+
+def _size_environment(unit: Unit) -> str:
+    for title in reversed(unit.section.path()):
+        env = environment_in(title)
+        if env:
+            return env
+    if len(unit.cells) > 2:
+        note = unit.cells[-1].strip()
+        env = canonical(note) if note else None
+        if env:
+            return env
+    return "prod"
+
+
+def _sizes(facts: DocFacts, unit: Unit) -> None:
+    table = unit.table
+    if table is None or not unit.cells:
+        return
+    env_col = table.column("環境", "environment")
+    if env_col is not None:
+        env = canonical(unit.cells[env_col]) or environment_in(unit.cells[env_col])
+        if env is None:
+            return
+        for index, header in enumerate(table.header):
+            if index >= len(unit.cells) or "タスク数" not in header:
+                continue
+            cell = v.fold(unit.cells[index])
+            pair = re.match(r"^\s*(\d+)\s*[-〜~～]\s*(\d+)", cell)
+            if pair and ("最小" in header or "最大" in header or "min" in header.lower()):
+                facts.sizes.append(SizeFact(unit.where, "task_min", float(pair.group(1)), env, unit.text))
+                facts.sizes.append(SizeFact(unit.where, "task_max", float(pair.group(2)), env, unit.text))
+            elif v.number(cell) is not None:
+                key = "task_min" if "最小" in header else "task_max" if "最大" in header else "task_desired"
+                facts.sizes.append(SizeFact(unit.where, key, v.number(cell), env, unit.text))
+        return
+    log_col = table.column("保持期間", "保存期間")
+    if log_col is not None and table.column("ログ") is not None and log_col < len(unit.cells):
+        value = v.days(unit.cells[log_col])
+        if value is not None:
+            label = unit.cells[0]
+            kind = ("rds_log_retention_days" if has(label, ("rds", "postgresql", "mysql", "db"))
+                    else "app_log_retention_days" if has(label, ("アプリ", "app", "ecs", "コンテナ"))
+                    else None)
+            if kind:
+                facts.sizes.append(SizeFact(unit.where, kind, value, "prod", unit.text))
+        return
+    if table.column("値", "設定値", "value") is None or len(unit.cells) < 2:
+        return
+    value_col = table.column("値", "設定値", "value")
+    label = v.fold(unit.cells[0]).replace(" ", "").casefold()
+    cell = unit.cells[value_col] if value_col < len(unit.cells) else ""
+    for key, words in SIZE_LABELS:
+        if not any(w.replace(" ", "").casefold() in label for w in words):
+            continue
+        if key == "db_storage_gb" and has(label, ("上限", "自動拡張", "空き", "max")):
+            break
+        parsed: str | float | None
+        if key == "db_instance_class":
+            m = re.search(r"\b((?:db|cache)\.[a-z0-9]+\.[a-z0-9]+)\b", v.fold(cell))
+            parsed = m.group(1) if m else None
+        elif key == "db_storage_gb":
+            parsed = v.gigabytes(cell)
+        elif key in ("backup_retention_days", "log_retention_days"):
+            parsed = v.days(cell)
+        else:
+            parsed = v.number(cell)
+        if parsed is not None:
+            facts.sizes.append(SizeFact(unit.where, key, parsed, _size_environment(unit), unit.text))
+        break
+
+
+def _monitoring(facts: DocFacts, unit: Unit) -> None:
+    table = unit.table
+    if table is None or not unit.cells:
+        return
+    metric_col = table.column("メトリクス", "監視項目", "アラーム", "metric")
+    threshold_col = table.column("閾値", "しきい値", "threshold")
+    if metric_col is None or threshold_col is None or threshold_col >= len(unit.cells):
+        return
+    period_col = table.column("評価期間", "期間", "period")
+    target_col = table.column("通知先", "通知", "target")
+
+    def cell(index: int | None) -> str:
+        return unit.cells[index] if index is not None and index < len(unit.cells) else ""
+
+    facts.monitoring.append(MonitoringRow(unit.where, cell(metric_col), cell(threshold_col),
+                                          cell(period_col), cell(target_col)))
+
+
+def _budget(facts: DocFacts, unit: Unit, path: str) -> None:
+    in_plan = has(path, ("企画", "要件", "計画書", "提案"))
+    if not (in_plan or has(unit.titles(), ("予算",))):
+        return
+    if not has(unit.text, ("予算", "運用費", "費用", "コスト", "利用料")) or not has(
+            unit.text, ("月額", "月", "monthly", "per month")):
+        return
+    if has(unit.text, ("アラート", "budgets", "通知", "見積", "試算", "初期", "構築費")):
+        return
+    text = " | ".join(unit.cells[1:]) if unit.cells else unit.text
+    amounts = v.money(text)
+    if amounts:
+        facts.budgets.append(BudgetFact(unit.where, amounts[0], unit.text))
+
+
+def _checklist(facts: DocFacts, unit: Unit) -> None:
+    if not unit.cells:
+        m = CHECKBOX.match(unit.text)
+        if m:
+            facts.checklist.append(ChecklistClaim(unit.where, v.fold(m.group("text"))))
+        return
+    table = unit.table
+    status = next((i for i, h in enumerate(table.header) if i > 0 and has(
+        h, ("結果", "状態", "チェック", "確認", "対応状況", "status"))), None) if table else None
+    if status is not None and status < len(unit.cells):
+        cell = unit.cells[status]
+        if re.search(r"✅|✔|済|^OK$|^○$|完了|\[x\]", cell, re.IGNORECASE):
+            facts.checklist.append(ChecklistClaim(unit.where, v.fold(unit.cells[0])))
+
+
+def _cost_table(document, section: Section, table: Table) -> CostTable | None:
+    money_cols = [i for i, h in enumerate(table.header)
+                  if has(h, MONEY_HEADER) and not has(h, NOT_MONEY_HEADER)]
+    titles = " / ".join(section.path())
+    if not money_cols:
+        return None
+    if not (has(titles, COST_TITLE_WORDS) or any(has(table.header[i], ("月額", "年額", "monthly"))
+                                                  for i in money_cols)):
+        return None
+    periods = tuple("year" if has(table.header[i], ("年額", "年間", "yearly", "annual", "per year"))
+                    else "month" for i in money_cols)
+    currencies = [v.currency_of_header(table.header[i]) for i in money_cols]
+    rows, subtotals, total = [], [], None
+    for row, line in zip(table.rows, table.row_lines):
+        label = row[0] if row else ""
+        amounts = []
+        for index, currency in zip(money_cols, currencies):
+            found = v.money(row[index], currency) if index < len(row) else []
+            amounts.append(found[0] if found else None)
+        cost_line = CostLine(Where(document.path, line), label, tuple(amounts))
+        if has(label, SUBTOTAL_WORDS):
+            subtotals.append(cost_line)
+        elif has(label, TOTAL_WORDS):
+            total = cost_line
+        elif any(a is not None for a in amounts):
+            rows.append(cost_line)
+    if not rows:
+        return None
+    text = document.text
+    region = None
+    for name, words in REGION_WORDS.items():
+        if has(text, words):
+            region = name
+            break
+    environment = None
+    for title in reversed(section.path()):
+        environment = environment_in(title)
+        if environment:
+            break
+    return CostTable(Where(document.path, table.line), section.title,
+                     tuple(table.header[i] for i in money_cols), periods, tuple(rows),
+                     tuple(subtotals), total, environment, region,
+                     bool(DATE_STATED.search(v.fold(text))))

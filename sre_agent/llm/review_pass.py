@@ -1,0 +1,281 @@
+"""The LLM pass: context → (split) requests → validated, evidence-checked findings.
+
+Safe by construction:
+- what is sent is chosen by the role's limits and redacted (context.py, redact.py);
+- the static prefix (role, perspectives, rule catalogue, standards) is one system block marked
+  `cache_control: ephemeral`, so the 2nd..nth request of a split pass reads it from the cache;
+- the project is data between delimiters; the model answers only through a forced tool whose
+  schema is `LlmReview`; an invalid answer is asked again with the validation errors, at most
+  `validation_retries` times;
+- a project over the input budget is split by stack / document group, and the appendix says
+  what was sent and what was not — never a silent truncation;
+- every evidence reference is verified (verify.py); the findings are only *added*: the caller
+  recomputes the verdict with `models.verdict_for` over deterministic + llm findings.
+Any failure (API error after the SDK's retries, time budget, invalid output) fails the whole
+pass: no llm finding is kept, `LlmStatus.error` says why, the deterministic review stands.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from sre_agent.llm.backend import LlmCallError, MessagesBackend, Reply
+from sre_agent.llm.config import LlmSettings, estimated_cost
+from sre_agent.llm.context import ContextFile, ProjectContext, neutralise, select_context
+from sre_agent.llm.prompts import bundled_standards, render
+from sre_agent.llm.schema import TOOL_NAME, LlmReview, review_tool
+from sre_agent.llm.verify import findings_from
+from sre_agent.models import Finding, LlmStatus, Perspective
+from sre_agent.project import Project
+
+LOG = logging.getLogger("sre_agent.llm")
+CACHE = {"type": "ephemeral"}
+
+
+class LlmPassError(Exception):
+    pass
+
+
+def estimate_tokens(text: str) -> int:
+    """The fallback when the server cannot count: ~4 characters per token for ASCII (the usual
+    rule of thumb), but one token per non-ASCII character — Japanese runs close to one token
+    per character, so a plain chars/4 would under-count our documents about 3x."""
+    ascii_chars = sum(1 for ch in text if ord(ch) < 128)
+    return ascii_chars // 4 + (len(text) - ascii_chars) + 1
+
+
+def system_blocks() -> list[dict]:
+    from sre_agent.rules.base import all_rules
+
+    rules = [{"id": r.id, "perspective": r.perspective.value, "severity": r.severity.value,
+              "name": r.name, "title": r.title_ja} for r in all_rules()]
+    text = render("system.md.j2", tool_name=TOOL_NAME, rules=rules, standards=bundled_standards())
+    return [{"type": "text", "text": text, "cache_control": CACHE}]
+
+
+def findings_for_prompt(findings: list[Finding], redact) -> list[dict]:
+    """The deterministic findings as the model sees them (redacted: messages quote values)."""
+    return [{"id": f.id, "severity": f.severity.value, "location": f.location() or "(project)",
+             "resource": f.resource,
+             "text": neutralise(redact("findings", f"{f.title} — {f.message}"))}
+            for f in findings if not f.suppressed]
+
+
+FACT_KINDS = {"availability": "稼働率", "slos": "SLO", "recovery": "RTO/RPO", "redundancy": "冗長化",
+              "sizes": "サイズ", "budgets": "予算", "monitoring": "監視", "checklist": "完了チェック"}
+MAX_FACTS = 80
+
+
+def document_facts(project: Project, context: ProjectContext) -> list[dict]:
+    """Deep mode's cross-document facts (sre_agent.docfacts: what the design documents state,
+    with file:line), sent in every request so a split pass can still compare documents."""
+    try:
+        from sre_agent.docfacts import facts_of
+
+        facts = facts_of(project)
+    except Exception:
+        LOG.debug("document facts unavailable", exc_info=True)
+        return []
+    rows: list[dict] = []
+    for name, kind in FACT_KINDS.items():
+        for fact in getattr(facts, name, []):
+            if not context.covers(fact.where.file, fact.where.line):
+                continue      # from a section the role does not read: not sent
+            text = getattr(fact, "text", None) or getattr(fact, "context", None) or " / ".join(
+                str(getattr(fact, attr)) for attr in ("name", "metric", "target", "threshold", "period")
+                if getattr(fact, attr, None))
+            rows.append({"where": str(fact.where), "kind": kind, "text": text})
+    for table in getattr(facts, "cost_tables", []):
+        if table.total is not None and context.covers(table.total.where.file,
+                                                      table.total.where.line):
+            amounts = ", ".join(m.text for m in table.total.amounts if m is not None)
+            rows.append({"where": str(table.total.where), "kind": "コスト合計",
+                         "text": f"{table.title}: {amounts}"})
+    unique = {(r["where"], r["text"]): r for r in rows}
+    return [{**r, "text": neutralise(context.redactor.redact("facts", r["text"]))}
+            for r in list(unique.values())[:MAX_FACTS]]
+
+
+def user_message(files: list[ContextFile], shown: list[dict], *, deep: bool, lang: str,
+                 part: int = 1, part_count: int = 1, facts: list[dict] | None = None) -> str:
+    groups = sorted({f.group for f in files})
+    return render("project.md.j2", deep=deep, lang=lang, findings=shown, files=files,
+                  part=part, part_count=part_count, groups=groups, facts=facts or [])
+
+
+@dataclass
+class Batch:
+    files: list[ContextFile]
+
+
+class LlmPass:
+    def __init__(self, project: Project, findings: list[Finding], settings: LlmSettings,
+                 backend: MessagesBackend, lang: str = "ja") -> None:
+        self.project, self.findings, self.settings = project, findings, settings
+        self.backend, self.lang = backend, lang
+        self.status = LlmStatus(used=True, model=settings.model)
+        self.deadline = time.monotonic() + settings.budget
+        self.context: ProjectContext = select_context(project)
+        self.system = system_blocks()
+        self.tools = [review_tool()]
+        self.shown = findings_for_prompt(findings, self.context.redactor.redact)
+        self.facts = document_facts(project, self.context) if settings.deep else []
+
+    # -- sizing ------------------------------------------------------------------------
+    def _message(self, files: list[ContextFile], part: int = 1, count: int = 1) -> str:
+        return user_message(files, self.shown, deep=self.settings.deep, lang=self.lang,
+                            part=part, part_count=count, facts=self.facts)
+
+    def count(self, files: list[ContextFile]) -> int:
+        messages = [{"role": "user", "content": self._message(files)}]
+        if self.status.token_count != "estimate":
+            try:
+                tokens = self.backend.count_tokens(model=self.settings.model, system=self.system,
+                                                   messages=messages, tools=self.tools)
+                self.status.token_count = "server"
+                return tokens
+            except LlmCallError as exc:
+                LOG.debug("count_tokens unavailable, estimating: %s", exc)
+                self.status.token_count = "estimate"
+        text = self.system[0]["text"] + json.dumps(self.tools, ensure_ascii=False) + messages[0]["content"]
+        return estimate_tokens(text)
+
+    def plan(self) -> list[Batch]:
+        """One request when it fits; else groups (a stack, a document folder, the scripts)
+        packed into requests; a group too big alone goes file by file; a file too big alone
+        is not sent, and says so."""
+        files = self.context.files
+        budget = self.settings.max_input_tokens
+        if self.count(files) <= budget:
+            return [Batch(files)]
+        base = self.count([])
+        groups: dict[str, list[ContextFile]] = {}
+        for f in files:
+            groups.setdefault(f.group, []).append(f)
+        units: list[tuple[list[ContextFile], int]] = []
+        for members in groups.values():
+            size = self.count(members) - base
+            if base + size <= budget:
+                units.append((members, size))
+                continue
+            for f in members:
+                size = self.count([f]) - base
+                if base + size <= budget:
+                    units.append(([f], size))
+                else:
+                    self.context.not_sent.append(
+                        f"{f.path} — too large for one request ({size:,} tokens > "
+                        f"{budget - base:,} available)")
+        batches: list[Batch] = []
+        used = budget
+        for members, size in units:
+            if used + size > budget:
+                batches.append(Batch([]))
+                used = base
+            batches[-1].files.extend(members)
+            used += size
+        return batches
+
+    # -- requests ----------------------------------------------------------------------
+    def _remaining(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise LlmPassError(f"time budget of {self.settings.budget:.0f}s exhausted")
+        return left
+
+    def _send(self, messages: list[dict]) -> Reply:
+        timeout = min(self.settings.timeout, self._remaining())
+        self.status.requests += 1
+        reply = self.backend.create(model=self.settings.model,
+                                    max_tokens=self.settings.max_output_tokens,
+                                    system=self.system, messages=messages, tools=self.tools,
+                                    tool_choice={"type": "tool", "name": TOOL_NAME},
+                                    timeout=timeout)
+        for field in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens"):
+            setattr(self.status, field, getattr(self.status, field) + getattr(reply.usage, field))
+        return reply
+
+    def ask(self, batch: Batch, part: int, count: int) -> LlmReview:
+        messages: list[dict] = [{"role": "user", "content": self._message(batch.files, part, count)}]
+        for attempt in range(1, self.settings.validation_retries + 2):
+            reply = self._send(messages)
+            call = reply.tool_call(TOOL_NAME)
+            try:
+                if call is None:
+                    raise ValueError(f"no call of the tool {TOOL_NAME} (stop_reason "
+                                     f"{reply.stop_reason})")
+                return LlmReview.model_validate(call.get("input"))
+            except (ValidationError, ValueError) as exc:
+                errors = str(exc)
+                if attempt > self.settings.validation_retries:
+                    raw = json.dumps(call.get("input") if call else reply.content,
+                                     ensure_ascii=False)[:300]
+                    raise LlmPassError(f"invalid structured output after {attempt} attempts: "
+                                       f"{errors.splitlines()[0]}; last reply: {raw}") from exc
+                retry = render("retry.md.j2", tool_name=TOOL_NAME, attempt=attempt, errors=errors)
+                messages.append({"role": "assistant", "content": reply.content or
+                                 [{"type": "text", "text": "(empty)"}]})
+                if call is not None:
+                    messages.append({"role": "user", "content": [
+                        {"type": "tool_result", "tool_use_id": call.get("id", ""),
+                         "is_error": True, "content": retry}]})
+                else:
+                    messages.append({"role": "user", "content": retry})
+        raise AssertionError("unreachable")
+
+    def run(self) -> list[Finding]:
+        batches = self.plan()
+        sent = {f.path for batch in batches for f in batch.files}
+        self.status.sent = [f"{f.path} ({f.sent_lines} lines{', infra sections' if f.excerpt else ''})"
+                            for f in self.context.files if f.path in sent]
+        self.status.not_sent = list(self.context.not_sent)
+        numbering: dict[Perspective, int] = {}
+        found: list[Finding] = []
+        for part, batch in enumerate(batches, start=1):
+            review = self.ask(batch, part, len(batches))
+            # the facts block is in every request: its files may be cited from any part
+            batch_paths = {f.path for f in batch.files} | {
+                fact["where"].rsplit(":", 1)[0] for fact in self.facts}
+            new, rejected = findings_from(review, self.project, batch_paths, self.lang, numbering)
+            found += new
+            self.status.rejected_evidence += rejected
+        return found
+
+    def finish(self) -> None:
+        self.status.redactions = sum(self.context.redactor.counts.values())
+        s = self.status
+        s.estimated_cost_usd = estimated_cost(s.model or "", s.input_tokens, s.output_tokens,
+                                              s.cache_read_tokens, s.cache_creation_tokens)
+
+
+def run_llm_pass(project: Project, findings: list[Finding], settings: LlmSettings,
+                 backend: MessagesBackend | None = None, lang: str = "ja"
+                 ) -> tuple[LlmStatus, list[Finding]]:
+    """The pass as the review core calls it; never raises for an API or model problem."""
+    if not settings.enabled:
+        return LlmStatus(used=False, reason=settings.reason), []
+    try:
+        if backend is None:
+            from sre_agent.llm.backend import AnthropicBackend
+
+            backend = AnthropicBackend(settings.timeout, settings.max_retries)
+        llm_pass = LlmPass(project, findings, settings, backend, lang)
+    except Exception as exc:     # SDK missing or misconfigured: say so, review stands
+        LOG.debug("LLM pass could not start", exc_info=True)
+        return LlmStatus(used=False, reason=f"{type(exc).__name__}: {exc}"), []
+    try:
+        found = llm_pass.run()
+    except (LlmCallError, LlmPassError) as exc:
+        llm_pass.status.error = str(exc)
+        found = []
+    except Exception as exc:     # a bug of ours must not cost the deterministic review
+        LOG.debug("LLM pass crashed", exc_info=True)
+        llm_pass.status.error = f"internal error: {type(exc).__name__}: {exc}"
+        found = []
+    llm_pass.finish()
+    return llm_pass.status, found

@@ -1,0 +1,124 @@
+"""CST001: a cost table whose 合計 is not the sum of its rows."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from sre_agent.docfacts import CostTable, facts_of
+from sre_agent.models import Finding, Perspective, Severity
+from sre_agent.rules.base import Rule, RuleContext
+
+# Rows are usually rounded (to ¥10, $1); a total within this of the sum is the same total.
+ABSOLUTE_TOLERANCE = {"JPY": 10.0, "USD": 1.0}
+RELATIVE_TOLERANCE = 0.005
+
+
+def money_text(amount: float, currency: str) -> str:
+    sign = "-" if amount < 0 else ""
+    amount = abs(amount)
+    return sign + (f"${amount:,.2f}".replace(".00", "") if currency == "USD" else f"¥{amount:,.0f}")
+
+
+def _close(a: float, b: float, currency: str, rows: int) -> bool:
+    tolerance = max(ABSOLUTE_TOLERANCE.get(currency, 1.0) * max(rows, 1) / 2,
+                    RELATIVE_TOLERANCE * abs(b))
+    return abs(a - b) <= tolerance
+
+
+class CostTotalMismatch(Rule):
+    """
+    ## What it does
+    Adds up every cost table in the design documents (a コスト / 費用 / 見積 / 試算 section, or
+    any table with a 月額 / 年額 / 費用 / 金額 column) and compares the sum of the rows with the
+    **合計** row, per money column (a table with 本番 and ステージング columns is checked per
+    column; 小計 rows are not counted twice). Amounts are read in any spelling (`¥54,770`,
+    `54,770円`, `5.5万円`, `$121`, `121ドル`). A table whose rows mix yen and dollars with no
+    conversion is reported too, and a 年額 column must be twelve times its 月額 column.
+
+    ## Why is this bad
+    The 合計 is the number that goes into the budget approval and the comparison with the
+    企画書. A row added or removed after the total was typed makes the approved figure wrong, and
+    nobody re-adds a table that "already has a total".
+
+    ## Example
+    ```markdown
+    | リソース | 月額費用 |
+    |---|---|
+    | ECS Fargate | ¥6,750 |
+    | RDS | ¥11,170 |
+    | **合計** | **¥19,920** |
+    ```
+
+    ## Use instead
+    ```markdown
+    | **合計** | **¥17,920** |
+    ```
+
+    ## References
+    - https://docs.aws.amazon.com/wellarchitected/latest/cost-optimization-pillar/welcome.html
+    """
+
+    id = "SRE-CST-001"
+    name = "cost-total-mismatch"
+    perspective = Perspective.COST
+    severity = Severity.ERROR
+    title_ja = "コスト表の合計が行の和と一致しない"
+    title_en = "Cost table total is not the sum of its rows"
+    passed_ja = "コスト表の合計は行の和と一致"
+    passed_en = "Cost table totals match their rows"
+    fix_ja = "合計行を各行の和で計算し直す（月額 × 12 = 年額も確認する）"
+    fix_en = "Recompute the total from the rows (and check yearly = 12 × monthly)"
+
+    def check(self, ctx: RuleContext) -> Iterable[Finding]:
+        for table in facts_of(ctx.project).cost_tables:
+            yield from self._check_table(ctx, table)
+
+    def _check_table(self, ctx: RuleContext, table: CostTable) -> Iterable[Finding]:
+        for col, column in enumerate(table.columns):
+            amounts = [r.amounts[col] for r in table.rows if r.amounts[col] is not None]
+            currencies = {a.currency for a in amounts}
+            if table.total is None or table.total.amounts[col] is None:
+                continue
+            if len(currencies) > 1:
+                yield self.finding(ctx, file=table.where.file, line=table.where.line, message=ctx.text(
+                    f"コスト表「{column}」列に円とドルが混在している（換算レートの明記がないまま合算できない）",
+                    f"column '{column}' mixes yen and dollar amounts without a conversion"))
+                continue
+            total = table.total.amounts[col] if table.total is not None else None
+            if total is None or not amounts or total.currency not in currencies:
+                continue
+            currency = total.currency
+            added = sum(a.amount for a in amounts)
+            if not _close(added, total.amount, currency, len(amounts)):
+                yield self.finding(
+                    ctx, file=table.total.where.file, line=table.total.where.line,
+                    message=ctx.text(
+                        f"「{column}」の合計 {money_text(total.amount, currency)} が {len(amounts)} 行の和 "
+                        f"{money_text(added, currency)} と一致しない（差 {money_text(total.amount - added, currency)}）",
+                        f"'{column}' total {money_text(total.amount, currency)} is not the sum of its "
+                        f"{len(amounts)} rows, {money_text(added, currency)}"),
+                )
+        yield from self._monthly_yearly(ctx, table)
+
+    def _monthly_yearly(self, ctx: RuleContext, table: CostTable) -> Iterable[Finding]:
+        if "month" not in table.periods or "year" not in table.periods:
+            return
+        m, y = table.periods.index("month"), table.periods.index("year")
+        lines = list(table.rows) + ([table.total] if table.total else [])
+        for line in lines:
+            monthly, yearly = line.amounts[m], line.amounts[y]
+            if monthly is None or yearly is None or monthly.currency != yearly.currency:
+                continue
+            if not _close(monthly.amount * 12, yearly.amount, monthly.currency, 12):
+                yield self.finding(
+                    ctx, file=line.where.file, line=line.where.line,
+                    message=ctx.text(
+                        f"「{line.label}」の年額 {money_text(yearly.amount, yearly.currency)} が月額 "
+                        f"{money_text(monthly.amount, monthly.currency)} × 12 = "
+                        f"{money_text(monthly.amount * 12, monthly.currency)} と一致しない",
+                        f"'{line.label}' yearly {money_text(yearly.amount, yearly.currency)} is not 12 × "
+                        f"monthly {money_text(monthly.amount, monthly.currency)}"))
+
+    def coverage(self, ctx: RuleContext) -> str | None:
+        tables = [t for t in facts_of(ctx.project).cost_tables if t.total is not None]
+        return ", ".join(f"{t.where}（{len(t.rows)} 行）" for t in tables[:3]) if tables else None

@@ -1,0 +1,106 @@
+"""DEP014: nested stacks whose templates nothing uploads."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from sre_agent.models import Finding, Perspective, Severity
+from sre_agent.parsing.shell import ShellCommand
+from sre_agent.rules._deploy import cfn_action, command_blocks
+from sre_agent.rules.base import Rule, RuleContext
+
+TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
+
+
+def is_packaging(command: ShellCommand) -> bool:
+    """`aws cloudformation package`, `sam package`, or `aws s3 cp/sync` of template files."""
+    if cfn_action(command) == "package" or (command.name == "sam" and command.has_words("sam", "package")):
+        return True
+    if command.name == "aws" and (command.has_words("s3", "cp") or command.has_words("s3", "sync")):
+        sources = [w for w in command.words if not w.startswith(("-", "s3://"))]
+        return command.has_words("s3", "sync") or any(
+            "templat" in w.lower() or w.lower().endswith(TEMPLATE_SUFFIXES) for w in sources)
+    return False
+
+
+def _url_text(node: Any) -> str:
+    if isinstance(node, str):
+        return node
+    if isinstance(node, dict) and len(node) == 1:
+        (key, arg), = node.items()
+        if key == "Fn::Sub":
+            return arg if isinstance(arg, str) else (arg[0] if isinstance(arg, list) and arg else "")
+        if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
+            return "".join(p if isinstance(p, str) else "${}" for p in arg[1])
+        if key == "Ref":
+            return "${" + str(arg) + "}"
+    return ""
+
+
+class NestedStackNotPackaged(Rule):
+    """
+    ## What it does
+    For templates with nested stacks (`AWS::CloudFormation::Stack`), checks that the deploy
+    path — shell scripts, runbook `bash` blocks and workflow `run:` steps — uploads the child
+    templates: `aws cloudformation package`, `sam package`, or `aws s3 cp` / `aws s3 sync` of
+    template files. Reported at each nested stack's `TemplateURL` when no such step exists.
+    A local `TemplateURL` (a relative path) needs `package` too and is reported the same way.
+
+    ## Why is this bad
+    The parent stack deploys whatever is in the bucket, not what is in the repository: a
+    reviewed change to a child template never reaches AWS (or an old, unreviewed one does), and
+    a new environment fails on a missing S3 object. Rolling back the parent does not roll back
+    a child template that someone uploaded by hand.
+
+    ## Example
+    ```yaml
+    NetworkStack:
+      Type: AWS::CloudFormation::Stack
+      Properties:
+        TemplateURL: !Sub https://${TemplateBucket}.s3.amazonaws.com/network.yaml
+    ```
+
+    ## Use instead
+    ```bash
+    aws cloudformation package --template-file infra/main.yaml \
+      --s3-bucket "$TEMPLATE_BUCKET" --s3-prefix "$RELEASE" --output-template-file packaged.yaml
+    aws cloudformation create-change-set --template-body file://packaged.yaml ...
+    ```
+
+    ## References
+    - https://docs.aws.amazon.com/cli/latest/reference/cloudformation/package.html
+    - https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-nested-stacks.html
+    """
+
+    id = "SRE-DEP-014"
+    name = "nested-stack-without-packaging"
+    perspective = Perspective.OPERABILITY
+    severity = Severity.WARNING
+    title_ja = "ネストスタックのテンプレートをアップロードする手順がない"
+    title_en = "Nested stack templates are never uploaded"
+    passed_ja = "ネストスタックのテンプレートはデプロイ手順でパッケージ・アップロード"
+    passed_en = "Nested stack templates are packaged / uploaded by the deploy path"
+    fix_ja = "デプロイスクリプトで `aws cloudformation package`（またはリリースごとのプレフィックスへの `aws s3 sync`）を実行してから Change Set を作成する"
+    fix_en = "Run `aws cloudformation package` (or `aws s3 sync` to a per-release prefix) in the deploy script before creating the change set"
+
+    def check(self, ctx: RuleContext) -> Iterable[Finding]:
+        if any(is_packaging(c) for b in command_blocks(ctx.project) for c in b.commands):
+            return
+        for template in ctx.project.templates:
+            for stack in template.of_type("AWS::CloudFormation::Stack"):
+                url = _url_text(stack.properties.get("TemplateURL"))
+                shown = url or "TemplateURL"
+                yield self.finding(
+                    ctx, file=template.path, line=stack.property_line("TemplateURL"),
+                    resource=stack.logical_id,
+                    message=ctx.text(
+                        f"ネストスタック `{stack.logical_id}` のテンプレート（{shown}）を S3 にアップロードする手順"
+                        "（aws cloudformation package / aws s3 cp・sync）がスクリプト・手順書・CI のどこにもない",
+                        f"nested stack `{stack.logical_id}` ({shown}): no step in the scripts, runbooks or CI "
+                        "uploads its template (aws cloudformation package / aws s3 cp or sync)"),
+                )
+
+    def coverage(self, ctx: RuleContext) -> str | None:
+        stacks = [f"{t.path} `{s.logical_id}`" for t in ctx.project.templates
+                  for s in t.of_type("AWS::CloudFormation::Stack")]
+        return ", ".join(stacks[:3]) if stacks else None

@@ -1,0 +1,81 @@
+"""DOC009: unresolved placeholders in parameter files, parameter sheets or runbooks."""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import Iterable
+
+from sre_agent.models import FileKind, Finding, Perspective, Severity
+from sre_agent.rules.base import Rule, RuleContext
+
+PLACEHOLDER = re.compile(
+    r"(?<![A-Za-z0-9_])(CHANGE_?ME|REPLACE_?ME|TBD|TODO|FIXME|X{4,}|x{4,})(?![A-Za-z_])"
+    r"|(要確認|未定|調整中|後日記載)")
+RUNBOOK_WORDS = ("運用", "手順", "runbook", "playbook", "readme", "パラメータ", "パラメーター",
+                 "parameter")
+
+
+def is_runbook(path: str) -> bool:
+    lowered = path.casefold()
+    return any(word in lowered for word in RUNBOOK_WORDS) or PurePosixPath(path).name.lower() == "readme.md"
+
+
+class UnresolvedPlaceholder(Rule):
+    """
+    ## What it does
+    Scans parameter files (CloudFormation parameter JSON, `.tfvars`), parameter sheets and
+    runbooks (`運用手順`, `手順書`, `README`, `パラメーターシート`) for placeholders left in:
+    `CHANGE_ME`, `REPLACE_ME`, `XXXX` (an account id or ARN part), `TBD`, `TODO`, `FIXME`,
+    要確認, 未定. Reports each line once. Single-file check: runs in light mode too.
+
+    ## Why is this bad
+    A placeholder in a parameter file is deployed as is (an alarm mailed to
+    `CHANGE_ME@example.com` notifies nobody); in a runbook it is found by the on-call engineer in
+    the middle of an incident, when the real value is no longer anyone's to look up.
+
+    ## Example
+    ```json
+    {"ParameterKey": "AlertEmail", "ParameterValue": "CHANGE_ME"}
+    ```
+
+    ## Use instead
+    ```json
+    {"ParameterKey": "AlertEmail", "ParameterValue": "order-ops@example.co.jp"}
+    ```
+
+    ## References
+    - https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html
+    """
+
+    id = "SRE-DOC-009"
+    name = "unresolved-placeholder"
+    perspective = Perspective.OPERABILITY
+    severity = Severity.WARNING
+    title_ja = "未確定のプレースホルダーが残っている"
+    title_en = "Unresolved placeholder"
+    passed_ja = "パラメーター・手順書にプレースホルダーなし"
+    passed_en = "No placeholders left in parameters and runbooks"
+    fix_ja = "実際の値を記入する（決まっていない場合は担当と期限を課題管理に登録し、デプロイを止める）"
+    fix_en = "Fill in the real value (or track the open item and block the deploy until it is decided)"
+
+    def _files(self, ctx: RuleContext) -> list[str]:
+        project = ctx.project
+        paths = [p.path for p in project.parameter_sets]
+        paths += [d.path for d in project.documents
+                  if d.kind is FileKind.DESIGN_DOC and is_runbook(d.path)]
+        return sorted(set(p for p in paths if p in project.texts))
+
+    def check(self, ctx: RuleContext) -> Iterable[Finding]:
+        for path in self._files(ctx):
+            for number, line in enumerate(ctx.project.texts[path].splitlines(), start=1):
+                m = PLACEHOLDER.search(line)
+                if m:
+                    token = m.group(0)
+                    yield self.finding(ctx, file=path, line=number, message=ctx.text(
+                        f"`{token}` が残っている: {line.strip()[:80]}",
+                        f"placeholder `{token}` left in: {line.strip()[:80]}"))
+
+    def coverage(self, ctx: RuleContext) -> str | None:
+        files = self._files(ctx)
+        return f"パラメーター・手順書 {len(files)} 件を確認" if files else None

@@ -1,0 +1,56 @@
+"""Worker processes: a hanging or crashing file is stopped and reported, the rest still runs."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from sre_agent.workers import WorkerRun, drive_all
+
+
+def task(files: list[str]) -> list[str]:
+    results = []
+    for name in files:
+        if name.startswith("hang"):
+            time.sleep(60)
+        if name.startswith("crash"):
+            raise ValueError(f"cannot parse {name}")
+        if name.startswith("die"):
+            os._exit(3)
+        results.append(f"ok:{name}")
+    return results
+
+
+def run(chunks: list[list[str]], budget: float = 1.0) -> WorkerRun:
+    worker = WorkerRun("test", task, chunks, budget, per_extra_file=0.5)
+    started = time.monotonic()
+    drive_all([worker])
+    assert time.monotonic() - started < 20
+    return worker
+
+
+def test_a_hanging_file_is_stopped_and_the_rest_analyzed() -> None:
+    worker = run([["a", "hang-1", "b"], ["c"]])
+    assert sorted(worker.outcome.results) == ["ok:a", "ok:b", "ok:c"]
+    assert [(f.file, f.reason) for f in worker.outcome.failures] == [("hang-1", "timed out after 1 s")]
+
+
+def test_a_crashing_file_is_isolated_from_its_chunk() -> None:
+    worker = run([["a", "crash-1", "b"], ["c"]])
+    assert sorted(worker.outcome.results) == ["ok:a", "ok:b", "ok:c"]
+    assert [(f.file, f.reason) for f in worker.outcome.failures] == [
+        ("crash-1", "ValueError: cannot parse crash-1")]
+
+
+def test_a_dying_worker_is_replaced() -> None:
+    worker = run([["a"], ["die-1"], ["b"]])
+    assert sorted(worker.outcome.results) == ["ok:a", "ok:b"]
+    assert [(f.file, f.reason) for f in worker.outcome.failures] == [("die-1", "analyzer process died")]
+
+
+def test_two_workers_run_side_by_side_while_the_parent_works() -> None:
+    first, second = WorkerRun("one", task, [["a"], ["b"]], 5), WorkerRun("two", task, [["c"]], 5)
+    seen = []
+    drive_all([first, second], while_waiting=lambda: seen.append("parent"))
+    assert seen == ["parent"]
+    assert sorted(first.outcome.results + second.outcome.results) == ["ok:a", "ok:b", "ok:c"]
