@@ -41,6 +41,8 @@ def _review_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--region", default="ap-northeast-1", help="region cfn-lint validates for")
     parser.add_argument("--max-file-size", type=int, default=5 * 1024 * 1024, metavar="BYTES",
                         help="larger files are listed as skipped: too large")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="review again even if nothing changed since the last run")
     parser.add_argument("--file-timeout", type=float, default=60.0, metavar="SECONDS",
                         help="time cfn-lint or checkov may spend on one file before it is stopped "
                         "and reported")
@@ -68,7 +70,7 @@ def run_review(argv: list[str], prog: str = "sre-review") -> int:
 
     config = ReviewConfig(lang=args.lang, mode=args.mode, region=args.region,
                           max_file_bytes=args.max_file_size, llm=args.llm, model=args.model,
-                          file_timeout=args.file_timeout)
+                          file_timeout=args.file_timeout, cache=not args.no_cache)
     result = review(args.paths, config)
     output = render(result, args.format, args.lang)
     if args.output:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from functools import partial
 from pathlib import Path
@@ -32,6 +33,7 @@ class ReviewConfig(BaseModel):
     file_timeout: float = 60.0  # seconds an analyzer may spend on one file before it is stopped
     llm: Literal["auto", "on", "off"] = "auto"  # auto = on when ANTHROPIC_API_KEY is set
     model: str | None = None                    # else SRE_AGENT_MODEL, else llm.config.DEFAULT_MODEL
+    cache: bool = False         # reuse the result of an identical earlier run (cache.py); CLI: on
 
 
 class SreRulesAnalyzer:
@@ -199,8 +201,24 @@ def review(paths: list[str | Path], config: ReviewConfig | None = None,
     for path in resolved:
         if not path.exists() and not path.is_symlink():
             raise FileNotFoundError(str(path))
+    key = None
+    if config.cache and llm_backend is None and not _llm_requested(config):
+        from sre_agent import cache
+
+        key = cache.fingerprint(resolved, config.model_dump_json(exclude={"cache"}),
+                                config.max_file_bytes)
+        cached = cache.load(key)
+        if cached is not None:
+            return cached
     project = load_project(resolved, max_bytes=config.max_file_bytes)
-    return review_project(project, config, llm_backend)
+    result = review_project(project, config, llm_backend)
+    if key is not None:
+        cache.store(key, result)
+    return result
+
+
+def _llm_requested(config: ReviewConfig) -> bool:
+    return config.llm == "on" or (config.llm == "auto" and bool(os.environ.get("ANTHROPIC_API_KEY")))
 
 
 __all__ = ["ReviewConfig", "review", "review_project", "relative"]

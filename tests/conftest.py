@@ -18,6 +18,7 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests never reach the internet and never read the developer's home or API key."""
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     real_connect = socket.socket.connect
 
     def loopback_only(self: socket.socket, address: object) -> object:

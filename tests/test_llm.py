@@ -332,7 +332,9 @@ def test_prompts_match_their_golden_files() -> None:
                          numbered_lines(doc, [(1, 1), (9, 10)])[0], True)]
     shown = [{"id": "SRE-DEP-001", "severity": "error", "location": "scripts/deploy.sh:2",
               "resource": None, "text": "直接デプロイ — aws cloudformation deploy を実行している"}]
-    _assert_snapshot("user-deep.md", user_message(files, shown, deep=True, lang="ja"))
+    facts = [{"where": "docs/02_要件定義書.md:31", "kind": "稼働率",
+              "text": "目標稼働率 | 99.9%(月間約43分以内) | 計画停止は月1回"}]
+    _assert_snapshot("user-deep.md", user_message(files, shown, deep=True, lang="ja", facts=facts))
     _assert_snapshot("user-light-part.md", user_message(files, [], deep=False, lang="en",
                                                         part=2, part_count=3))
     _assert_snapshot("retry.md", render("retry.md.j2", tool_name=TOOL_NAME, attempt=1,
@@ -347,3 +349,40 @@ def test_prompts_ship_with_the_package() -> None:
     assert package_prompts.resolve() == (ROOT / "prompts").resolve()
     assert {p.name for p in package_prompts.glob("*.j2")} >= {"system.md.j2", "project.md.j2",
                                                                "retry.md.j2"}
+
+
+def test_deep_mode_sends_cross_document_facts_and_light_mode_does_not(project: Path) -> None:
+    deep, light = FakeLLM([GOOD_REVIEW]), FakeLLM([GOOD_REVIEW])
+    review([project], ReviewConfig(**FAST), llm_backend=deep)
+    review([project], ReviewConfig(mode="light", **FAST), llm_backend=light)
+    deep_text = deep.requests[0]["messages"][0]["content"]
+    facts = deep_text[deep_text.index("<cross_document_facts>"):deep_text.index("</cross_document_facts>")]
+    assert "docs/02_要件定義書.md:31" in facts and "99.9%" in facts
+    assert "<cross_document_facts>" not in light.requests[0]["messages"][0]["content"]
+
+
+def test_quotes_are_compared_after_nfkc_normalisation(project: Path) -> None:
+    # the file has full-width brackets （月間約43分以内）; the model quotes them half-width
+    availability = item("⚠️", "稼働率目標と単一AZ構成が両立しない",
+                        "目標稼働率 99.9% に対し RDS がシングル AZ で、AZ 障害時の復旧が月間許容停止を超える。",
+                        file="docs/02_要件定義書.md", line=31, quote="99.9%(月間約43分以内)")
+    result = review([project], ReviewConfig(**FAST),
+                    llm_backend=FakeLLM([{"infrastructure": [availability]}]))
+    added = [f for f in result.findings if f.source == "llm"]
+    assert [(f.file, f.line, f.severity) for f in added] == [
+        ("docs/02_要件定義書.md", 31, Severity.WARNING)]
+
+
+def test_the_appendix_reports_usage_what_was_sent_and_failures(project: Path) -> None:
+    from sre_agent.llm import LlmCallError
+    from sre_agent.render import render as render_review
+
+    used = render_review(review([project], ReviewConfig(**FAST),
+                                llm_backend=FakeLLM([GOOD_REVIEW])), "md", "ja")
+    line = next(l for l in used.splitlines() if l.startswith("- LLM 分析:"))
+    assert DEFAULT_MODEL in line and "リクエスト 1 件" in line
+    assert "  - 送信しなかったもの:" in used and "OrderService.java — application code" in used
+    assert "⚠️ 緊急リリース後の確認が目視のみ" in used
+    failed = render_review(review([project], ReviewConfig(**FAST),
+                                  llm_backend=FakeLLM([LlmCallError("overloaded")])), "md", "en")
+    assert "failed (deterministic review only): overloaded" in failed

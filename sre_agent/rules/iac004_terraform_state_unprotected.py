@@ -87,6 +87,7 @@ class TerraformStateUnprotected(Rule):
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         overrides = backend_config_overrides(ctx)
         for directory, files in tf_root_modules(ctx.project.terraform).items():
+            where = f"`{directory}/`" if directory != "." else ctx.text("ルートモジュール", "the root module")
             settings = tf_settings(files)
             backends = [(tf, block, kind, body) for tf, block in settings
                         for entry in (block.body.get("backend") or []) if isinstance(entry, dict)
@@ -97,16 +98,16 @@ class TerraformStateUnprotected(Rule):
                 tf, line = (settings[0][0], settings[0][1].line) if settings else (files[0], 1)
                 yield self.finding(
                     ctx, file=tf.path, line=line, resource="terraform",
-                    message=ctx.text(f"`{directory}` に backend の指定がなく、state がローカルファイルになる",
-                                     f"`{directory}` declares no backend: the state is a local file"))
+                    message=ctx.text(f"{where} に backend の指定がなく、state がローカルファイルになる",
+                                     f"{where} declares no backend: the state is a local file"))
                 continue
             tf, block, kind, body = backends[0]
             line = line_matching(tf, block.line, block.end_line, rf'backend\s+"?{kind}"?') or block.line
             if kind == "local":
                 yield self.finding(
                     ctx, file=tf.path, line=line, resource="terraform",
-                    message=ctx.text(f"`{directory}` の backend が local（state がローカルファイル）",
-                                     f"`{directory}` uses the local backend"))
+                    message=ctx.text(f"{where} の backend が local（state がローカルファイル）",
+                                     f"{where} uses the local backend"))
             elif kind == "s3" and overrides is not None:
                 settings_s3 = {k: tf_get(body, k) for k in ("encrypt", "dynamodb_table", "use_lockfile")}
                 settings_s3.update({k: v for k, v in overrides.items() if k in settings_s3})
@@ -118,8 +119,8 @@ class TerraformStateUnprotected(Rule):
                 if problems:
                     yield self.finding(
                         ctx, file=tf.path, line=line, resource="terraform",
-                        message=ctx.text(f"`{directory}` の S3 バックエンドに {'・'.join(problems)} がない",
-                                         f"The S3 backend of `{directory}` has no {' or '.join(problems)}"))
+                        message=ctx.text(f"{where} の S3 バックエンドに {'・'.join(problems)} がない",
+                                         f"The S3 backend of {where} has no {' or '.join(problems)}"))
 
     def coverage(self, ctx: RuleContext) -> str | None:
         modules = tf_root_modules(ctx.project.terraform)

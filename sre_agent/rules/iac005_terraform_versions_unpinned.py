@@ -68,13 +68,14 @@ class TerraformVersionsUnpinned(Rule):
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         for directory, files in tf_root_modules(ctx.project.terraform).items():
+            where = f"`{directory}/`" if directory != "." else ctx.text("ルートモジュール", "the root module")
             settings = tf_settings(files)
             tf, block = settings[0] if settings else (files[0], None)
             block_line = block.line if block else 1
             if not any(b.get("required_version") for _, b in settings):
                 yield self.finding(
                     ctx, file=tf.path, line=block_line, resource="terraform",
-                    message=ctx.text(f"`{directory}` に required_version がない", f"`{directory}` has no required_version"))
+                    message=ctx.text(f"{where} に required_version がない", f"{where} has no required_version"))
             declared: dict[str, object] = {}
             for _, b in settings:
                 for entry in b.body.get("required_providers") or []:
@@ -93,8 +94,8 @@ class TerraformVersionsUnpinned(Rule):
                                   for p in loose)
                 yield self.finding(
                     ctx, file=tf.path, line=line, resource="terraform",
-                    message=ctx.text(f"`{directory}` のプロバイダ {shown} のバージョンが固定されていない",
-                                     f"Provider {shown} of `{directory}` is not version-pinned"))
+                    message=ctx.text(f"{where} のプロバイダ {shown} のバージョンが固定されていない",
+                                     f"Provider {shown} of {where} is not version-pinned"))
 
     def coverage(self, ctx: RuleContext) -> str | None:
         modules = tf_root_modules(ctx.project.terraform)
