@@ -386,3 +386,18 @@ def test_the_appendix_reports_usage_what_was_sent_and_failures(project: Path) ->
     failed = render_review(review([project], ReviewConfig(**FAST),
                                   llm_backend=FakeLLM([LlmCallError("overloaded")])), "md", "en")
     assert "failed (deterministic review only): overloaded" in failed
+
+
+def test_cli_model_flag_and_base_url_reach_the_server(project: Path, api: MessagesApi) -> None:
+    import subprocess
+
+    api.script = [tool(GOOD_REVIEW)]
+    env = {**os.environ, "SRE_AGENT_LLM_TIMEOUT": "30"}
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "sre-review"), str(project), "--llm", "on",
+         "--model", "claude-haiku-5-5", "--format", "json"],
+        capture_output=True, text=True, env=env, timeout=300)
+    data = json.loads(result.stdout)
+    assert data["llm"]["used"] is True and data["llm"]["model"] == "claude-haiku-5-5"
+    assert api.requests[0]["model"] == "claude-haiku-5-5"
+    assert {"LLM-OPS-001", "LLM-INF-001"} <= {f["id"] for f in data["findings"]}

@@ -212,9 +212,12 @@ class CfnProject:
     def __init__(self, project: Project) -> None:
         self.project = project
         self.templates = project.templates
+        self._contexts: dict[str, list[EnvContext]] = {}
 
     def contexts(self, template: CfnTemplate) -> list[EnvContext]:
-        return cfn_contexts(template, self.project.parameter_sets)
+        if template.path not in self._contexts:
+            self._contexts[template.path] = cfn_contexts(template, self.project.parameter_sets)
+        return self._contexts[template.path]
 
     @cached_property
     def exports(self) -> list[Export]:
