@@ -145,7 +145,10 @@ def load_project(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Proje
     project = Project(root=root)
     for path in walk(paths, root):
         rel = relative(path, root)
-        record = _load_file(project, path, rel, max_bytes)
+        try:
+            record = _load_file(project, path, rel, max_bytes)
+        except (Exception, RecursionError, MemoryError) as exc:  # a parser bug must not lose the rest
+            record = _fail(rel, _kind_by_name(rel), f"internal parser error: {type(exc).__name__}: {exc}", None)
         project.files.append(record)
     project.files.sort(key=lambda r: r.path)
     return project

@@ -39,6 +39,7 @@ class MessagesApi:
     count_bodies: list[bytes] = field(default_factory=list)  # count_tokens, raw
     statuses: list[int] = field(default_factory=list)
     released: threading.Event = field(default_factory=threading.Event)
+    count_tokens_status: int = 200      # e.g. 404: a gateway without the count endpoint
     _cached: set[str] = field(default_factory=set)
     url: str = ""
 
@@ -94,6 +95,10 @@ def _handler(api: MessagesApi) -> type[BaseHTTPRequestHandler]:
             request = json.loads(body)
             if self.path.startswith("/v1/messages/count_tokens"):
                 api.count_bodies.append(body)
+                if api.count_tokens_status != 200:
+                    self._reply(api.count_tokens_status, {"type": "error", "error": {
+                        "type": "not_found_error", "message": "no count_tokens here"}})
+                    return
                 self._reply(200, {"input_tokens": len(body.decode()) // 4})
                 return
             if not self.path.startswith("/v1/messages"):

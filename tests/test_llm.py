@@ -401,3 +401,20 @@ def test_cli_model_flag_and_base_url_reach_the_server(project: Path, api: Messag
     assert data["llm"]["used"] is True and data["llm"]["model"] == "claude-haiku-5-5"
     assert api.requests[0]["model"] == "claude-haiku-5-5"
     assert {"LLM-OPS-001", "LLM-INF-001"} <= {f["id"] for f in data["findings"]}
+
+
+def test_without_server_side_counting_the_estimate_is_used(project: Path, api: MessagesApi) -> None:
+    api.count_tokens_status = 404
+    api.script = [tool(GOOD_REVIEW)]
+    result = review([project], ReviewConfig(**FAST))
+    assert result.llm.token_count == "estimate" and result.llm.error is None
+    assert len(api.count_bodies) == 1 and result.llm.requests == 1
+
+
+def test_a_project_with_nothing_the_role_may_read_sends_nothing(tmp_path: Path) -> None:
+    write(tmp_path, "docs/02_要件定義書.md", "# 要件定義書\n\n## 業務フロー\n\n受注から出荷まで。\n")
+    write(tmp_path, "src/app.py", "print('APP')\n")
+    fake = FakeLLM()
+    result = review([tmp_path], ReviewConfig(**FAST), llm_backend=fake)
+    assert fake.requests == [] and result.llm.used is False
+    assert any(n.startswith("src/app.py — application code") for n in result.llm.not_sent)

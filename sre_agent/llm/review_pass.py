@@ -35,6 +35,7 @@ from sre_agent.project import Project
 
 LOG = logging.getLogger("sre_agent.llm")
 CACHE = {"type": "ephemeral"}
+PLAN_MARGIN = 0.05   # room for the part header and a validation retry turn
 
 
 class LlmPassError(Exception):
@@ -150,10 +151,13 @@ class LlmPass:
         packed into requests; a group too big alone goes file by file; a file too big alone
         is not sent, and says so."""
         files = self.context.files
-        budget = self.settings.max_input_tokens
+        budget = int(self.settings.max_input_tokens * (1 - PLAN_MARGIN))
         if self.count(files) <= budget:
             return [Batch(files)]
         base = self.count([])
+        if base >= budget:
+            raise LlmPassError(f"the fixed part of the prompt ({base:,} tokens: role, findings, "
+                               f"facts) leaves no room within {budget:,} tokens")
         groups: dict[str, list[ContextFile]] = {}
         for f in files:
             groups.setdefault(f.group, []).append(f)
@@ -189,7 +193,9 @@ class LlmPass:
         return left
 
     def _send(self, messages: list[dict]) -> Reply:
-        timeout = min(self.settings.timeout, self._remaining())
+        # every SDK retry gets the same timeout: share what is left of the budget among them
+        timeout = min(self.settings.timeout,
+                      self._remaining() / (self.settings.max_retries + 1))
         self.status.requests += 1
         reply = self.backend.create(model=self.settings.model,
                                     max_tokens=self.settings.max_output_tokens,
@@ -268,6 +274,10 @@ def run_llm_pass(project: Project, findings: list[Finding], settings: LlmSetting
     except Exception as exc:     # SDK missing or misconfigured: say so, review stands
         LOG.debug("LLM pass could not start", exc_info=True)
         return LlmStatus(used=False, reason=f"{type(exc).__name__}: {exc}"), []
+    if not llm_pass.context.files:
+        return LlmStatus(used=False, reason="nothing the SRE role may read (no IaC, scripts or "
+                         "infra sections of design documents)",
+                         not_sent=llm_pass.context.not_sent), []
     try:
         found = llm_pass.run()
     except (LlmCallError, LlmPassError) as exc:

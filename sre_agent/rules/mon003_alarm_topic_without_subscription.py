@@ -219,7 +219,7 @@ class AlarmTopicWithoutSubscription(Rule):
             return None
         subscribed = self._subscribed(index)
         return ctx.text(f"アラーム {len(alarms)} 件の通知先、購読付きトピック {len(subscribed)} 件",
-                        f"actions of {len(alarms)} alarms, {len(subscribed)} subscribed topics")
+                        f"actions of {len(alarms)} alarms; subscribed topics: {len(subscribed)}")
 
 
 def _items(raw: Any) -> list[Any]:
