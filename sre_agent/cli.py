@@ -142,8 +142,11 @@ def review_main() -> None:
 def _exit_now(code: int) -> None:
     """Skip interpreter teardown (garbage-collecting cfn-lint's schemas costs ~0.5 s): the
     output is flushed and nothing else is left to do."""
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
     os._exit(code)
 
 
@@ -151,6 +154,8 @@ def _guarded(call) -> int:
     """argparse exits 2 itself; anything unexpected is one line on stderr, not a traceback."""
     try:
         return call()
+    except BrokenPipeError:      # `sre-review . | head`: the reader has what it wanted
+        return EXIT_OK
     except KeyboardInterrupt:
         print("sre-review: interrupted", file=sys.stderr)
         return 130
