@@ -92,3 +92,13 @@ def test_light_mode_skips_the_cross_document_chain() -> None:
     chain = {"SRE-DOC-002", "SRE-DOC-003", "SRE-DOC-008", "SRE-CST-003", "SRE-CST-004"}
     assert chain <= found["deep"] and not chain & found["light"]
     assert {"SRE-DOC-001", "SRE-CST-001", "SRE-DOC-009"} <= found["light"]
+
+
+def test_deploy_strategy_claims(tmp_path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "基本設計書.md").write_text(
+        "# 基本設計書\n\n## 9. デプロイ設計\n\n"
+        "| 項目 | 方式 |\n|---|---|\n| アプリケーション | Blue/Green（CodeDeploy） |\n"
+        "| インフラ | ローリング更新は使用しない |\n\nリリースはゼロダウンタイムで行う。\n", encoding="utf-8")
+    claims = facts_of(load_project([tmp_path])).deploy_claims
+    assert {(c.strategy, c.where.line) for c in claims} == {("blue_green", 7), ("zero_downtime", 10)}

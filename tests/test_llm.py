@@ -30,7 +30,6 @@ from sre_agent.testing import FakeLLM, item
 
 from conftest import ROOT, SCENARIOS, write
 
-sys.path.insert(0, str(Path(__file__).parent))
 PROMPT_SNAPSHOTS = ROOT / "tests" / "snapshots" / "prompts"
 AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 DB_PASSWORD = "Zq8-orderDB-prd-2024x"
@@ -418,3 +417,13 @@ def test_a_project_with_nothing_the_role_may_read_sends_nothing(tmp_path: Path) 
     result = review([tmp_path], ReviewConfig(**FAST), llm_backend=fake)
     assert fake.requests == [] and result.llm.used is False
     assert any(n.startswith("src/app.py — application code") for n in result.llm.not_sent)
+
+
+def test_citing_a_section_that_was_not_sent_is_rejected(project: Path) -> None:
+    # docs/02_要件定義書.md was sent, but its 機能要件 section (line 17) was not
+    functional = item("❌", "機能要件の受注登録", "受注登録の取消がインフラに影響するという指摘の例。",
+                      file="docs/02_要件定義書.md", line=17, quote="受注登録")
+    result = review([project], ReviewConfig(**FAST),
+                    llm_backend=FakeLLM([{"operability": [functional]}]))
+    assert [f.severity for f in result.findings if f.source == "llm"] == [Severity.INFO]
+    assert "docs/02_要件定義書.md:17: not part of what was sent" in result.llm.rejected_evidence[0]

@@ -3,7 +3,7 @@
 `facts_of(project)` reads every design document (heading keywords and table headers, never
 section numbers) into a `DocFacts`: availability targets with their downtime, SLO rows, RTO /
 RPO, redundancy claims, sizes from parameter sheets, monitoring tables, cost tables, budgets and
-ticked checklists — each with its file and line. The result is cached on the project object, so
+ticked checklists and deploy strategies (Blue/Green, ローリング, ゼロダウンタイム) — each with its file and line. The result is cached on the project object, so
 the dozen rules that ask pay for the parsing once.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from sre_agent.docfacts.extract import component_of, design_documents, environment_in, extract
 from sre_agent.docfacts.facts import (
-    AvailabilityFact, BudgetFact, ChecklistClaim, CostLine, CostTable, DocFacts, ErrorBudgetFact,
-    MonitoringRow, RecoveryFact, RedundancyClaim, SizeFact, SloFact, Where,
+    AvailabilityFact, BudgetFact, ChecklistClaim, CostLine, CostTable, DeployClaim, DocFacts,
+    ErrorBudgetFact, MonitoringRow, RecoveryFact, RedundancyClaim, SizeFact, SloFact, Where,
 )
 
 _CACHE_ATTRIBUTE = "_sre_docfacts"
@@ -29,6 +29,6 @@ def facts_of(project) -> DocFacts:
 
 __all__ = [
     "facts_of", "DocFacts", "AvailabilityFact", "BudgetFact", "ChecklistClaim", "CostLine",
-    "CostTable", "ErrorBudgetFact", "MonitoringRow", "RecoveryFact", "RedundancyClaim",
+    "CostTable", "DeployClaim", "ErrorBudgetFact", "MonitoringRow", "RecoveryFact", "RedundancyClaim",
     "SizeFact", "SloFact", "Where", "component_of", "design_documents", "environment_in",
 ]

@@ -17,7 +17,8 @@ from sre_agent.models import FileKind
 from sre_agent.parsing.markdown import Section, Table
 from sre_agent.docfacts import values as v
 from sre_agent.docfacts.facts import (
-    AvailabilityFact, BudgetFact, ChecklistClaim, CostLine, CostTable, DocFacts, ErrorBudgetFact,
+    AvailabilityFact, BudgetFact, ChecklistClaim, CostLine, CostTable, DeployClaim, DocFacts,
+    ErrorBudgetFact,
     MonitoringRow, RecoveryFact, RedundancyClaim, SizeFact, SloFact, Where,
 )
 
@@ -25,6 +26,7 @@ AVAILABILITY_WORDS = ("稼働率", "可用性", "availability", "sla", "稼動�
 ERROR_BUDGET_WORDS = ("エラーバジェット", "エラー予算", "error budget")
 ERROR_RATE_WORDS = ("エラー率", "error rate", "5xx率", "5xxエラー率", "失敗率", "エラーレート")
 SUCCESS_RATE_WORDS = ("成功率", "success rate")
+MAINTENANCE_WORDS = ("計画停止", "メンテナンス", "保守", "maintenance")
 SLO_TITLE_WORDS = ("slo", "sli", "サービスレベル", "service level")
 REDUNDANCY_WORDS = ("マルチaz", "multi-az", "multiaz", "2az", "複数az", "冗長", "azごと", "az ごと",
                     "各az", "スタンバイ", "最小2タスク", "2タスク", "2台")
@@ -128,6 +130,7 @@ def extract(project) -> DocFacts:
             _monitoring(facts, unit)
             _budget(facts, unit, document.path)
             _checklist(facts, unit)
+            _deploy(facts, unit)
         for section in sections:
             for table in section.tables:
                 cost = _cost_table(document, section, table)
@@ -179,7 +182,9 @@ def _availability(facts: DocFacts, unit: Unit) -> None:
     goals = _goal_percents(unit.text)
     if len(goals) != 1:
         return
-    found = [d for d in v.durations(unit.text) if d.period is not None]
+    folded = v.fold(unit.text)
+    found = [d for d in v.durations(unit.text) if d.period is not None and not has(
+        folded[max(0, d.offset - 8):d.offset + len(d.text) + 8], MAINTENANCE_WORDS)]
     if not found:
         facts.availability.append(AvailabilityFact(unit.where, goals[0], None, unit.text))
     for duration in found:
@@ -386,8 +391,14 @@ def _budget(facts: DocFacts, unit: Unit, path: str) -> None:
         return
     text = " | ".join(unit.cells[1:]) if unit.cells else unit.text
     amounts = v.money(text)
-    if amounts:
-        facts.budgets.append(BudgetFact(unit.where, amounts[0], unit.text))
+    if not amounts:
+        return
+    folded = v.fold(unit.text)
+    before = folded[:folded.find(amounts[0].text)] if amounts[0].text in folded else folded
+    env = environment_in(before) or ("stg" if has(before, ("ステージング",)) else None)
+    if env is not None and env != "prod":
+        return  # a staging / development budget is not the production constraint
+    facts.budgets.append(BudgetFact(unit.where, amounts[0], unit.text))
 
 
 def _checklist(facts: DocFacts, unit: Unit) -> None:
@@ -403,6 +414,21 @@ def _checklist(facts: DocFacts, unit: Unit) -> None:
         cell = unit.cells[status]
         if re.search(r"✅|✔|済|^OK$|^○$|完了|\[x\]", cell, re.IGNORECASE):
             facts.checklist.append(ChecklistClaim(unit.where, v.fold(unit.cells[0])))
+
+
+DEPLOY_STRATEGIES = (
+    ("blue_green", ("blue/green", "blue-green", "ブルーグリーン", "ブルー/グリーン", "codedeploy")),
+    ("canary", ("カナリア", "canary")),
+    ("rolling", ("ローリング", "rolling")),
+    ("zero_downtime", ("ゼロダウンタイム", "無停止", "zero downtime", "zero-downtime")),
+)
+
+
+def _deploy(facts: DocFacts, unit: Unit) -> None:
+    """Deploy strategies promised in デプロイ / CI/CD / リリース sections (or anywhere by name)."""
+    for strategy, words in DEPLOY_STRATEGIES:
+        if has(unit.text, words) and not has(unit.text, ("しない", "行わない", "使用しない", "not ")):
+            facts.deploy_claims.append(DeployClaim(unit.where, strategy, unit.text))
 
 
 def _cost_table(document, section: Section, table: Table) -> CostTable | None:

@@ -119,6 +119,15 @@ class ChecklistClaim:
     text: str
 
 
+@dataclass(frozen=True)
+class DeployClaim:
+    """A deploy strategy the documents promise: blue_green | rolling | canary | zero_downtime."""
+
+    where: Where
+    strategy: str
+    text: str
+
+
 @dataclass
 class DocFacts:
     availability: list[AvailabilityFact] = field(default_factory=list)
@@ -132,6 +141,7 @@ class DocFacts:
     cost_tables: list[CostTable] = field(default_factory=list)
     budgets: list[BudgetFact] = field(default_factory=list)
     checklist: list[ChecklistClaim] = field(default_factory=list)
+    deploy_claims: list[DeployClaim] = field(default_factory=list)
     postmortem_templates: list[Where] = field(default_factory=list)
     rollback_procedures: list[Where] = field(default_factory=list)
     regions: list[tuple[str, Where]] = field(default_factory=list)

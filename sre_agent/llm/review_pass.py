@@ -29,7 +29,7 @@ from sre_agent.llm.config import LlmSettings, estimated_cost
 from sre_agent.llm.context import ContextFile, ProjectContext, neutralise, select_context
 from sre_agent.llm.prompts import bundled_standards, render
 from sre_agent.llm.schema import TOOL_NAME, LlmReview, review_tool
-from sre_agent.llm.verify import findings_from
+from sre_agent.llm.verify import NEAR, findings_from
 from sre_agent.models import Finding, LlmStatus, Perspective
 from sre_agent.project import Project
 
@@ -244,13 +244,23 @@ class LlmPass:
         found: list[Finding] = []
         for part, batch in enumerate(batches, start=1):
             review = self.ask(batch, part, len(batches))
-            # the facts block is in every request: its files may be cited from any part
-            batch_paths = {f.path for f in batch.files} | {
-                fact["where"].rsplit(":", 1)[0] for fact in self.facts}
-            new, rejected = findings_from(review, self.project, batch_paths, self.lang, numbering)
+            new, rejected = findings_from(review, self.project, self._sent_in(batch), self.lang,
+                                          numbering)
             found += new
             self.status.rejected_evidence += rejected
         return found
+
+    def _sent_in(self, batch: Batch):
+        """What the model saw in this request: the batch's lines, and the fact lines (the
+        facts block is in every request, so a split pass can cite them from any part)."""
+        fact_lines = {(fact["where"].rsplit(":", 1)[0], int(fact["where"].rsplit(":", 1)[1]))
+                      for fact in self.facts}
+
+        def sent(path: str, line: int) -> bool:
+            if any(f.path == path and f.covers(line) for f in batch.files):
+                return True
+            return any((path, near) in fact_lines for near in range(line - NEAR, line + NEAR + 1))
+        return sent
 
     def finish(self) -> None:
         self.status.redactions = sum(self.context.redactor.counts.values())

@@ -1,8 +1,9 @@
 """Nothing the model says is believed without a look at the files.
 
-Each evidence reference is checked against the parsed project: the file is one we sent, the
-line exists, the quoted text is on that line or within `NEAR` lines of it (whitespace
-normalised), and the named resource exists in that file. A ❌/⚠️ item with at least one good
+Each evidence reference is checked against the parsed project: the line is one we sent (a
+file, an infra section of a document, or a cross-document fact), the line exists, the quoted
+text is on that line or within `NEAR` lines of it (NFKC and whitespace normalised), and the
+named resource exists in that file. A ❌/⚠️ item with at least one good
 reference becomes a finding (source `llm`) at that place; one without becomes an info-level,
 location-free recommendation marked as unverified — never an error or warning. ✅ items add
 nothing: the model cannot clear what the rules found.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Callable
 
 from sre_agent.llm.schema import Evidence, LlmReview, ReviewItem
 from sre_agent.models import Finding, Perspective, Severity
@@ -41,10 +43,11 @@ def _resources(project: Project, path: str) -> set[str]:
     return names
 
 
-def evidence_problem(project: Project, sent: set[str], ev: Evidence) -> str | None:
+def evidence_problem(project: Project, sent: Callable[[str, int], bool],
+                     ev: Evidence) -> str | None:
     """Why this reference cannot be trusted, or None when it checks out."""
-    if ev.file not in sent or ev.file not in project.texts:
-        return f"{ev.file}: not a file that was sent"
+    if ev.file not in project.texts or not sent(ev.file, ev.line):
+        return f"{ev.file}:{ev.line}: not part of what was sent"
     lines = project.texts[ev.file].split("\n")
     if not 1 <= ev.line <= len(lines):
         return f"{ev.file}:{ev.line}: no such line ({len(lines)} lines)"
@@ -57,7 +60,8 @@ def evidence_problem(project: Project, sent: set[str], ev: Evidence) -> str | No
     return None
 
 
-def findings_from(review: LlmReview, project: Project, sent: set[str], lang: str = "ja",
+def findings_from(review: LlmReview, project: Project, sent: Callable[[str, int], bool],
+                  lang: str = "ja",
                   numbering: dict[Perspective, int] | None = None
                   ) -> tuple[list[Finding], list[str]]:
     """Findings for the verified items, info recommendations for the rest, and why each

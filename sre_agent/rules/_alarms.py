@@ -102,6 +102,7 @@ class WatchedMetric:
     dimensions: dict[str, Any]  # dimension name -> Wired | Literal | UNKNOWN
     dimension_lines: dict[str, int]
     line: int  # where a missing dimension is reported
+    complete: bool = True  # False when the dimension list is built by !If / a variable
 
 
 @dataclass
@@ -326,13 +327,16 @@ class CfnProject:
         dimensions: dict[str, Any] = {}
         lines: dict[str, int] = {}
         raw = body.get("Dimensions")
+        complete = raw is None or isinstance(raw, list)
         for entry in raw if isinstance(raw, list) else []:
             if isinstance(entry, dict) and isinstance(entry.get("Name"), str):
                 dimensions[entry["Name"]] = self.resolve(template, entry.get("Value"))
                 lines[entry["Name"]] = (_key_line(entry, "Value") or line_of(entry) or fallback)
+            else:
+                complete = False
         line = _key_line(body, "Dimensions") or _key_line(body, "MetricName") or fallback
         return WatchedMetric(_text(body.get("Namespace")), _text(body.get("MetricName")),
-                             dimensions, lines, line)
+                             dimensions, lines, line, complete)
 
 
 # --- Terraform ----------------------------------------------------------------------------
@@ -401,6 +405,8 @@ class TfProject:
             return Wired(block.file.path, address, block.type, attribute)
         if re.search(r"\$\{[^}]*\b(aws_|data\.|module\.)", value):
             return UNKNOWN
+        if re.fullmatch(r"\$\{\s*var\.[A-Za-z0-9_]+\s*\}", value):
+            return UNKNOWN  # like `!Ref Param`: whoever applies may pass the real value
         values = tuple(v for v in (self.interpolate(value, c.values) for c in self.variable_sets)
                        if v is not UNKNOWN)
         return Literal(values, value) if values else UNKNOWN
@@ -449,7 +455,8 @@ class TfProject:
             value = value[0] if isinstance(value, list) and len(value) == 1 else value
             return value if isinstance(value, str) else None
 
-        return WatchedMetric(first("namespace"), first("metric_name"), dimensions, lines, line)
+        return WatchedMetric(first("namespace"), first("metric_name"), dimensions, lines, line,
+                             raw is None or isinstance(raw, dict))
 
 
 def _nth_line(block: TfBlock, pattern: str, seen: dict[str, int], key: str) -> int:

@@ -260,7 +260,10 @@ def cfn_ecs_scaling(template: CfnTemplate) -> tuple[dict[str, CfnResource], set[
     for target in template.of_type("AWS::ApplicationAutoScaling::ScalableTarget"):
         if target.properties.get("ScalableDimension") != ECS_DIMENSION:
             continue
-        matched = cfn_refs(target.properties.get("ResourceId")) & services
+        resource_id = target.properties.get("ResourceId")
+        matched = cfn_refs(resource_id) & services
+        if not matched:  # `service/${Cluster}/${ServiceName}` naming the service by its name
+            matched = {s for s in services if _names_service(resource_id, template.resources[s])}
         for service in matched:
             by_service[service] = target
         if not matched:
@@ -274,6 +277,25 @@ def cfn_ecs_scaling(template: CfnTemplate) -> tuple[dict[str, CfnResource], set[
                     if s in cfn_refs(policy.properties.get("ResourceId"))}
         with_policy |= refs
     return by_service, with_policy, unattributed
+
+
+def _sub_text(node: Any) -> str | None:
+    """A literal, `!Sub` string, or `${P}` for `!Ref P`: the text a name is built from."""
+    if isinstance(node, str):
+        return node
+    if isinstance(node, dict) and len(node) == 1:
+        (key, arg), = node.items()
+        if key == "Fn::Sub":
+            return arg if isinstance(arg, str) else None
+        if key == "Ref" and isinstance(arg, str):
+            return "${%s}" % arg
+    return None
+
+
+def _names_service(resource_id: Any, service: CfnResource) -> bool:
+    """True when a scalable target's ResourceId ends with the service's ServiceName text."""
+    target_text, name_text = _sub_text(resource_id), _sub_text(service.properties.get("ServiceName"))
+    return bool(target_text and name_text) and target_text.endswith("/" + name_text)
 
 
 def tf_ecs_scaling(tf_files: list) -> tuple[dict[str, tuple], set[str], list[TfBlock]]:

@@ -54,7 +54,6 @@ class ShortBackupRetention(Rule):
     name = "rds-backup-retention-too-short"
     perspective = Perspective.INFRASTRUCTURE
     severity = Severity.ERROR
-    equivalents = ("cfn-lint:I3013",)
     title_ja = "RDS の自動バックアップが無効 / 保持期間が短い"
     title_en = "RDS automated backups off or retention too short"
     passed_ja = "本番 RDS の自動バックアップ保持期間は 7 日以上"

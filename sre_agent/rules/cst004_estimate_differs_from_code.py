@@ -123,10 +123,12 @@ class EstimateDiffersFromCode(Rule):
             reasons_en.insert(0, f"the document prices {table.region}, the code deploys to {result.region}")
         diff = (built - documented) / documented * 100
         total = table.total
+        doc_ja = (f"${documented:,.2f}（{yen(documented)}）" if total.amounts[0].currency == "USD"
+                  else f"{yen(documented)}（${documented:,.0f}）")
         yield self.finding(
             ctx, file=total.where.file, line=total.where.line, environment="prod",
             message=ctx.text(
-                f"設計書の合計 {yen(documented)}（${documented:,.0f}）に対し、コードからの試算は {yen(built)}"
+                f"設計書の合計 {doc_ja} に対し、コードからの試算は {yen(built)}"
                 f"（${built:,.2f}、{result.region}、{result.as_of} 時点の定価、{HOURS_PER_MONTH}h/月、"
                 f"1 USD = {USD_JPY:g} JPY）で {diff:+.0f}%。差の主因: " + "; ".join(reasons_ja[:4]),
                 f"documented total ${documented:,.0f} vs ${built:,.2f} estimated from the code "

@@ -85,7 +85,7 @@ class ChangeSetScriptsMissing(Rule):
             message=ctx.text(
                 f"CloudFormation テンプレート {len(ctx.project.templates)} 件に対し、Change Set の"
                 f"{'・'.join(ROLES_JA[r] for r in missing)}を行うスクリプトがない",
-                f"{len(ctx.project.templates)} CloudFormation templates but no script that performs: "
+                f"CloudFormation templates: {len(ctx.project.templates)}, but no script that performs: "
                 f"{', '.join(ROLES_EN[r] for r in missing)}"),
         )
 

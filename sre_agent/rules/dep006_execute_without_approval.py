@@ -97,7 +97,7 @@ class ExecuteWithoutApproval(Rule):
                     message=ctx.text(
                         "確認プロンプト（read）に非対話で実行する経路（--yes フラグ、CI 変数、端末判定）がない。"
                         "CI では入力が空になり、デプロイが黙って中止されるか失敗する",
-                        "The confirmation prompt (read) has no non-interactive path (--yes flag, CI variable, "
+                        "the confirmation prompt (read) has no non-interactive path (--yes flag, CI variable, "
                         "terminal test): in CI the answer is empty and the deploy is silently cancelled or fails"),
                 )
         for job in workflow_jobs(project):

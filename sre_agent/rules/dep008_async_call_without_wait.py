@@ -98,7 +98,7 @@ class AsyncCallWithoutWait(Rule):
                         f"`{action}`（スタック {stack or '不明'}）の後に `aws cloudformation wait {waiter}` がなく、"
                         "完了（成功・失敗）を確認しないまま次へ進む",
                         f"`{action}` (stack {stack or 'unknown'}) is not followed by `aws cloudformation wait "
-                        f"{waiter}`: the script moves on before the operation has succeeded or failed"),
+                        f"{waiter}`: the next step starts before the operation has succeeded or failed"),
                 )
 
     def coverage(self, ctx: RuleContext) -> str | None:

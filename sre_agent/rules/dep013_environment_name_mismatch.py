@@ -16,6 +16,8 @@ from sre_agent.rules.base import Rule, RuleContext
 TF_ENV_VARIABLES = ("environment", "env", "stage", "environment_name")
 _TF_COMPARE = re.compile(
     r"""var\.(?:environment|env|stage|environment_name)\s*[!=]=\s*"([^"]+)"|"([^"]+)"\s*[!=]=\s*var\.(?:environment|env|stage|environment_name)\b""")
+_TF_CONTAINS = re.compile(
+    r"""contains\(\s*\[([^\]]*)\]\s*,\s*var\.(?:environment|env|stage|environment_name)\b""")
 _TEST_OPS = frozenset({"=", "==", "!="})
 
 
@@ -41,7 +43,8 @@ class EnvironmentNameMismatch(Rule):
     of the same environment spelled differently (`prod` where the files say `prd`) in:
     - template `AllowedValues` of the environment parameter, `!Equals [!Ref Environment, prod]`
       conditions and `Environment` tag values;
-    - Terraform comparisons `var.environment == "prod"`;
+    - Terraform comparisons `var.environment == "prod"` and validations
+      `contains(["stg", "prod"], var.environment)`;
     - script conditions: `[ "$ENV" = "prod" ]`, `[[ ... == production ]]`, `case` branches.
     Environments that have no parameter file are not judged.
 
@@ -121,6 +124,10 @@ class EnvironmentNameMismatch(Rule):
                 for match in _TF_COMPARE.finditer(text):
                     value = match.group(1) or match.group(2)
                     yield tf.path, number, None, value, "Terraform の比較", "a Terraform comparison"
+                for match in _TF_CONTAINS.finditer(text):  # validation { contains([...], var.x) }
+                    for value in re.findall(r'"([^"]+)"', match.group(1)):
+                        yield (tf.path, number, None, value, "Terraform 変数の検証（validation）",
+                               "a Terraform variable validation")
         for script in ctx.project.scripts:
             for command in script.script.commands:
                 if command.name not in ("[", "[[", "test"):

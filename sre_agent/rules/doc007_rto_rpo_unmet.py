@@ -27,6 +27,15 @@ FREQUENCIES = (
 )
 
 
+def span(minutes: float) -> str:
+    """5分 / 1時間 / 1日 — minutes as a person writes them."""
+    if minutes >= 1440 and minutes % 1440 == 0:
+        return f"{minutes / 1440:g}日"
+    if minutes >= 60 and minutes % 60 == 0:
+        return f"{minutes / 60:g}時間"
+    return f"{minutes:g}分"
+
+
 def documented_interval(context: str) -> float | None:
     for pattern, minutes in FREQUENCIES:
         m = pattern.search(context)
@@ -118,7 +127,7 @@ class RtoRpoUnmet(Rule):
         elif about_rds and pitr is False and claims_pitr:
             names = ", ".join(f"`{i.resource}`" for i in items)
             return self.finding(ctx, file=fact.where.file, line=fact.where.line, message=ctx.text(
-                f"RPO {fact.minutes:g}分をポイントインタイムリカバリで満たすと記載しているが、{names} は本番で自動バックアップ無効"
+                f"RPO {span(fact.minutes)}をポイントインタイムリカバリで満たすと記載しているが、{names} は本番で自動バックアップ無効"
                 f"（BackupRetentionPeriod 0）",
                 f"RPO {fact.minutes:g} min relies on point-in-time recovery, but {names} has automated "
                 f"backups off in production"))
@@ -133,7 +142,8 @@ class RtoRpoUnmet(Rule):
         if fact.minutes >= interval:
             return None
         return self.finding(ctx, file=fact.where.file, line=fact.where.line, message=ctx.text(
-            f"RPO {fact.minutes:g}分に対し、{basis_ja}では最大 {interval:g}分のデータを失う（「{context}」）",
+            f"RPO {span(fact.minutes)}に対し、{basis_ja}（{span(interval)}ごと）では最大 {span(interval)}分のデータを失う"
+            f"（「{context}」）",
             f"RPO {fact.minutes:g} min, but the {basis_en} can lose up to {interval:g} min of data"))
 
     def coverage(self, ctx: RuleContext) -> str | None:

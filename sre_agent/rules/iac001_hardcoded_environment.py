@@ -74,8 +74,9 @@ class HardcodedEnvironment(Rule):
     `BucketName: order-mgmt-prd-invoices`, `!Sub arn:aws:sns:${AWS::Region}:111122223333:alerts`.
     Text inside `${...}` substitutions, descriptions, device paths (`/dev/xvda`) and the
     Parameters / Mappings / Conditions / Rules sections (where per-environment values belong) is
-    not checked. Terraform: resource blocks, outside `${...}` interpolations. One finding per
-    resource, at the first occurrence.
+    not checked. AWS-owned account ids (the ELB log-delivery account in a bucket policy) are
+    reported too: keep them in a Mappings table keyed by region. Terraform: resource blocks,
+    outside `${...}` interpolations. One finding per resource, at the first occurrence.
 
     ## Why is this bad
     The same template is deployed to every environment. A hard-coded `prd` makes staging write

@@ -52,10 +52,11 @@ class MissingStandardTags(Rule):
     ## What it does
     Reports (info), once per CloudFormation template, the taggable resources (types whose schema
     has a `Tags` property) that lack the standard tags `Environment` and `ManagedBy`, and — for
-    EC2/VPC resources, which the console lists by it — `Name`. Tags that the deploy scripts put on the whole stack (`--tags Key=ManagedBy,...`
-    on `create-change-set` / `deploy`) count for every resource. The finding points at the first
-    resource concerned and lists up to five. Terraform projects are not checked (provider
-    `default_tags` and per-resource taggability are not modelled).
+    EC2/VPC resources, which the console lists by it — `Name`. Tags that the deploy scripts put
+    on the whole stack (`--tags Key=ManagedBy,...` on `create-change-set` / `deploy`) count for
+    every resource. The finding points at the first resource concerned and lists up to five.
+    Terraform projects are not checked (provider `default_tags` and per-resource taggability
+    are not modelled).
 
     ## Why is this bad
     During an incident, tags are how you find "every production resource of this system" in the

@@ -14,7 +14,8 @@ class ServiceWithoutAutoScaling(Rule):
     ## What it does
     Reports an ECS service (`AWS::ECS::Service`, `aws_ecs_service`) that has no Application Auto
     Scaling target for `ecs:service:DesiredCount` whose `ResourceId` refers to the service
-    (`!Sub service/${Cluster}/${Service.Name}`, `aws_ecs_service.app.name`), or whose target has
+    (`!Sub service/${Cluster}/${Service.Name}`, a ResourceId ending with the service's own
+    `ServiceName` text, `aws_ecs_service.app.name`), or whose target has
     no scaling policy (`ScalingTargetId: !Ref Target`, `resource_id =
     aws_appautoscaling_target.x.resource_id`). DAEMON services are exempt. When the project has
     an ECS scalable target whose service cannot be identified (a hard-coded or imported name),

@@ -141,6 +141,11 @@ class AlarmTopicWithoutSubscription(Rule):
         value = index.cfn.resolve(template, node)
         if isinstance(value, Wired):
             return Topic(value.file, value.resource) if value.type == TOPIC_CFN else "other"
+        sub = node.get("Fn::Sub") if isinstance(node, dict) and len(node) == 1 else None
+        if value is UNKNOWN and isinstance(sub, str) and sub.startswith("arn:") and ":sns:" in sub:
+            # arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:<name>: the name decides
+            value = index.cfn.resolve(template, {"Fn::Sub": "arn:aws:sns:region:account:"
+                                                 + sub.rsplit(":", 1)[-1]})
         return self._by_arn(value, names)
 
     def _tf_topic(self, index: AlarmIndex, tf: Any, node: Any, names: dict[str, Topic]) -> Any:

@@ -69,7 +69,7 @@ class AlarmDimensionsNeverMatch(Rule):
     passed_ja = "アラームのディメンションはリソースに正しく紐付いている"
     passed_en = "Alarm dimensions are wired to the resources"
     fix_ja = ("ディメンションをリソースから取得する（`!GetAtt LoadBalancer.LoadBalancerFullName`、"
-              "`!Ref Database`、`!GetAtt Service.Name`、または それらの Export の ImportValue）")
+              "`!Ref Database`、`!GetAtt Service.Name`、またはそれらの Export の ImportValue）")
     fix_en = ("Take dimension values from the resource (`!GetAtt LoadBalancer.LoadBalancerFullName`, "
               "`!Ref Database`, `!GetAtt Service.Name`, or an ImportValue of their export)")
 
@@ -80,7 +80,7 @@ class AlarmDimensionsNeverMatch(Rule):
                 present = set(metric.dimensions)
                 missing = [group for group in required_dimensions(metric.namespace, metric.name,
                                                                   index.ecs_on_ec2)
-                           if not present & set(group)]
+                           if not present & set(group)] if metric.complete else []
                 if missing:
                     names = " + ".join(" / ".join(g) for g in missing)
                     yield self.finding(
