@@ -41,6 +41,8 @@ def _review_parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--region", default="ap-northeast-1", help="region cfn-lint validates for")
     parser.add_argument("--max-file-size", type=int, default=5 * 1024 * 1024, metavar="BYTES",
                         help="larger files are listed as skipped: too large")
+    parser.add_argument("--standards", metavar="DIR",
+                        help="the project's own technical standards (markdown); replaces ours")
     parser.add_argument("--no-cache", action="store_true",
                         help="review again even if nothing changed since the last run")
     parser.add_argument("--file-timeout", type=float, default=60.0, metavar="SECONDS",
@@ -62,6 +64,8 @@ def run_review(argv: list[str], prog: str = "sre-review") -> int:
     args = _review_parser(prog).parse_args(argv)
     _setup_logging(args.verbose)
     missing = [p for p in args.paths if not Path(p).exists() and not Path(p).is_symlink()]
+    if args.standards and not Path(args.standards).is_dir():
+        missing.insert(0, args.standards)
     if missing:
         print(f"{prog}: error: path not found: {missing[0]}", file=sys.stderr)
         return EXIT_USAGE
@@ -70,7 +74,8 @@ def run_review(argv: list[str], prog: str = "sre-review") -> int:
 
     config = ReviewConfig(lang=args.lang, mode=args.mode, region=args.region,
                           max_file_bytes=args.max_file_size, llm=args.llm, model=args.model,
-                          file_timeout=args.file_timeout, cache=not args.no_cache)
+                          file_timeout=args.file_timeout, cache=not args.no_cache,
+                          standards=args.standards)
     result = review(args.paths, config)
     output = render(result, args.format, args.lang)
     if args.output:

@@ -146,6 +146,8 @@ class Review(BaseModel):
     passed: list[Passed] = Field(default_factory=list)
     analyzers: list[AnalyzerRun] = Field(default_factory=list)
     mode: Literal["light", "deep"] = "deep"
+    standards: list[str] = Field(default_factory=list,
+                                 description="The technical standards in force for this review.")
 
     model_config = {"populate_by_name": True}
 

@@ -33,6 +33,7 @@ class ReviewConfig(BaseModel):
     file_timeout: float = 60.0  # seconds an analyzer may spend on one file before it is stopped
     llm: Literal["auto", "on", "off"] = "auto"  # auto = on when ANTHROPIC_API_KEY is set
     model: str | None = None                    # else SRE_AGENT_MODEL, else llm.config.DEFAULT_MODEL
+    standards: str | None = None  # the project's own standards folder (--standards DIR)
     cache: bool = False         # reuse the result of an identical earlier run (cache.py); CLI: on
 
 
@@ -117,8 +118,18 @@ def review_project(project: Project, config: ReviewConfig, llm_backend=None) -> 
         root=".", verdict=verdict_for(findings), files=project.files, findings=findings,
         llm=llm_status,
         passed=[p for p in rules.passed if not _has_problem(findings, p.rule_id)],
-        analyzers=runs, mode=config.mode,
+        analyzers=runs, mode=config.mode, standards=_standards_in_force(config),
     )
+
+
+def _standards_in_force(config: ReviewConfig) -> list[str]:
+    """The project's own standards (`--standards DIR`) replace ours; either way they are named."""
+    if config.standards:
+        return [f"{Path(config.standards).as_posix()}/{p.name}"
+                for p in sorted(Path(config.standards).glob("*.md"))]
+    from sre_agent.llm.prompts import bundled_standards
+
+    return [f"sre-agent standards/{s['name']}" for s in bundled_standards()]
 
 
 def _run_analyzers(ctx: RuleContext, config: ReviewConfig,
@@ -167,6 +178,7 @@ def _llm_pass(project: Project, findings: list[Finding], config: ReviewConfig,
     from sre_agent.llm.review_pass import run_llm_pass
 
     settings = settings_for(config.llm, config.model, config.mode, injected=backend is not None)
+    settings.standards_dir = config.standards
     return run_llm_pass(project, list(findings), settings, backend, config.lang)
 
 

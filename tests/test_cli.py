@@ -70,3 +70,14 @@ def test_rule_documentation_and_listing() -> None:
     assert unknown.returncode == 2 and "unknown rule" in unknown.stderr
     listing = run("sre-agent", "rules")
     assert "SRE-MAZ-001  MAZ001" in listing.stdout
+
+
+def test_project_standards_replace_ours_and_are_named(tmp_path: Path) -> None:
+    own = write(tmp_path, "std/45_cloudformation.md", "# CloudFormation 規約\n\n## 1. デプロイ\n").parent
+    write(tmp_path, "repo/deploy.sh", "#!/bin/bash\nset -euo pipefail\necho ok\n")
+    ours = run("sre-review", str(tmp_path / "repo"), "--format", "json")
+    assert "sre-agent standards/cloudformation.md" in json.loads(ours.stdout)["standards"]
+    mine = run("sre-review", str(tmp_path / "repo"), "--standards", str(own))
+    assert f"- 適用した技術標準: {own.as_posix()}/45_cloudformation.md\n" in mine.stdout
+    missing = run("sre-review", str(tmp_path / "repo"), "--standards", str(tmp_path / "none"))
+    assert missing.returncode == 2 and "path not found" in missing.stderr

@@ -40,6 +40,7 @@ class LlmSettings(BaseModel):
     max_output_tokens: int = 8_000
     validation_retries: int = 2
     deep: bool = True
+    standards_dir: str | None = None   # the project's own standards (--standards), else ours
 
 
 def _number(name: str, default: float) -> float:

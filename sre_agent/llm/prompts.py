@@ -37,9 +37,10 @@ def render(name: str, **values: object) -> str:
     return environment().get_template(name).render(**values)
 
 
-def bundled_standards() -> list[dict[str, str]]:
-    folder = _folder("standards")
-    if folder is None:
+def bundled_standards(own: str | None = None) -> list[dict[str, str]]:
+    """The project's own standards folder when given (`--standards DIR`), else ours."""
+    folder = Path(own) if own else _folder("standards")
+    if folder is None or not folder.is_dir():
         return []
     return [{"name": path.name, "text": path.read_text(encoding="utf-8").strip()}
             for path in sorted(folder.glob("*.md"))]

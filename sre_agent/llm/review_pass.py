@@ -50,12 +50,12 @@ def estimate_tokens(text: str) -> int:
     return ascii_chars // 4 + (len(text) - ascii_chars) + 1
 
 
-def system_blocks() -> list[dict]:
+def system_blocks(standards_dir: str | None = None) -> list[dict]:
     from sre_agent.rules.base import all_rules
 
     rules = [{"id": r.id, "perspective": r.perspective.value, "severity": r.severity.value,
               "name": r.name, "title": r.title_ja} for r in all_rules()]
-    text = render("system.md.j2", tool_name=TOOL_NAME, rules=rules, standards=bundled_standards())
+    text = render("system.md.j2", tool_name=TOOL_NAME, rules=rules, standards=bundled_standards(standards_dir))
     return [{"type": "text", "text": text, "cache_control": CACHE}]
 
 
@@ -122,7 +122,7 @@ class LlmPass:
         self.status = LlmStatus(used=True, model=settings.model)
         self.deadline = time.monotonic() + settings.budget
         self.context: ProjectContext = select_context(project)
-        self.system = system_blocks()
+        self.system = system_blocks(settings.standards_dir)
         self.tools = [review_tool()]
         self.shown = findings_for_prompt(findings, self.context.redactor.redact)
         self.facts = document_facts(project, self.context) if settings.deep else []

@@ -108,7 +108,7 @@ def render_markdown(review: Review, lang: str = "ja") -> str:
         unreviewed=[f for f in review.files if f.status.value != "reviewed"],
         analyzers=", ".join(f"{a.name} {a.version}" + (f" ({a.error})" if a.error else "")
                             for a in review.analyzers),
-        llm=review.llm,
+        llm=review.llm, standards=review.standards,
         suppressed=[f"{f.location()} [{f.id}] — {f.suppression_reason or '(no reason)'}"
                     for f in review.findings if f.suppressed],
         infos=[g.line(L, mark=False) for g in infos][:MAX_INFO_LINES],
