@@ -59,6 +59,15 @@ def _id_matches(ids: tuple[str, ...], finding: Finding) -> bool:
 
 
 def collect(project: Project) -> list[Suppression]:
+    """Scanned once per project: SUP001 and the engine both ask for them."""
+    cached = getattr(project, "_suppressions", None)
+    if cached is None:
+        cached = _scan(project)
+        project._suppressions = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _scan(project: Project) -> list[Suppression]:
     found: list[Suppression] = []
     for path, text in project.texts.items():
         if "sre-review:" not in text:
