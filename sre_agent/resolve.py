@@ -26,6 +26,7 @@ class _Unknown:
 
 UNKNOWN: Any = _Unknown()
 ENV_PARAMETER_NAMES = ("Environment", "Env", "EnvironmentName", "Stage", "EnvType", "SystemEnv")
+TF_ENV_VARIABLES = ("environment", "env", "stage", "environment_name")
 
 
 @dataclass

@@ -320,13 +320,13 @@ def tf_ecs_scaling(tf_files: list) -> tuple[dict[str, tuple], set[str], list[TfB
 
 def tf_root_modules(tf_files: list) -> dict[str, list]:
     """Directory -> its .tf files, for directories that are root modules (anything not under a
-    `modules/` folder) and declare at least one resource."""
+    `modules/` folder) and declare at least one resource or module call."""
     by_dir: dict[str, list] = {}
     for tf in tf_files:
         directory = tf.path.rsplit("/", 1)[0] if "/" in tf.path else "."
         by_dir.setdefault(directory, []).append(tf)
     return {d: sorted(files, key=lambda f: f.path) for d, files in sorted(by_dir.items())
-            if "modules/" not in f"{d}/" and any(b.kind == "resource" for f in files for b in f.blocks)}
+            if "modules/" not in f"{d}/" and any(b.kind in ("resource", "module") for f in files for b in f.blocks)}
 
 
 def tf_settings(files: list) -> list[tuple]:

@@ -9,11 +9,10 @@ from typing import Any, Iterable, Iterator
 from sre_agent.environments import TOKEN, canonical
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.parsing.cloudformation import line_of
-from sre_agent.resolve import ENV_PARAMETER_NAMES
+from sre_agent.resolve import ENV_PARAMETER_NAMES, TF_ENV_VARIABLES
 from sre_agent.rules._deploy import case_patterns
 from sre_agent.rules.base import Rule, RuleContext
 
-TF_ENV_VARIABLES = ("environment", "env", "stage", "environment_name")
 _TF_COMPARE = re.compile(
     r"""var\.(?:environment|env|stage|environment_name)\s*[!=]=\s*"([^"]+)"|"([^"]+)"\s*[!=]=\s*var\.(?:environment|env|stage|environment_name)\b""")
 _TF_CONTAINS = re.compile(

@@ -7,11 +7,18 @@ from typing import Iterable
 
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.rules._resources import cfn_tags
+from sre_agent.rules._tags import (provider_default_tags, resource_provider, tag_keys, tf_locals,
+                                   tf_taggable_types, tf_variable_defaults)
 from sre_agent.rules.base import Rule, RuleContext
 
 STANDARD_TAGS = ("Name", "Environment", "ManagedBy")
 # The console lists these by their Name tag; other resources have a name property of their own.
 NAME_TAGGED = ("AWS::EC2::",)
+TF_NAME_TAGGED = ("aws_vpc", "aws_subnet", "aws_instance", "aws_security_group", "aws_eip", "aws_nat_gateway",
+                  "aws_internet_gateway", "aws_egress_only_internet_gateway", "aws_route_table",
+                  "aws_network_acl", "aws_network_interface", "aws_ebs_volume", "aws_launch_template",
+                  "aws_ec2_", "aws_customer_gateway", "aws_vpn_", "aws_default_")
+TF_NAME_EXEMPT = ("_rule", "_association", "_attachment")
 STACK_CALLS = ("create-change-set", "deploy", "create-stack", "update-stack")
 
 
@@ -84,6 +91,7 @@ class MissingStandardTags(Rule):
     ## References
     - https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html
     - standards/cloudformation.md §6 タグ
+    - standards/terraform.md §7 タグ
     """
 
     id = "SRE-IAC-003"
@@ -94,8 +102,8 @@ class MissingStandardTags(Rule):
     title_en = "Standard tags (Name / Environment / ManagedBy) missing"
     passed_ja = "タグ付け可能なリソースに標準タグあり"
     passed_en = "Taggable resources carry the standard tags"
-    fix_ja = "Name / Environment / ManagedBy タグを付ける（共通のものはスタックの --tags でも可）"
-    fix_en = "Add Name / Environment / ManagedBy tags (common ones may be stack tags via --tags)"
+    fix_ja = "Name / Environment / ManagedBy タグを付ける（共通のものはスタックの --tags、Terraform は provider の default_tags でも可）"
+    fix_en = "Add Name / Environment / ManagedBy tags (common ones may be stack tags via --tags, or Terraform provider default_tags)"
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         from_stack = stack_tag_keys(ctx)
@@ -110,15 +118,62 @@ class MissingStandardTags(Rule):
                     lacking.append((resource, missing))
             if not lacking:
                 continue
-            listed = ", ".join(f"`{r.logical_id}`（{'/'.join(m)}）" if ctx.lang != "en"
-                               else f"`{r.logical_id}` ({'/'.join(m)})" for r, m in lacking[:5])
-            more = ctx.text(f" ほか {len(lacking) - 5} 件", f" and {len(lacking) - 5} more") if len(lacking) > 5 else ""
-            yield self.finding(
-                ctx, file=template.path, line=lacking[0][0].line,
-                message=ctx.text(f"標準タグが不足しているリソース {len(lacking)} 件: {listed}{more}",
-                                 f"{len(lacking)} resources lack standard tags: {listed}{more}"))
+            yield self.report(ctx, template.path, lacking[0][0].line, None,
+                              [(r.logical_id, m) for r, m in lacking])
+        yield from self.check_terraform(ctx)
+
+    def report(self, ctx: RuleContext, path: str, line: int, resource: str | None,
+               lacking: list[tuple[str, list[str]]]) -> Finding:
+        listed = ", ".join(f"`{r}`（{'/'.join(m)}）" if ctx.lang != "en" else f"`{r}` ({'/'.join(m)})"
+                           for r, m in lacking[:5])
+        more = ctx.text(f" ほか {len(lacking) - 5} 件", f" and {len(lacking) - 5} more") if len(lacking) > 5 else ""
+        return self.finding(
+            ctx, file=path, line=line, resource=resource,
+            message=ctx.text(f"標準タグが不足しているリソース {len(lacking)} 件: {listed}{more}",
+                             f"{len(lacking)} resources lack standard tags: {listed}{more}"))
+
+    def check_terraform(self, ctx: RuleContext) -> Iterable[Finding]:
+        taggable = tf_taggable_types()
+        tf_files = ctx.project.terraform
+        overridden = {k for p in ctx.project.parameter_sets if p.terraform for k in p.values}
+        by_dir: dict[str, list] = {}
+        for tf in tf_files:
+            by_dir.setdefault(tf.path.rsplit("/", 1)[0] if "/" in tf.path else ".", []).append(tf)
+        project_providers = self.providers(tf_files, overridden)
+        for files in by_dir.values():
+            local_values = tf_locals(files)
+            defaults = {k: v for k, v in tf_variable_defaults(files).items() if k not in overridden}
+            providers = self.providers(files, overridden) or project_providers
+            for tf in sorted(files, key=lambda f: f.path):
+                lacking = []
+                for block in tf.resources():
+                    if block.type not in taggable:
+                        continue
+                    own = tag_keys(block.body.get("tags"), local_values, defaults)
+                    inherited = providers.get(resource_provider(block), set() if not providers else None)
+                    if own is None or inherited is None:
+                        continue
+                    wanted = STANDARD_TAGS if self.wants_name(block.type) else STANDARD_TAGS[1:]
+                    missing = [t for t in wanted if t not in own and t not in inherited]
+                    if missing:
+                        lacking.append((block, missing))
+                if lacking:
+                    first = lacking[0][0]
+                    yield self.report(ctx, tf.path, first.line, first.address,
+                                      [(b.address, m) for b, m in lacking])
+
+    @staticmethod
+    def providers(files: list, overridden: set[str]) -> dict[str, set[str] | None]:
+        defaults = {k: v for k, v in tf_variable_defaults(files).items() if k not in overridden}
+        return provider_default_tags(files, tf_locals(files), defaults)
+
+    @staticmethod
+    def wants_name(tf_type: str) -> bool:
+        return tf_type.startswith(TF_NAME_TAGGED) and not tf_type.endswith(TF_NAME_EXEMPT)
 
     def coverage(self, ctx: RuleContext) -> str | None:
+        taggable = tf_taggable_types()
         count = sum(1 for t in ctx.project.templates for r in t.resources.values() if is_taggable(r.type))
+        count += sum(1 for tf in ctx.project.terraform for b in tf.resources() if b.type in taggable)
         return ctx.text(f"タグ付け可能なリソース {count} 件を確認",
                         f"{count} taggable resources checked") if count else None
