@@ -160,7 +160,7 @@ def _run_analyzers(ctx: RuleContext, config: ReviewConfig,
     elapsed = round(time.perf_counter() - started, 3)
     for analyzer, worker in pooled:
         path_of = getattr(analyzer, "path_of", lambda item: item)
-        findings.extend(worker.outcome.results)
+        findings.extend(sorted(worker.outcome.results, key=Finding.sort_key))  # helpers finish in any order
         findings.extend(analyzer_error(ctx, analyzer.name, failure.reason, file=path_of(failure.file))
                         for failure in worker.outcome.failures)
         failed = len(worker.outcome.failures)

@@ -2,10 +2,12 @@
 
 Why processes: checkov can hang on input it does not guard against (a YAML alias bomb kept
 `checkov -f` busy for over 60 s), and a Python thread cannot be stopped. A forked worker
-inherits the already-parsed project (nothing to pickle going in), runs its files in chunks, and
-is killed when a chunk outlives its budget; the chunk is then retried file by file, so only the
-file that really hangs is reported, and the worker restarts for the rest. Two workers (cfn-lint,
-checkov) run at the same time on the machine's two cores while the parent runs our rules.
+inherits the already-parsed project (nothing to pickle going in), is handed its files one chunk
+at a time, and is killed when a chunk outlives its budget; the chunk is then retried file by
+file, so only the file that really hangs is reported, and a new worker serves the rest. Two
+workers (cfn-lint, checkov) run at the same time on the machine's two cores while the parent
+runs our rules; when one analyzer's queue runs dry its slot helps the other (on 1,000 templates
+cfn-lint has twice checkov's work, and would otherwise finish alone on one core).
 
 Workers end with os._exit: interpreter shutdown after importing checkov costs over a second.
 """
@@ -21,7 +23,6 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Callable
 
-STARTUP_BUDGET = 120.0  # imports (checkov alone is ~2 s) and rule building before the first chunk
 PER_EXTRA_FILE = 5.0    # a chunk may take one file's budget plus this for each further file
 MEMORY_LIMIT = 4 * 1024 ** 3  # address space per worker: an alias bomb fails, not the machine
 Task = Callable[[list[str]], list[Any]]
@@ -50,24 +51,25 @@ def _limit_memory(limit: int) -> None:
         pass
 
 
-def _child(task: Task, chunks: list[list[str]], conn: Connection, memory_limit: int) -> None:
+def _child(task: Task, conn: Connection, memory_limit: int) -> None:
+    """Serve chunks until the parent sends None: one chunk in flight, so a kill loses one."""
     _limit_memory(memory_limit)
     try:
-        for index, chunk in enumerate(chunks):
-            conn.send(("start", index))
+        while (chunk := conn.recv()) is not None:
             try:
-                conn.send(("done", index, task(chunk)))
+                conn.send(("done", task(chunk)))
             except (Exception, MemoryError, RecursionError) as exc:
-                detail = f"{type(exc).__name__}: {exc}"
-                conn.send(("error", index, detail, traceback.format_exc(limit=3)))
-        conn.send(("finished",))
+                conn.send(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=3)))
+    except (EOFError, OSError):
+        pass
     finally:
         conn.close()
         os._exit(0)
 
 
 class WorkerRun:
-    """One analyzer's files processed by a (re)started worker; driven by `drive_all`."""
+    """One analyzer's queue of chunks and what came of them. `drive_all` serves the queue with
+    worker processes: one to begin with, a second when another analyzer's worker runs dry."""
 
     def __init__(self, name: str, task: Task, chunks: list[list[str]], budget_per_file: float,
                  memory_limit: int = MEMORY_LIMIT, per_extra_file: float = PER_EXTRA_FILE):
@@ -78,125 +80,133 @@ class WorkerRun:
         self.memory_limit = memory_limit
         self.per_extra_file = per_extra_file
         self.outcome = PoolResult()
-        self.process: Any = None
-        self.conn: Connection | None = None
-        self.sent: list[list[str]] = []
-        self.current: int | None = None
-        self.deadline = 0.0
+        self.live = 0
+        self.processes_started = 0
 
-    @property
-    def done(self) -> bool:
-        return self.conn is None and not self.pending
+    def budget(self, chunk: list[str]) -> float:
+        return self.budget_per_file + self.per_extra_file * (len(chunk) - 1)
 
-    def start(self) -> None:
-        if not self.pending:
-            return
-        context = multiprocessing.get_context("fork")
-        parent_conn, child_conn = context.Pipe(duplex=False)
-        self.sent = list(self.pending)
-        self.pending.clear()
-        self.process = context.Process(target=_child, args=(self.task, self.sent, child_conn, self.memory_limit),
-                                       daemon=False, name=f"sre-review-{self.name}")
-        self.process.start()
-        child_conn.close()
-        self.conn = parent_conn
-        self.current = None
-        self.deadline = time.monotonic() + STARTUP_BUDGET
-
-    def handle(self, message: tuple) -> None:
-        kind = message[0]
-        if kind == "start":
-            self.current = message[1]
-            chunk = self.sent[self.current]
-            self.deadline = (time.monotonic() + self.budget_per_file
-                             + self.per_extra_file * (len(chunk) - 1))
-        elif kind == "done":
-            self.outcome.results.extend(message[2])
-            self.current = None
-        elif kind == "error":
-            chunk = self.sent[message[1]]
-            if len(chunk) > 1:      # find the file that fails: retry the chunk one by one
-                self.pending.extend([f] for f in chunk)
-            else:
-                self.outcome.failures.append(FileFailure(chunk[0], message[2]))
-            self.current = None
-        elif kind == "finished":
-            self._stop()
-
-    def expire(self) -> None:
-        """The worker outlived its budget: kill it, blame the chunk (or its single file)."""
-        index = self.current
-        remaining = self.sent[(index + 1) if index is not None else 0:]
-        self._stop(kill=True)
-        if index is None:           # it never got to its first chunk
-            self.outcome.failures.extend(FileFailure(f, "worker did not start in time")
-                                         for c in remaining for f in c)
-            return
-        chunk = self.sent[index]
+    def blame(self, chunk: list[str], reason: str) -> None:
+        """A chunk failed as a whole: retry its files one by one, or record the single file."""
         if len(chunk) > 1:
             self.pending.extend([f] for f in chunk)
         else:
-            seconds = int(self.budget_per_file)
-            self.outcome.failures.append(FileFailure(chunk[0], f"timed out after {seconds} s"))
-        self.pending.extend(remaining)
-        self.start()
+            self.outcome.failures.append(FileFailure(chunk[0], reason))
+
+
+class _Worker:
+    """One forked process serving a WorkerRun's queue, one chunk at a time."""
+
+    def __init__(self, run: WorkerRun) -> None:
+        context = multiprocessing.get_context("fork")
+        self.conn, child_conn = context.Pipe(duplex=True)
+        self.run = run
+        self.chunk: list[str] | None = None
+        self.deadline = 0.0
+        self.process = context.Process(target=_child, args=(run.task, child_conn, run.memory_limit),
+                                       daemon=False, name=f"sre-review-{run.name}")
+        self.process.start()
+        child_conn.close()
+        run.live += 1
+        run.processes_started += 1
+        self.feed()
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None
+
+    def feed(self) -> None:
+        """Send the next chunk, or tell the worker to exit when the queue is empty."""
+        if self.run.pending:
+            self.chunk = self.run.pending.popleft()
+            self.deadline = time.monotonic() + self.run.budget(self.chunk)
+            try:
+                self.conn.send(self.chunk)
+                return
+            except (OSError, ValueError):  # died already: recv() will report it
+                return
+        self.chunk = None
+        try:
+            self.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self.stop()
+
+    def handle(self, message: tuple) -> None:
+        chunk, self.chunk = self.chunk, None
+        if message[0] == "done":
+            self.run.outcome.results.extend(message[1])
+        elif message[0] == "error" and chunk is not None:
+            self.run.blame(chunk, message[1])
+        self.feed()
+
+    def expire(self) -> None:
+        """The chunk outlived its budget: kill the worker and blame the chunk."""
+        chunk = self.chunk
+        self.stop(kill=True)
+        if chunk is not None:
+            self.run.blame(chunk, f"timed out after {int(self.run.budget_per_file)} s")
 
     def closed(self) -> None:
-        """The pipe closed without 'finished': the worker died (e.g. killed by the OOM killer)."""
-        index = self.current
-        sent = self.sent
-        self._stop(kill=True)
-        if index is None:
-            self.outcome.failures.extend(FileFailure(f, "analyzer process died") for c in sent for f in c)
-            return
-        chunk = sent[index]
-        if len(chunk) == 1:
-            self.outcome.failures.append(FileFailure(chunk[0], "analyzer process died"))
-        else:
-            self.pending.extend([f] for f in chunk)
-        self.pending.extend(sent[index + 1:])
-        self.start()
+        """The pipe closed mid-chunk: the worker died (e.g. killed by the OOM killer)."""
+        chunk = self.chunk
+        self.stop(kill=True)
+        if chunk is not None:
+            self.run.blame(chunk, "analyzer process died")
 
-    def _stop(self, kill: bool = False) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-        if self.process is not None:
-            if kill and self.process.is_alive():
-                self.process.kill()
-            self.process.join(timeout=5)
-            self.process = None
-        if not kill and self.pending:
-            self.start()
+    def stop(self, kill: bool = False) -> None:
+        if self.process is None:
+            return
+        self.conn.close()
+        if kill and self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.process = None
+        self.run.live -= 1
+
+
+MIN_SHARED_CHUNKS = 3  # a helper process costs an import (cfn-lint ~1 s, checkov ~3 s)
+
+
+def _next_run(runs: list[WorkerRun]) -> WorkerRun | None:
+    """The queue a free process slot should serve: one nobody serves, else the longest one."""
+    orphaned = [r for r in runs if r.pending and r.live == 0]
+    if orphaned:
+        return orphaned[0]
+    shared = [r for r in runs if len(r.pending) >= MIN_SHARED_CHUNKS]
+    return max(shared, key=lambda r: len(r.pending), default=None)
 
 
 def drive_all(runs: list[WorkerRun], while_waiting: Callable[[], None] | None = None) -> None:
-    """Start every run, do the parent's own work, then serve the pipes until all are done."""
-    for run in runs:
-        run.start()
+    """Start one worker per run, do the parent's own work, then serve the pipes until every
+    queue is empty. There are never more processes than runs (one per core by design): when a
+    worker's queue runs dry, its slot goes to the longest remaining queue."""
+    slots = len(runs)
+    workers = [_Worker(run) for run in runs if run.pending]
     if while_waiting is not None:
         while_waiting()
-    while not all(run.done for run in runs):
-        live = {run.conn: run for run in runs if run.conn is not None}
-        if not live:
-            for run in runs:
-                if run.pending:
-                    run.start()
-            continue
-        timeout = max(0.0, min(run.deadline for run in live.values()) - time.monotonic())
-        ready = wait(list(live), timeout=timeout)
-        for conn in ready:
-            run = live[conn]
+    while True:
+        workers = [w for w in workers if w.alive]
+        while len(workers) < slots and (run := _next_run(runs)) is not None:
+            workers.append(_Worker(run))
+        if not workers:
+            return
+        live = {w.conn: w for w in workers}
+        timeout = max(0.0, min(w.deadline for w in workers) - time.monotonic())
+        for conn in wait(list(live), timeout=timeout):
+            worker = live[conn]
+            if not worker.alive:
+                continue
             try:
                 message = conn.recv()
             except (EOFError, OSError):
-                run.closed()
+                worker.closed()
                 continue
-            run.handle(message)
+            worker.handle(message)
         now = time.monotonic()
-        for run in live.values():
-            if run.conn is not None and run.deadline <= now and not _has_data(run.conn):
-                run.expire()
+        for worker in workers:
+            if worker.alive and worker.deadline <= now and not _has_data(worker.conn):
+                worker.expire()
 
 
 def _has_data(conn: Connection) -> bool:

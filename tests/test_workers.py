@@ -15,6 +15,8 @@ def task(files: list[str]) -> list[str]:
             time.sleep(60)
         if name.startswith("crash"):
             raise ValueError(f"cannot parse {name}")
+        if name.startswith("slow"):
+            time.sleep(0.2)
         if name.startswith("die"):
             os._exit(3)
         results.append(f"ok:{name}")
@@ -54,3 +56,20 @@ def test_two_workers_run_side_by_side_while_the_parent_works() -> None:
     drive_all([first, second], while_waiting=lambda: seen.append("parent"))
     assert seen == ["parent"]
     assert sorted(first.outcome.results + second.outcome.results) == ["ok:a", "ok:b", "ok:c"]
+
+
+def test_a_free_slot_helps_the_longest_queue() -> None:
+    slow = WorkerRun("slow", task, [[f"slow-{i}"] for i in range(12)], 5)
+    quick = WorkerRun("quick", task, [["q"]], 5)
+    drive_all([slow, quick])
+    assert slow.processes_started == 2 and quick.processes_started == 1
+    assert sorted(slow.outcome.results) == sorted(f"ok:slow-{i}" for i in range(12))
+    assert quick.outcome.results == ["ok:q"] and not slow.outcome.failures
+
+
+def test_a_hang_in_a_shared_queue_is_blamed_once() -> None:
+    slow = WorkerRun("slow", task, [[f"slow-{i}"] for i in range(6)] + [["hang-1"]] + [["slow-x"]], 1.0,
+                     per_extra_file=0.5)
+    drive_all([slow, WorkerRun("quick", task, [["q"]], 5)])
+    assert sorted(slow.outcome.results) == sorted([f"ok:slow-{i}" for i in range(6)] + ["ok:slow-x"])
+    assert [(f.file, f.reason) for f in slow.outcome.failures] == [("hang-1", "timed out after 1 s")]
