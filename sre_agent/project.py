@@ -11,7 +11,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from sre_agent.environments import canonical, environment_of_path
 from sre_agent.models import FileKind, FileRecord, FileStatus
@@ -68,6 +68,9 @@ class ParameterSet:
     terraform: bool = False
 
 
+T = TypeVar("T")
+
+
 @dataclass
 class Project:
     root: Path
@@ -82,6 +85,13 @@ class Project:
 
     def abs(self, path: str) -> Path:
         return self.root / path
+
+    def memo(self, key: str, build: Callable[[], T]) -> T:
+        """A derived view (document facts, the alarm index) built once per review, not per rule."""
+        store = self.__dict__.setdefault("_memo", {})
+        if key not in store:
+            store[key] = build()
+        return store[key]
 
     def commands(self) -> Iterator[tuple[str, ShellCommand]]:
         """Every command the project would run: scripts and the shell blocks of documents."""

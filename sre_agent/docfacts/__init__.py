@@ -15,16 +15,9 @@ from sre_agent.docfacts.facts import (
     ErrorBudgetFact, MonitoringRow, RecoveryFact, RedundancyClaim, SizeFact, SloFact, Where,
 )
 
-_CACHE_ATTRIBUTE = "_sre_docfacts"
-
-
 def facts_of(project) -> DocFacts:
     """The project's document facts, computed on first use and kept on the project."""
-    cached = project.__dict__.get(_CACHE_ATTRIBUTE)
-    if cached is None:
-        cached = extract(project)
-        project.__dict__[_CACHE_ATTRIBUTE] = cached
-    return cached
+    return project.memo("docfacts", lambda: extract(project))
 
 
 __all__ = [

@@ -372,12 +372,13 @@ def _monitoring(facts: DocFacts, unit: Unit) -> None:
         return
     period_col = table.column("評価期間", "期間", "period")
     target_col = table.column("通知先", "通知", "target")
+    tool_col = table.column("ツール", "監視ツール", "tool")
 
     def cell(index: int | None) -> str:
         return unit.cells[index] if index is not None and index < len(unit.cells) else ""
 
     facts.monitoring.append(MonitoringRow(unit.where, cell(metric_col), cell(threshold_col),
-                                          cell(period_col), cell(target_col)))
+                                          cell(period_col), cell(target_col), cell(tool_col)))
 
 
 def _budget(facts: DocFacts, unit: Unit, path: str) -> None:

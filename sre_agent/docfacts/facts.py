@@ -81,6 +81,7 @@ class MonitoringRow:
     threshold: str
     period: str
     target: str
+    tool: str = ""  # the ツール column (CloudWatch, Datadog, …) when the table has one
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,8 @@ class ShellScript:
     shebang: str | None
     set_options: tuple[SetOption, ...]
     functions: tuple[str, ...]
+    header_words: tuple[tuple[int, str, bool], ...] = ()  # (line, raw word, in a function) of
+    # `case WORD in` and `for x in WORDS` headers: expanded like arguments, but part of no command
 
     def enabled_at_top(self, option: str) -> bool:
         """Whether the last top-level `set` of `option` (long name or letter) enables it."""
@@ -136,6 +138,7 @@ class _Ctx:
         self.starts = [0] + [m.end() for m in re.finditer("\n", src)]
         self.sets: list[SetOption] = []
         self.functions: list[str] = []
+        self.header_words: list[tuple[int, str, bool]] = []
 
     def line(self, pos: int) -> int:
         return bisect.bisect_right(self.starts, pos) + self.offset
@@ -406,6 +409,8 @@ class _Builder:
                 self._define(t.value)
                 i += 2 if self._parens_follow(i) else 0
             return i
+        if word and (mode == "casehead" and t.raw != "in" or mode == "forhead"):
+            self.ctx.header_words.append((self.ctx.line(t.start), t.raw, "func" in self.stack))
         if mode == "forhead" and op and t.value in (";", "\n"):
             self.mode = "normal"
         elif mode == "casehead" and word and t.raw == "in":
@@ -524,7 +529,8 @@ def parse_shell(text: str, line_offset: int = 0) -> ShellScript:
     if shebang is not None and index is not None:  # `#!/bin/bash -e` is `set -e` on line 1
         sets = _set_flags(shebang[2:].split()[index + 1:], 1 + line_offset, True)
     sets += sorted(ctx.sets, key=lambda opt: opt.line)  # those in substitutions came first
-    return ShellScript(tuple(builder.out), shebang, tuple(sets), tuple(ctx.functions))
+    return ShellScript(tuple(builder.out), shebang, tuple(sets), tuple(ctx.functions),
+                       tuple(sorted(ctx.header_words)))
 
 
 def is_shell_text(text: str, filename: str) -> bool:

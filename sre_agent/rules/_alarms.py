@@ -238,21 +238,34 @@ class CfnProject:
                                     _sub_pattern(export["Name"])))
         return found
 
+    @cached_property
+    def _exports_by_name(self) -> dict[str, list[Export]]:
+        index: dict[str, list[Export]] = {}
+        for export in self.exports:
+            for name in set(export.names.values()):
+                index.setdefault(name, []).append(export)
+        return index
+
+    @cached_property
+    def _exports_by_pattern(self) -> dict[str, list[Export]]:
+        index: dict[str, list[Export]] = {}
+        for export in self.exports:
+            if export.pattern is not None:
+                index.setdefault(export.pattern, []).append(export)
+        return index
+
     def imported(self, template: CfnTemplate, name_node: Any) -> list[Export]:
         """The exports an `Fn::ImportValue` can resolve to in the project (empty = unknown)."""
-        wanted: dict[str | None, str] = {}
+        wanted: set[str] = set()
         for ctx in self.contexts(template):
             value = sub_text(template, name_node, ctx)
             if value is not UNKNOWN:
-                wanted[ctx.name] = value
-        matches = []
-        for export in self.exports:
-            if set(wanted.values()) & set(export.names.values()):
-                matches.append(export)
-        if matches or wanted:
-            return matches
+                wanted.add(value)
+        if wanted:
+            matches = {id(e): e for name in sorted(wanted) for e in self._exports_by_name.get(name, [])}
+            return list(matches.values())
         pattern = _sub_pattern(name_node)
-        return [e for e in self.exports if pattern is not None and e.pattern == pattern]
+        return list(self._exports_by_pattern.get(pattern, [])) if pattern is not None else []
 
     def resolve(self, template: CfnTemplate, node: Any, depth: int = 0) -> Any:
         """What a dimension value is: Wired, Literal, or UNKNOWN."""
@@ -274,6 +287,8 @@ class CfnProject:
             return UNKNOWN
         if key == "Fn::ImportValue":
             exports = self.imported(template, arg)
+            if len({e.template.path for e in exports}) != 1:  # none, or several stacks: ambiguous
+                return UNKNOWN
             results = {self.resolve(e.template, e.value, depth + 1) for e in exports}
             return results.pop() if len(results) == 1 else UNKNOWN
         if key == "Fn::Sub" and isinstance(arg, str):
@@ -518,6 +533,11 @@ class AlarmIndex:
                 if block.get("launch_type") == "EC2" or "EC2" in (compat if isinstance(compat, list) else []):
                     return True
         return False
+
+
+def alarm_index(project: Project) -> AlarmIndex:
+    """The project's alarm index, shared by every MON / DOC rule of one review."""
+    return project.memo("alarm_index", lambda: AlarmIndex(project))
 
 
 def required_dimensions(namespace: str | None, metric: str | None, ecs_on_ec2: bool) -> list[tuple[str, ...]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from sre_agent.docfacts import CostTable, facts_of
+from sre_agent.docfacts.extract import environment_in
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.rules.base import Rule, RuleContext
 
@@ -33,7 +34,9 @@ class CostTotalMismatch(Rule):
     **合計** row, per money column (a table with 本番 and ステージング columns is checked per
     column; 小計 rows are not counted twice). Amounts are read in any spelling (`¥54,770`,
     `54,770円`, `5.5万円`, `$121`, `121ドル`). A table whose rows mix yen and dollars with no
-    conversion is reported too, and a 年額 column must be twelve times its 月額 column.
+    conversion is reported too, and a 年額 column must be twelve times its 月額 column. A summary
+    table whose rows are environments (本番 / ステージング / 合計) is checked against the 合計 of
+    each environment's own table (grand total across tables).
 
     ## Why is this bad
     The 合計 is the number that goes into the budget approval and the comparison with the
@@ -70,8 +73,37 @@ class CostTotalMismatch(Rule):
     fix_en = "Recompute the total from the rows (and check yearly = 12 × monthly)"
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
-        for table in facts_of(ctx.project).cost_tables:
+        tables = facts_of(ctx.project).cost_tables
+        for table in tables:
             yield from self._check_table(ctx, table)
+            yield from self._grand_total(ctx, table, tables)
+
+    def _grand_total(self, ctx: RuleContext, summary: CostTable, tables: list[CostTable]) -> Iterable[Finding]:
+        """A summary table whose rows are environments (本番 / ステージング): each row must be the
+        合計 of that environment's own cost table, in the same document or, if unique, anywhere."""
+        if len(summary.rows) < 2 or not summary.columns:
+            return
+        envs = [environment_in(row.label) for row in summary.rows]
+        if None in envs or len(set(envs)) != len(envs):
+            return
+        for row, env in zip(summary.rows, envs):
+            stated = row.amounts[0]
+            candidates = [t for t in tables if t is not summary and t.environment == env
+                          and t.total is not None and t.total.amounts and t.total.amounts[0] is not None]
+            same_doc = [t for t in candidates if t.where.file == summary.where.file]
+            candidates = same_doc or candidates
+            if stated is None or len(candidates) != 1:
+                continue
+            source = candidates[0]
+            total = source.total.amounts[0]
+            if total.currency != stated.currency or _close(total.amount, stated.amount, stated.currency, 1):
+                continue
+            yield self.finding(ctx, file=row.where.file, line=row.where.line, message=ctx.text(
+                f"全体の集計「{row.label}」{money_text(stated.amount, stated.currency)} が、その環境の表"
+                f"（{source.total.where}）の合計 {money_text(total.amount, total.currency)} と一致しない",
+                f"summary row '{row.label}' {money_text(stated.amount, stated.currency)} differs from "
+                f"the total of that environment's table at {source.total.where}, "
+                f"{money_text(total.amount, total.currency)}"))
 
     def _check_table(self, ctx: RuleContext, table: CostTable) -> Iterable[Finding]:
         for col, column in enumerate(table.columns):

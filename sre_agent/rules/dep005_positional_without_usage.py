@@ -86,9 +86,9 @@ class PositionalWithoutUsage(Rule):
             first = self._first_unchecked_read(script.script)
             if first is None:
                 continue
-            command, argument = first
+            line, argument = first
             yield self.finding(
-                ctx, file=script.path, line=command.line,
+                ctx, file=script.path, line=line,
                 message=ctx.text(
                     f"set -u の下で引数の数を確認する前に ${argument} を参照している。"
                     f"引数なしで実行すると使い方ではなく「{argument}: unbound variable」で終了する",
@@ -97,21 +97,23 @@ class PositionalWithoutUsage(Rule):
             )
 
     @staticmethod
-    def _first_unchecked_read(script: ShellScript) -> tuple[ShellCommand, str] | None:
+    def _first_unchecked_read(script: ShellScript) -> tuple[int, str] | None:
+        """Walks the top-level commands and the `case $1 in` / `for x in $1` headers in line order."""
+        steps: list[tuple[int, int, str, ShellCommand | None]] = [
+            (c.line, 0, _text(c), c) for c in script.commands if not c.in_function]
+        steps += [(line, 1, _SINGLE_QUOTED.sub("''", raw), None)
+                  for line, raw, in_function in script.header_words if not in_function]
         checked_all, defaulted = False, set()
-        for command in sorted(script.commands, key=lambda c: c.line):
-            if command.in_function:
-                continue
-            text = _text(command)
-            if _is_usage_check(command):
+        for line, _, text, command in sorted(steps, key=lambda s: (s[0], s[1])):
+            if command is not None and _is_usage_check(command):
                 checked_all = True
             defaulted |= {m.group(1) for m in _DEFAULTED.finditer(text)}
             if checked_all:
                 return None
             for match in _BARE.finditer(text):
                 argument = match.group(1) or match.group(2)
-                if argument not in defaulted and _nounset_at(script, command.line):
-                    return command, argument
+                if argument not in defaulted and _nounset_at(script, line):
+                    return line, argument
         return None
 
     def coverage(self, ctx: RuleContext) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any, Iterable, Iterator
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.parsing.cloudformation import line_of
 from sre_agent.resolve import UNKNOWN
-from sre_agent.rules._alarms import AlarmIndex, Literal, Wired
+from sre_agent.rules._alarms import AlarmIndex, Literal, Wired, alarm_index
 from sre_agent.rules.base import Rule, RuleContext
 
 TOPIC_CFN = "AWS::SNS::Topic"
@@ -179,7 +179,7 @@ class AlarmTopicWithoutSubscription(Rule):
                 yield AlarmActions(tf.path, block.address, block.attribute_line("alarm_actions"), targets)
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
-        index = AlarmIndex(ctx.project)
+        index = alarm_index(ctx.project)
         subscribed = self._subscribed(index)
         alarms = list(self._alarm_actions(index))
         reported = False
@@ -218,7 +218,7 @@ class AlarmTopicWithoutSubscription(Rule):
                 for _ in tf.resources(*[k for k in SUBSCRIBERS_TF if "chatbot" in k]))
 
     def coverage(self, ctx: RuleContext) -> str | None:
-        index = AlarmIndex(ctx.project)
+        index = alarm_index(ctx.project)
         alarms = list(self._alarm_actions(index))
         if not alarms:
             return None

@@ -6,7 +6,7 @@ from typing import Iterable
 
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.rules._alarms import (
-    AlarmIndex, Literal, WiringProblem, required_dimensions, wiring_problem,
+    Literal, WiringProblem, alarm_index, required_dimensions, wiring_problem,
 )
 from sre_agent.rules.base import Rule, RuleContext
 
@@ -74,7 +74,7 @@ class AlarmDimensionsNeverMatch(Rule):
               "`!Ref Database`, `!GetAtt Service.Name`, or an ImportValue of their export)")
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
-        index = AlarmIndex(ctx.project)
+        index = alarm_index(ctx.project)
         for alarm in index.alarms:
             for metric in alarm.metrics:
                 present = set(metric.dimensions)
@@ -125,7 +125,7 @@ class AlarmDimensionsNeverMatch(Rule):
             "the alarm never gets data")
 
     def coverage(self, ctx: RuleContext) -> str | None:
-        alarms = AlarmIndex(ctx.project).alarms
+        alarms = alarm_index(ctx.project).alarms
         count = sum(len(a.metrics) for a in alarms)
         return ctx.text(f"アラーム {len(alarms)} 件のメトリクス {count} 件のディメンションを確認",
                         f"dimensions of {count} metrics in {len(alarms)} alarms checked") if alarms else None

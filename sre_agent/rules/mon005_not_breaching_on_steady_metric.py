@@ -7,7 +7,7 @@ from typing import Iterable
 from sre_agent.environments import is_prod
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.resolve import UNKNOWN
-from sre_agent.rules._alarms import SPARSE, AlarmIndex, alarm_values, always_reported
+from sre_agent.rules._alarms import SPARSE, alarm_index, alarm_values, always_reported
 from sre_agent.rules.base import Rule, RuleContext
 
 
@@ -57,7 +57,7 @@ class NotBreachingOnSteadyMetric(Rule):
     fix_en = "Set TreatMissingData to breaching (or missing) so that a stopped metric is detected"
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
-        index = AlarmIndex(ctx.project)
+        index = alarm_index(ctx.project)
         for alarm in index.alarms:
             if not alarm.metrics or any(m.name in SPARSE for m in alarm.metrics):
                 continue
@@ -79,6 +79,6 @@ class NotBreachingOnSteadyMetric(Rule):
                     "with notBreaching: when an outage stops the metric the alarm reads OK"))
 
     def coverage(self, ctx: RuleContext) -> str | None:
-        alarms = AlarmIndex(ctx.project).alarms
+        alarms = alarm_index(ctx.project).alarms
         return ctx.text(f"アラーム {len(alarms)} 件の TreatMissingData を確認",
                         f"TreatMissingData of {len(alarms)} alarms checked") if alarms else None

@@ -7,7 +7,7 @@ from typing import Iterable, Iterator
 
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.resolve import UNKNOWN
-from sre_agent.rules._alarms import AlarmIndex, wired_resource
+from sre_agent.rules._alarms import AlarmIndex, alarm_index, wired_resource
 from sre_agent.rules.base import Rule, RuleContext
 
 
@@ -137,7 +137,7 @@ class KeyResourceWithoutAlarm(Rule):
         return per_resource, unknown
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
-        index = AlarmIndex(ctx.project)
+        index = alarm_index(ctx.project)
         watched = {kind.label: self._watched(index, kind) for kind in (RDS, ALB, ECS)}
         for key in self._resources(ctx):
             per_resource, unknown = watched[key.kind.label]

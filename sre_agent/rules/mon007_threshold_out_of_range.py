@@ -6,7 +6,9 @@ from typing import Iterable
 
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.resolve import UNKNOWN, as_number
-from sre_agent.rules._alarms import NON_NEGATIVE_NAMESPACES, AlarmIndex, alarm_values, is_percent
+from sre_agent.rules._alarms import (
+    NON_NEGATIVE_NAMESPACES, AlarmIndex, alarm_index, alarm_values, is_percent,
+)
 from sre_agent.rules.base import Rule, RuleContext
 
 ABOVE = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold")
@@ -64,7 +66,7 @@ class ThresholdOutOfRange(Rule):
     fix_en = "Match the threshold to the metric's unit and range (percent 0-100, counts >= 0)"
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
-        index = AlarmIndex(ctx.project)
+        index = alarm_index(ctx.project)
         for alarm in index.alarms:
             if alarm.math or len(alarm.metrics) != 1:
                 continue
@@ -102,7 +104,7 @@ class ThresholdOutOfRange(Rule):
         return None
 
     def coverage(self, ctx: RuleContext) -> str | None:
-        alarms = [a for a in AlarmIndex(ctx.project).alarms if not a.math]
+        alarms = [a for a in alarm_index(ctx.project).alarms if not a.math]
         return ctx.text(f"アラーム {len(alarms)} 件の閾値を確認",
                         f"thresholds of {len(alarms)} alarms checked") if alarms else None
 

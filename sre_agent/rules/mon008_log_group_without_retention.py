@@ -7,7 +7,9 @@ from typing import Any, Iterable, Iterator
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.parsing.cloudformation import CfnTemplate, line_of
 from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_bool
-from sre_agent.rules._alarms import AlarmIndex, Wired, sub_text, tf_container_definitions
+from sre_agent.rules._alarms import (
+    AlarmIndex, Wired, alarm_index, sub_text, tf_container_definitions,
+)
 from sre_agent.rules.base import Rule, RuleContext
 
 LOG_GROUP_CFN = "AWS::Logs::LogGroup"
@@ -74,7 +76,7 @@ class LogGroupWithoutRetention(Rule):
     fix_en = "Set RetentionInDays (retention_in_days), e.g. 90 days in production, 30 elsewhere"
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
-        index = AlarmIndex(ctx.project)
+        index = alarm_index(ctx.project)
         for template in ctx.project.templates:
             for group in template.of_type(LOG_GROUP_CFN):
                 env = self._cfn_unbounded(index, template, group.properties)

@@ -1,0 +1,244 @@
+"""DOC010: the monitoring table of the design documents against the alarms the code defines."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from sre_agent.docfacts import facts_of
+from sre_agent.docfacts.extract import ERROR_RATE_WORDS, component_of, has
+from sre_agent.docfacts.facts import MonitoringRow
+from sre_agent.docfacts.values import fold
+from sre_agent.environments import is_prod
+from sre_agent.models import Finding, Perspective, Severity
+from sre_agent.resolve import UNKNOWN, as_number
+from sre_agent.rules._alarms import Alarm, AlarmIndex, alarm_index, alarm_values
+from sre_agent.rules.base import Rule, RuleContext
+
+NAMESPACES = {"alb": ("AWS/ApplicationELB",), "ecs": ("AWS/ECS", "ECS/ContainerInsights"),
+              "rds": ("AWS/RDS",), "elasticache": ("AWS/ElastiCache",), "nat": ("AWS/NATGateway",)}
+# Japanese and English ways a monitoring table names a metric; the first match wins, so the
+# more specific words (異常ホスト before 正常ホスト, 空きメモリ before メモリ) come first.
+ALIASES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("unhealthyhost", "異常ホスト", "非正常ホスト", "unhealthy host"), ("UnHealthyHostCount",)),
+    (("healthyhost", "正常ホスト", "healthy host", "ヘルシーホスト"), ("HealthyHostCount",)),
+    (("5xx",), ("HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count")),
+    (("4xx",), ("HTTPCode_Target_4XX_Count", "HTTPCode_ELB_4XX_Count")),
+    (("応答時間", "レスポンスタイム", "レスポンス時間", "レイテンシ", "response time", "latency"),
+     ("TargetResponseTime",)),
+    (("リクエスト数", "request count"), ("RequestCount",)),
+    (("空きメモリ", "freeable memory", "空きメモリー"), ("FreeableMemory",)),
+    (("空きストレージ", "空き容量", "ストレージ空き", "free storage", "ディスク空き"), ("FreeStorageSpace",)),
+    (("レプリカラグ", "レプリケーション遅延", "replica lag"), ("ReplicaLag", "AuroraReplicaLag")),
+    (("接続数", "コネクション数", "connections"), ("DatabaseConnections", "CurrConnections")),
+    (("エビクション", "eviction"), ("Evictions",)),
+    (("メモリ使用率", "メモリー使用率", "memory utilization", "memory usage"),
+     ("MemoryUtilization", "DatabaseMemoryUsagePercentage", "MemoryUtilized")),
+    (("cpu",), ("CPUUtilization", "EngineCPUUtilization", "CpuUtilized")),
+)
+CLOUDWATCH_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]+")
+THRESHOLD = re.compile(r"(\d+(?:\.\d+)?)\s*(%|ms|ミリ秒|秒|sec|s\b|gib|gb|mib|mb|kib|kb)?", re.IGNORECASE)
+ABOVE = ("超", "以上", "を超え", "より大きい", ">", "≥", "above", "over", "or more")
+BELOW = ("未満", "以下", "を下回", "より小さい", "<", "≤", "below", "under", "less")
+BYTES = frozenset({"FreeStorageSpace", "FreeableMemory", "FreeLocalStorage", "BytesUsedForCache"})
+SECONDS = frozenset({"TargetResponseTime", "ReplicaLag"})
+MILLISECONDS = frozenset({"AuroraReplicaLag"})
+BYTE_UNITS = {"kib": (1024,), "mib": (1024 ** 2,), "gib": (1024 ** 3,),
+              "kb": (1000, 1024), "mb": (1000 ** 2, 1024 ** 2), "gb": (1000 ** 3, 1024 ** 3)}
+
+
+@dataclass(frozen=True)
+class DocThreshold:
+    value: float
+    unit: str
+    direction: str | None  # "above" | "below"
+    per_minute: bool
+
+
+def parse_threshold(text: str) -> DocThreshold | None:
+    """`80%超`, `10件以上/分`, `500ms超`, `10GiB未満`, `2未満（stg は 1未満）` — the first value."""
+    folded = fold(text)
+    match = THRESHOLD.search(folded)
+    if match is None:
+        return None
+    after = folded[match.end():match.end() + 12]
+    direction = "above" if has(after, ABOVE) else "below" if has(after, BELOW) else None
+    per_minute = has(folded, ("/分", "毎分", "per minute", "/min"))
+    return DocThreshold(float(match.group(1)), (match.group(2) or "").lower(), direction, per_minute)
+
+
+def metric_names(row: MonitoringRow) -> tuple[str, ...]:
+    """CloudWatch metric names a row means: written out (`HTTPCode_Target_5XX_Count`), or by alias."""
+    written = tuple(m for m in CLOUDWATCH_NAME.findall(row.metric)
+                    if sum(c.isupper() for c in m) >= 2 and any(c.islower() for c in m))
+    if written:
+        return written
+    lowered = fold(row.metric).casefold()
+    for words, names in ALIASES:
+        if any(w.casefold() in lowered for w in words):
+            return names
+    return ()
+
+
+def native_values(threshold: DocThreshold, metric: str) -> list[float]:
+    """The documented value in the metric's own unit (bytes, seconds, …); alternatives for GB/MB."""
+    value, unit = threshold.value, threshold.unit
+    if metric in BYTES and unit in BYTE_UNITS:
+        return [value * factor for factor in BYTE_UNITS[unit]]
+    if metric in SECONDS and unit in ("ms", "ミリ秒"):
+        return [value / 1000]
+    if metric in MILLISECONDS and unit in ("秒", "sec", "s"):
+        return [value * 1000]
+    return [value]
+
+
+def direction_of(operator: object) -> str | None:
+    if not isinstance(operator, str) or "LowerOrGreater" in operator or "Upper" in operator:
+        return None
+    return "above" if operator.startswith("Greater") else "below" if operator.startswith("Less") else None
+
+
+def prod_value(index: AlarmIndex, alarm: Alarm, cfn_name: str, tf_name: str) -> object:
+    """The value in production, or the only value; UNKNOWN when neither is known."""
+    values = alarm_values(index, alarm, cfn_name, tf_name)
+    prod = [value for env, value in values if env and is_prod(env)]
+    if prod:
+        return prod[0]
+    distinct = {repr(value) for _, value in values}
+    return values[0][1] if len(distinct) == 1 else UNKNOWN
+
+
+class MonitoringTableVsAlarms(Rule):
+    """
+    ## What it does
+    Reads each row of the documents' monitoring tables (メトリクス / 監視項目 with 閾値) and
+    looks for the CloudWatch alarm that implements it, CloudFormation or Terraform: same metric
+    name (written out, or named in Japanese: CPU使用率, 空きストレージ, 正常ホスト数, 5XXエラー,
+    応答時間 …) in the namespace of the component the row names (ALB, ECS, RDS, ElastiCache).
+    It reports a row with no such alarm (at the document line), and an alarm whose production
+    threshold or direction differs from the documented one (at the alarm's `Threshold`, citing
+    the document line). Units are converted to the metric's own (500ms → 0.5 s, 10GiB →
+    10737418240 bytes, `10件/分` on a 5-minute period → 50). Error-rate rows need a metric-math
+    alarm on the 5XX count (their threshold is MON009's job). Rows it cannot map to a metric,
+    rows whose ツール is not CloudWatch, and thresholds it cannot resolve are left alone. When
+    the code has no alarm at all, the rows are reported once, together. Deep mode only.
+
+    ## Why is this bad
+    The monitoring design is what the operations team believes is watched. A row with no alarm
+    behind it is an outage nobody is paged for; a threshold that differs (70 % in the design,
+    80 % in the code) means the runbooks, capacity plans and the customer's SLA report were
+    written for an alarm that does not exist.
+
+    ## Example
+    05_監視設計.md: `| ECS CPUUtilization | 80%超 | 5分 × 3回 |` — no alarm on AWS/ECS
+    CPUUtilization in any template; `| RDS CPUUtilization | 70%超 |` against `Threshold: 80`.
+
+    ## Use instead
+    Define the alarm for every row, with the documented threshold — or correct the document
+    when the code is right — so that design and code say the same thing.
+
+    ## References
+    - https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Best_Practice_Recommended_Alarms_AWS_Services.html
+    - standards/operations.md §5 設計書と SLO
+    """
+
+    id = "SRE-DOC-010"
+    name = "monitoring-table-differs-from-alarms"
+    perspective = Perspective.MONITORING
+    severity = Severity.WARNING
+    title_ja = "監視設計のアラームがコードにない・閾値が異なる"
+    title_en = "Documented alarm missing from the code, or with another threshold"
+    passed_ja = "監視設計の各項目に同じ閾値のアラームあり"
+    passed_en = "Every documented monitoring row has an alarm with the same threshold"
+    fix_ja = "監視設計の項目ごとにアラームを定義し、閾値を設計書と一致させる（コードが正しければ設計書を直す）"
+    fix_en = "Define an alarm per documented row with the documented threshold (or fix the document)"
+
+    def rows(self, ctx: RuleContext) -> Iterator[tuple[MonitoringRow, tuple[str, ...], tuple[str, ...] | None]]:
+        """(row, metric names, namespaces or None for any) for the rows that name a metric."""
+        for row in facts_of(ctx.project).monitoring:
+            if row.tool and not has(row.tool, ("cloudwatch", "aws")):
+                continue
+            names = metric_names(row)
+            if names:
+                yield row, names, NAMESPACES.get(component_of(row.metric) or "")
+
+    def check(self, ctx: RuleContext) -> Iterable[Finding]:
+        if ctx.mode == "light" or not (ctx.project.templates or ctx.project.terraform):
+            return
+        rows = list(self.rows(ctx))
+        if not rows:
+            return
+        index = alarm_index(ctx.project)
+        if not index.alarms:
+            yield self.none_defined(ctx, [row for row, _, _ in rows])
+            return
+        for row, names, namespaces in rows:
+            error_rate = has(row.metric, ERROR_RATE_WORDS) or ("率" in row.metric and "5xx" in row.metric.casefold())
+            matching = [a for a in index.alarms if a.math == error_rate and any(
+                m.name in names and (namespaces is None or m.namespace in namespaces) for m in a.metrics)]
+            if not matching:
+                yield self.missing(ctx, row, names, namespaces, error_rate)
+            elif not error_rate:
+                yield from self.compare(ctx, index, row, names, matching)
+
+    def missing(self, ctx: RuleContext, row: MonitoringRow, names: tuple[str, ...],
+                namespaces: tuple[str, ...] | None, error_rate: bool) -> Finding:
+        watched = f"{namespaces[0] + ' ' if namespaces else ''}{names[0]}"
+        if error_rate:
+            watched = ctx.text(f"{watched} のメトリクス計算", f"metric math on {watched}")
+        return self.finding(ctx, file=row.where.file, line=row.where.line, message=ctx.text(
+            f"監視設計の「{row.metric}」（閾値 {row.threshold}）に対応するアラーム（{watched}）が"
+            f"テンプレートにない",
+            f"The monitoring design lists '{row.metric}' ({row.threshold}) but no alarm on {watched} "
+            f"is defined"))
+
+    def compare(self, ctx: RuleContext, index: AlarmIndex, row: MonitoringRow, names: tuple[str, ...],
+                alarms: list[Alarm]) -> Iterator[Finding]:
+        documented = parse_threshold(row.threshold)
+        if documented is None:
+            return
+        judged: list[tuple[Alarm, float, str | None]] = []  # alarms on the metric that differ
+        for alarm in alarms:
+            threshold = as_number(prod_value(index, alarm, "Threshold", "threshold"))
+            if threshold is UNKNOWN or not isinstance(threshold, (int, float)):
+                continue
+            metric = next(m.name for m in alarm.metrics if m.name in names)
+            wanted = native_values(documented, metric or "")
+            if documented.per_minute:
+                period = as_number(prod_value(index, alarm, "Period", "period"))
+                if isinstance(period, (int, float)) and period > 0:
+                    wanted += [w * period / 60 for w in wanted]
+            direction = direction_of(prod_value(index, alarm, "ComparisonOperator", "comparison_operator"))
+            same_value = any(abs(threshold - w) <= 0.01 * max(abs(w), 1e-9) for w in wanted)
+            same_direction = documented.direction is None or direction is None or direction == documented.direction
+            if same_value and same_direction:
+                return
+            judged.append((alarm, threshold, direction))
+        if not judged:
+            return
+        alarm, threshold, direction = judged[0]
+        metric = next(m.name for m in alarm.metrics if m.name in names) or ""
+        value = f"{threshold:,.0f}（{threshold / 1024 ** 3:.3g} GiB）" if metric in BYTES else f"{threshold:g}"
+        shown = {"above": ctx.text("（超）", " (above)"), "below": ctx.text("（未満）", " (below)")}.get(direction or "", "")
+        yield self.finding(
+            ctx, file=alarm.file, line=alarm.attribute_line("Threshold", "threshold"), resource=alarm.resource,
+            message=ctx.text(
+                f"`{alarm.resource}` の閾値 {value}{shown}が監視設計（{row.where}）の"
+                f"「{row.metric} {row.threshold}」と異なる",
+                f"`{alarm.resource}` alerts at {value}{shown}, but the monitoring design at "
+                f"{row.where} says '{row.metric} {row.threshold}'"))
+
+    def none_defined(self, ctx: RuleContext, rows: list[MonitoringRow]) -> Finding:
+        listed = ", ".join(f"「{r.metric}」" if ctx.lang != "en" else f"'{r.metric}'" for r in rows[:5])
+        more = ctx.text(f" ほか {len(rows) - 5} 項目", f" and {len(rows) - 5} more") if len(rows) > 5 else ""
+        return self.finding(ctx, file=rows[0].where.file, line=rows[0].where.line, message=ctx.text(
+            f"監視設計に {len(rows)} 項目（{listed}{more}）があるが、コードにアラームが一つもない",
+            f"The monitoring design lists {len(rows)} alarms ({listed}{more}) but the code defines none"))
+
+    def coverage(self, ctx: RuleContext) -> str | None:
+        if ctx.mode == "light" or not (ctx.project.templates or ctx.project.terraform):
+            return None
+        rows = list(self.rows(ctx))
+        return ctx.text(f"監視設計の {len(rows)} 項目とアラームを照合",
+                        f"{len(rows)} documented monitoring rows matched against the alarms") if rows else None
