@@ -75,6 +75,19 @@ def test_checkov_scans_secrets_in_scripts_and_terraform(tmp_path: Path) -> None:
     assert (tf.file, tf.resource) == ("main.tf", "aws_db_instance.main")
 
 
+def test_secrets_in_template_comments_and_block_scalars_are_found(tmp_path: Path) -> None:
+    """YAML is scanned line by line: detect-secrets' YAML parser would skip both of these."""
+    write(tmp_path, "fn.yaml", "AWSTemplateFormatVersion: '2010-09-09'\n"
+          "# old key: AKIAIOSFODNN7EXAMPLQ\n"
+          "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n"
+          "      Handler: index.handler\n      Runtime: python3.12\n      Role: arn:aws:iam::123456789012:role/fn\n"
+          "      Code:\n        ZipFile: |\n"
+          "          token = \"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\"\n")
+    findings, _ = run_guarded(CheckovAnalyzer(), ctx_for(tmp_path))
+    lines = {f.line for f in findings if f.id.startswith("checkov:CKV_SECRET_") and f.file == "fn.yaml"}
+    assert {2, 12} <= lines
+
+
 def test_one_template_that_crashes_checkov_does_not_hide_the_others(tmp_path: Path) -> None:
     write(tmp_path, "a_weird.yaml", BAD_TYPE)
     write(tmp_path, "b_db.yaml", RDS.replace("twenty", "'20'"))
