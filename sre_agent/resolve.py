@@ -174,13 +174,14 @@ def tf_value(block: TfBlock, attribute: str, variables: dict[str, Any]) -> Any:
     return raw
 
 
+def tf_variable_defaults(tf_files: list) -> dict[str, Any]:
+    return {block.name: block.get("default") for tf in tf_files for block in tf.blocks
+            if block.kind == "variable" and "default" in block.body}
+
+
 def tf_variable_sets(tf_files: list, parameter_sets: list, prod_only: bool = False) -> list[EnvContext]:
     """Variable values per environment: defaults overlaid by each environment's tfvars."""
-    defaults: dict[str, Any] = {}
-    for tf in tf_files:
-        for block in tf.blocks:
-            if block.kind == "variable" and "default" in block.body:
-                defaults[block.name] = block.get("default")
+    defaults = tf_variable_defaults(tf_files)
     contexts = [EnvContext(p.environment, {**defaults, **p.values}, p.path)
                 for p in parameter_sets if p.terraform]
     if prod_only:

@@ -318,14 +318,18 @@ def tf_ecs_scaling(tf_files: list) -> tuple[dict[str, tuple], set[str], list[TfB
 
 # --- Terraform root modules -------------------------------------------------------------------
 
-def tf_root_modules(tf_files: list) -> dict[str, list]:
-    """Directory -> its .tf files, for directories that are root modules (anything not under a
-    `modules/` folder) and declare at least one resource or module call."""
+def tf_modules(tf_files: list) -> dict[str, list]:
+    """Directory -> its .tf files (sorted): a Terraform module is one directory."""
     by_dir: dict[str, list] = {}
     for tf in tf_files:
-        directory = tf.path.rsplit("/", 1)[0] if "/" in tf.path else "."
-        by_dir.setdefault(directory, []).append(tf)
-    return {d: sorted(files, key=lambda f: f.path) for d, files in sorted(by_dir.items())
+        by_dir.setdefault(tf.path.rsplit("/", 1)[0] if "/" in tf.path else ".", []).append(tf)
+    return {d: sorted(files, key=lambda f: f.path) for d, files in sorted(by_dir.items())}
+
+
+def tf_root_modules(tf_files: list) -> dict[str, list]:
+    """The modules that are roots (anything not under a `modules/` folder) and declare at least
+    one resource or module call."""
+    return {d: files for d, files in tf_modules(tf_files).items()
             if "modules/" not in f"{d}/" and any(b.kind in ("resource", "module") for f in files for b in f.blocks)}
 
 

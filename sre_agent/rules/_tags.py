@@ -39,11 +39,6 @@ def tf_locals(files: list) -> dict[str, Any]:
     return found
 
 
-def tf_variable_defaults(files: list) -> dict[str, Any]:
-    return {b.name: b.get("default") for tf in files for b in tf.blocks
-            if b.kind == "variable" and "default" in b.body}
-
-
 def split_arguments(text: str) -> list[str]:
     """Top-level comma-separated arguments of a call, respecting brackets and quotes."""
     parts, depth, quote, current = [], 0, "", []

@@ -6,9 +6,11 @@ from functools import lru_cache
 from typing import Iterable
 
 from sre_agent.models import Finding, Perspective, Severity
-from sre_agent.rules._resources import cfn_tags
-from sre_agent.rules._tags import (provider_default_tags, resource_provider, tag_keys, tf_locals,
-                                   tf_taggable_types, tf_variable_defaults)
+from sre_agent.resolve import tf_variable_defaults
+from sre_agent.rules._resources import cfn_tags, tf_modules
+from sre_agent.rules._tags import (
+    provider_default_tags, resource_provider, tag_keys, tf_locals, tf_taggable_types,
+)
 from sre_agent.rules.base import Rule, RuleContext
 
 STANDARD_TAGS = ("Name", "Environment", "ManagedBy")
@@ -134,17 +136,14 @@ class MissingStandardTags(Rule):
 
     def check_terraform(self, ctx: RuleContext) -> Iterable[Finding]:
         taggable = tf_taggable_types()
-        tf_files = ctx.project.terraform
+        # a variable that a tfvars file sets may differ per environment: its default says nothing
         overridden = {k for p in ctx.project.parameter_sets if p.terraform for k in p.values}
-        by_dir: dict[str, list] = {}
-        for tf in tf_files:
-            by_dir.setdefault(tf.path.rsplit("/", 1)[0] if "/" in tf.path else ".", []).append(tf)
-        project_providers = self.providers(tf_files, overridden)
-        for files in by_dir.values():
+        project_providers = self.providers(ctx.project.terraform, overridden)
+        for files in tf_modules(ctx.project.terraform).values():
             local_values = tf_locals(files)
-            defaults = {k: v for k, v in tf_variable_defaults(files).items() if k not in overridden}
+            defaults = self.defaults(files, overridden)
             providers = self.providers(files, overridden) or project_providers
-            for tf in sorted(files, key=lambda f: f.path):
+            for tf in files:
                 lacking = []
                 for block in tf.resources():
                     if block.type not in taggable:
@@ -163,9 +162,11 @@ class MissingStandardTags(Rule):
                                       [(b.address, m) for b, m in lacking])
 
     @staticmethod
-    def providers(files: list, overridden: set[str]) -> dict[str, set[str] | None]:
-        defaults = {k: v for k, v in tf_variable_defaults(files).items() if k not in overridden}
-        return provider_default_tags(files, tf_locals(files), defaults)
+    def defaults(files: list, overridden: set[str]) -> dict:
+        return {k: v for k, v in tf_variable_defaults(files).items() if k not in overridden}
+
+    def providers(self, files: list, overridden: set[str]) -> dict[str, set[str] | None]:
+        return provider_default_tags(files, tf_locals(files), self.defaults(files, overridden))
 
     @staticmethod
     def wants_name(tf_type: str) -> bool:
