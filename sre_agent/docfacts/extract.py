@@ -366,7 +366,10 @@ def _monitoring(facts: DocFacts, unit: Unit) -> None:
     table = unit.table
     if table is None or not unit.cells:
         return
-    metric_col = table.column("メトリクス", "監視項目", "アラーム", "metric")
+    # `| アラーム名 | メトリクス | 閾値 |` (a parameter sheet): the metric column wins over the name
+    metric_col = table.column("メトリクス", "監視項目", "metric")
+    if metric_col is None:
+        metric_col = table.column("アラーム", "alarm")
     threshold_col = table.column("閾値", "しきい値", "threshold")
     if metric_col is None or threshold_col is None or threshold_col >= len(unit.cells):
         return
