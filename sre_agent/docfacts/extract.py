@@ -376,12 +376,23 @@ def _monitoring(facts: DocFacts, unit: Unit) -> None:
     period_col = table.column("評価期間", "期間", "period")
     target_col = table.column("通知先", "通知", "target")
     tool_col = table.column("ツール", "監視ツール", "tool")
+    env_col = table.column("環境", "environment")
 
     def cell(index: int | None) -> str:
         return unit.cells[index] if index is not None and index < len(unit.cells) else ""
 
+    environment = environment_in(cell(env_col)) or _monitoring_environment(unit)
     facts.monitoring.append(MonitoringRow(unit.where, cell(metric_col), cell(threshold_col),
-                                          cell(period_col), cell(target_col), cell(tool_col)))
+                                          cell(period_col), cell(target_col), cell(tool_col), environment))
+
+
+def _monitoring_environment(unit: Unit) -> str:
+    """stg only when the section says so and does not name production too (本番・ステージング共通)."""
+    titles = " ".join(unit.section.path())
+    folded = v.fold(titles)
+    named = {canonical(t) or ("stg" if t == "ステージング" else None)
+             for t in re.findall(r"[A-Za-z]+|本番|検証|開発|ステージング", folded)} - {None}
+    return "prod" if not named or "prod" in named else sorted(named)[0]
 
 
 def _budget(facts: DocFacts, unit: Unit, path: str) -> None:

@@ -82,6 +82,7 @@ class MonitoringRow:
     period: str
     target: str
     tool: str = ""  # the ツール column (CloudWatch, Datadog, …) when the table has one
+    environment: str = "prod"  # from an 環境 column or the section title (ステージング → stg)
 
 
 @dataclass(frozen=True)

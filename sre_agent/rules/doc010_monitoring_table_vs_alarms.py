@@ -38,7 +38,12 @@ ALIASES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("cpu",), ("CPUUtilization", "EngineCPUUtilization", "CpuUtilized")),
 )
 CLOUDWATCH_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]+")
-THRESHOLD = re.compile(r"(\d+(?:\.\d+)?)\s*(%|ms|ミリ秒|秒|sec|s\b|gib|gb|mib|mb|kib|kb)?", re.IGNORECASE)
+# a number that is not part of a token (`p95`, `v2`): 80%, 500ms, 10GiB, 2
+THRESHOLD = re.compile(r"(?<![A-Za-z0-9_.])(\d+(?:\.\d+)?)\s*(%|ms|ミリ秒|秒|sec|s\b|gib|gb|mib|mb|kib|kb)?",
+                       re.IGNORECASE)
+# thresholds relative to a baseline say nothing a static alarm threshold can be compared with
+RELATIVE = ("倍", "前週", "前日", "平常", "平均比", "異常検知", "anomaly", "ベースライン", "baseline",
+            "標準偏差", "σ")
 ABOVE = ("超", "以上", "を超え", "より大きい", ">", "≥", "above", "over", "or more")
 BELOW = ("未満", "以下", "を下回", "より小さい", "<", "≤", "below", "under", "less")
 BYTES = frozenset({"FreeStorageSpace", "FreeableMemory", "FreeLocalStorage", "BytesUsedForCache"})
@@ -60,7 +65,7 @@ def parse_threshold(text: str) -> DocThreshold | None:
     """`80%超`, `10件以上/分`, `500ms超`, `10GiB未満`, `2未満（stg は 1未満）` — the first value."""
     folded = fold(text)
     match = THRESHOLD.search(folded)
-    if match is None:
+    if match is None or has(folded, RELATIVE):
         return None
     after = folded[match.end():match.end() + 12]
     direction = "above" if has(after, ABOVE) else "below" if has(after, BELOW) else None
@@ -121,8 +126,11 @@ class MonitoringTableVsAlarms(Rule):
     the document line). Units are converted to the metric's own (500ms → 0.5 s, 10GiB →
     10737418240 bytes, `10件/分` on a 5-minute period → 50). Error-rate rows need a metric-math
     alarm on the 5XX count (their threshold is MON009's job). Rows it cannot map to a metric,
-    rows whose ツール is not CloudWatch, and thresholds it cannot resolve are left alone. When
-    the code has no alarm at all, the rows are reported once, together. Deep mode only.
+    rows whose ツール is not CloudWatch, staging rows (an 環境 column or a ステージング section),
+    relative thresholds (平常時の2倍, anomaly detection), a metric named without its component
+    when alarms on it exist in several namespaces, and thresholds it cannot resolve are left
+    alone. When the code has no alarm at all, the rows are reported once, together. Deep mode
+    only.
 
     ## Why is this bad
     The monitoring design is what the operations team believes is watched. A row with no alarm
@@ -157,8 +165,8 @@ class MonitoringTableVsAlarms(Rule):
     def rows(self, ctx: RuleContext) -> Iterator[tuple[MonitoringRow, tuple[str, ...], tuple[str, ...] | None]]:
         """(row, metric names, namespaces or None for any) for the rows that name a metric."""
         for row in facts_of(ctx.project).monitoring:
-            if row.tool and not has(row.tool, ("cloudwatch", "aws")):
-                continue
+            if row.tool and not has(row.tool, ("cloudwatch", "aws")) or not is_prod(row.environment):
+                continue  # another tool's alarm, or a staging table compared with prod values
             names = metric_names(row)
             if names:
                 yield row, names, NAMESPACES.get(component_of(row.metric) or "")
@@ -175,12 +183,14 @@ class MonitoringTableVsAlarms(Rule):
             return
         for row, names, namespaces in rows:
             error_rate = has(row.metric, ERROR_RATE_WORDS) or ("率" in row.metric and "5xx" in row.metric.casefold())
-            matching = [a for a in index.alarms if a.math == error_rate and any(
+            # an error rate needs metric math; any other row may be a plain or an anomaly alarm
+            matching = [a for a in index.alarms if (a.math or not error_rate) and any(
                 m.name in names and (namespaces is None or m.namespace in namespaces) for m in a.metrics)]
+            plain = [a for a in matching if not a.math]
             if not matching:
                 yield self.missing(ctx, row, names, namespaces, error_rate)
-            elif not error_rate:
-                yield from self.compare(ctx, index, row, names, matching)
+            elif not error_rate and plain:
+                yield from self.compare(ctx, index, row, names, plain)
 
     def missing(self, ctx: RuleContext, row: MonitoringRow, names: tuple[str, ...],
                 namespaces: tuple[str, ...] | None, error_rate: bool) -> Finding:
@@ -198,6 +208,8 @@ class MonitoringTableVsAlarms(Rule):
         documented = parse_threshold(row.threshold)
         if documented is None:
             return
+        if len({m.namespace for a in alarms for m in a.metrics if m.name in names}) > 1:
+            return  # `CPU使用率` with no component: RDS or ECS — cannot tell which to compare
         judged: list[tuple[Alarm, float, str | None]] = []  # alarms on the metric that differ
         for alarm in alarms:
             threshold = as_number(prod_value(index, alarm, "Threshold", "threshold"))
