@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterator
 
+from sre_agent.environments import is_prod
 from sre_agent.parsing.cloudformation import CfnTemplate, line_of
 from sre_agent.parsing.terraform import TfBlock, TfFile
 from sre_agent.project import Project
@@ -723,3 +724,13 @@ def alarm_values(index: AlarmIndex, alarm: Alarm, cfn_name: str, tf_name: str) -
         return [(ctx.name, tf_value(alarm.block, tf_name, ctx.values))
                 for ctx in index.tf.variable_sets]
     return [(None, raw)]
+
+
+def prod_value(index: AlarmIndex, alarm: Alarm, cfn_name: str, tf_name: str) -> object:
+    """The value in production, or the only value; UNKNOWN when neither is known."""
+    values = alarm_values(index, alarm, cfn_name, tf_name)
+    prod = [value for env, value in values if env and is_prod(env)]
+    if prod:
+        return prod[0]
+    distinct = {repr(value) for _, value in values}
+    return values[0][1] if len(distinct) == 1 else UNKNOWN

@@ -13,7 +13,7 @@ from sre_agent.docfacts.values import fold
 from sre_agent.environments import is_prod
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.resolve import UNKNOWN, as_number
-from sre_agent.rules._alarms import Alarm, AlarmIndex, alarm_index, alarm_values
+from sre_agent.rules._alarms import Alarm, AlarmIndex, alarm_index, prod_value
 from sre_agent.rules.base import Rule, RuleContext
 
 NAMESPACES = {"alb": ("AWS/ApplicationELB",), "ecs": ("AWS/ECS", "ECS/ContainerInsights"),
@@ -102,16 +102,6 @@ def direction_of(operator: object) -> str | None:
     if not isinstance(operator, str) or "LowerOrGreater" in operator or "Upper" in operator:
         return None
     return "above" if operator.startswith("Greater") else "below" if operator.startswith("Less") else None
-
-
-def prod_value(index: AlarmIndex, alarm: Alarm, cfn_name: str, tf_name: str) -> object:
-    """The value in production, or the only value; UNKNOWN when neither is known."""
-    values = alarm_values(index, alarm, cfn_name, tf_name)
-    prod = [value for env, value in values if env and is_prod(env)]
-    if prod:
-        return prod[0]
-    distinct = {repr(value) for _, value in values}
-    return values[0][1] if len(distinct) == 1 else UNKNOWN
 
 
 class MonitoringTableVsAlarms(Rule):

@@ -9,7 +9,9 @@ from sre_agent.docfacts import SloFact, facts_of
 from sre_agent.docfacts.extract import ERROR_RATE_WORDS, has
 from sre_agent.docfacts.values import percents
 from sre_agent.models import Finding, Perspective, Severity
-from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_number, cfn_contexts
+from sre_agent.parsing.terraform import unwrap
+from sre_agent.resolve import as_number
+from sre_agent.rules._alarms import Alarm, alarm_index, prod_value
 from sre_agent.rules.base import Rule, RuleContext
 
 BURN_RATE_WORDS = ("burn", "バーンレート", "消費率", "消費速度")
@@ -21,10 +23,24 @@ def strictest_slo(ctx: RuleContext) -> SloFact | None:
     return min(rates, key=lambda s: s.error_rate_percent) if rates else None
 
 
-def error_rate_alarm(resource) -> bool:
+def expressions(alarm: Alarm) -> str:
+    """The metric-math expressions of an alarm, CloudFormation `Metrics` or Terraform `metric_query`."""
+    if alarm.template is not None:
+        queries, key = alarm.properties.get("Metrics"), "Expression"
+    else:
+        queries, key = alarm.properties.get("metric_query"), "expression"
+    found = []
+    for query in queries if isinstance(queries, list) else []:
+        value = unwrap(query.get(key)) if isinstance(query, dict) else None
+        if isinstance(value, str):
+            found.append(value)
+    return " ".join(found)
+
+
+def error_rate_alarm(alarm: Alarm) -> bool:
     """An alarm whose metric math divides 5XX counts by the request count."""
-    text = repr(resource.properties.get("Metrics"))
-    return "5XX" in text.upper() and "RequestCount" in text
+    names = {m.name or "" for m in alarm.metrics}
+    return alarm.math and any("5XX" in n.upper() for n in names) and "RequestCount" in names
 
 
 class AlarmLooserThanSlo(Rule):
@@ -35,7 +51,8 @@ class AlarmLooserThanSlo(Rule):
     with (1) CloudWatch alarms whose metric math is a 5XX / RequestCount ratio (`100 * errors /
     requests` is read as percent, `errors / requests` as a fraction) and (2) the error-rate rows
     of the documents' monitoring table (`| ALB 5XXエラー率 | 1%超 |`). A threshold above the
-    SLO means the budget can be spent without anyone being paged. Silent unless both numbers
+    SLO means the budget can be spent without anyone being paged (CloudFormation `Metrics` and
+    Terraform `metric_query` alike; the production threshold counts). Silent unless both numbers
     are resolvable; alarms named as burn-rate alerts (burn / バーンレート / 消費率) are left
     alone, since a multi-window burn-rate alert deliberately uses a multiple of the budget.
     Deep mode only.
@@ -69,22 +86,20 @@ class AlarmLooserThanSlo(Rule):
     fix_en = "Set the error-rate threshold at or below the SLO, or design burn-rate alerts"
 
     def _alarms(self, ctx: RuleContext) -> Iterable[tuple[str, int, str, float]]:
-        for template in ctx.project.templates:
-            env = cfn_contexts(template, ctx.project.parameter_sets, prod_only=True)[0]
-            for alarm in template.of_type("AWS::CloudWatch::Alarm"):
-                if not error_rate_alarm(alarm):
-                    continue
-                names = repr([alarm.logical_id, alarm.properties.get("AlarmName"),
-                              alarm.properties.get("AlarmDescription")])
-                if has(names, BURN_RATE_WORDS):
-                    continue
-                threshold = as_number(CfnEvaluator(template, env).value(alarm.properties.get("Threshold")))
-                if threshold is UNKNOWN:
-                    continue
-                expressions = " ".join(str(m.get("Expression", "")) for m in alarm.properties["Metrics"]
-                                       if isinstance(m, dict))
-                percent = threshold if _PERCENT_EXPRESSION.search(expressions) else threshold * 100
-                yield template.path, alarm.property_line("Threshold"), alarm.logical_id, percent
+        index = alarm_index(ctx.project)
+        for alarm in index.alarms:
+            if not error_rate_alarm(alarm):
+                continue
+            props = alarm.properties
+            names = repr([alarm.resource, props.get("AlarmName"), props.get("alarm_name"),
+                          props.get("AlarmDescription"), props.get("alarm_description")])
+            if has(names, BURN_RATE_WORDS):
+                continue
+            threshold = as_number(prod_value(index, alarm, "Threshold", "threshold"))
+            if not isinstance(threshold, (int, float)):
+                continue
+            percent = threshold if _PERCENT_EXPRESSION.search(expressions(alarm)) else threshold * 100
+            yield alarm.file, alarm.attribute_line("Threshold", "threshold"), alarm.resource, percent
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         if ctx.mode == "light":
