@@ -17,6 +17,13 @@ REPLACING = {
     "AWS::RDS::DBCluster": ("DBClusterIdentifier", "Engine", "SnapshotIdentifier", "DatabaseName"),
 }
 IDENTIFIER = {"AWS::RDS::DBInstance": "DBInstanceIdentifier", "AWS::RDS::DBCluster": "DBClusterIdentifier"}
+# The same for Terraform ("forces replacement" in the plan).
+TF_REPLACING = {
+    "aws_db_instance": ("identifier", "engine", "snapshot_identifier", "db_name", "name"),
+    "aws_rds_cluster": ("cluster_identifier", "engine", "snapshot_identifier", "database_name"),
+}
+TF_VARIABLE = re.compile(r"\bvar\.([A-Za-z_][A-Za-z0-9_-]*)")
+TF_CALLS = ("apply", "plan")
 RESTORES = {  # aws rds subcommand -> option naming the new database
     "restore-db-instance-from-db-snapshot": "--db-instance-identifier",
     "restore-db-instance-from-s3": "--db-instance-identifier",
@@ -52,8 +59,12 @@ class ProcedureReplacesDatabase(Rule):
        of an RDS resource: the identifier, `Engine`, `DBSnapshotIdentifier` /
        `SnapshotIdentifier` or the database name (`UsePreviousValue=true` is fine).
 
+    3. Terraform: `terraform apply` / `plan` with `-var name=...` for a variable that feeds a
+       replacing attribute of `aws_db_instance` / `aws_rds_cluster` (`identifier`, `engine`,
+       `snapshot_identifier`, the database name), or `-replace=` naming the database.
+
     Identifiers held in shell variables assigned elsewhere, parameter files passed with
-    `file://` and Terraform `-replace` are not analysed.
+    `file://` and `-var-file` are not analysed.
 
     ## Why is this bad
     Changing these properties makes CloudFormation create a new database and delete the old
@@ -92,15 +103,54 @@ class ProcedureReplacesDatabase(Rule):
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         identifiers, parameters = self._stack_databases(ctx)
-        if not identifiers and not parameters:
+        tf_variables, tf_databases = self._terraform_databases(ctx)
+        if not (identifiers or parameters or tf_databases):
             return
         for path, command in ctx.project.commands():
-            if command.name != "aws":
+            if command.name == "terraform" and any(command.has_words(c) for c in TF_CALLS):
+                finding = self._terraform(ctx, path, command, tf_variables, tf_databases)
+            elif command.name != "aws":
                 continue
-            finding = self._restore(ctx, path, command, identifiers) if command.has_words("rds") \
-                else self._override(ctx, path, command, parameters)
+            else:
+                finding = self._restore(ctx, path, command, identifiers) if command.has_words("rds") \
+                    else self._override(ctx, path, command, parameters)
             if finding:
                 yield finding
+
+    @staticmethod
+    def _terraform_databases(ctx: RuleContext) -> tuple[dict[str, tuple[str, str]], set[str]]:
+        """(variable -> (address, replacing attribute), addresses of the databases)."""
+        variables: dict[str, tuple[str, str]] = {}
+        addresses: set[str] = set()
+        for tf in ctx.project.terraform:
+            for db in tf.resources(*TF_REPLACING):
+                addresses.add(db.address)
+                for attr in TF_REPLACING[db.type]:
+                    for name in TF_VARIABLE.findall(str(db.get(attr, ""))):
+                        if name not in ("environment", "env", "project_name", "project"):
+                            variables.setdefault(name, (db.address, attr))
+        return variables, addresses
+
+    def _terraform(self, ctx: RuleContext, path: str, command: ShellCommand,
+                   variables: dict[str, tuple[str, str]], addresses: set[str]) -> Finding | None:
+        """`terraform apply -var snapshot_identifier=...` or `-replace=aws_db_instance.main`."""
+        words = list(command.words)
+        for i, word in enumerate(words):
+            flag, _, value = word.partition("=")
+            if flag in ("-var", "--var", "-replace", "--replace") and not value and i + 1 < len(words):
+                value = words[i + 1]
+            if flag in ("-replace", "--replace") and value.split("[", 1)[0] in addresses:
+                return self.finding(ctx, file=path, line=command.line, resource=value, message=ctx.text(
+                    f"`terraform {words[1] if len(words) > 1 else ''} -replace={value}` がデータベースを作り直す（旧 DB は削除される）",
+                    f"`-replace={value}` recreates the database (the old one is destroyed)"))
+            if flag in ("-var", "--var") and "=" in value:
+                key = value.split("=", 1)[0].strip("'\"")
+                if key in variables:
+                    resource, attr = variables[key]
+                    return self.finding(ctx, file=path, line=command.line, resource=resource, message=ctx.text(
+                        f"変数 `{key}` を上書きしている: `{resource}` の {attr} が変わり、DB が置き換え（新規作成・旧 DB 削除）になる",
+                        f"Overrides variable `{key}`: it changes {attr} of `{resource}`, which replaces the database"))
+        return None
 
     def _stack_databases(self, ctx: RuleContext) -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
         """(identifier -> resource, parameter name -> (resource, property))."""
@@ -175,6 +225,7 @@ class ProcedureReplacesDatabase(Rule):
     def coverage(self, ctx: RuleContext) -> str | None:
         count = sum(1 for _, c in ctx.project.commands() if c.name == "aws" and (
             any(c.has_words("rds", sub) for sub in RESTORES)
-            or any(c.has_words("cloudformation", call) for call in STACK_CALLS)))
+            or any(c.has_words("cloudformation", call) for call in STACK_CALLS))
+            or c.name == "terraform" and any(c.has_words(call) for call in TF_CALLS))
         return ctx.text(f"リストア・スタック更新のコマンド {count} 件を確認",
                         f"{count} restore / stack update commands checked") if count else None
