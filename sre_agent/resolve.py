@@ -174,6 +174,17 @@ def tf_value(block: TfBlock, attribute: str, variables: dict[str, Any]) -> Any:
     return raw
 
 
+def tf_locals(tf_files: list) -> dict[str, Any]:
+    """`local.x` values of the given files (a module's, or the whole project's)."""
+    values: dict[str, Any] = {}
+    for tf in tf_files:
+        for body in tf.data.get("locals", []) or []:
+            if isinstance(body, dict):
+                values.update({k: v[0] if isinstance(v, list) and len(v) == 1 else v
+                               for k, v in body.items() if not k.startswith("__")})
+    return values
+
+
 def tf_variable_defaults(tf_files: list) -> dict[str, Any]:
     return {block.name: block.get("default") for tf in tf_files for block in tf.blocks
             if block.kind == "variable" and "default" in block.body}

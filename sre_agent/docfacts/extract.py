@@ -67,13 +67,19 @@ def component_of(text: str) -> str | None:
     return None
 
 
-def environment_in(text: str) -> str | None:
-    folded = v.fold(text)
-    for token in re.findall(r"[A-Za-z]+|本番|検証|開発|ステージング", folded):
+def environments_in(text: str) -> list[str]:
+    """Canonical environments named in the text, in order (本番, stg, ステージング, prd …)."""
+    found = []
+    for token in re.findall(r"[A-Za-z]+|本番|検証|開発|ステージング", v.fold(text)):
         env = canonical(token) or ("stg" if token == "ステージング" else None)
         if env:
-            return env
-    return None
+            found.append(env)
+    return found
+
+
+def environment_in(text: str) -> str | None:
+    found = environments_in(text)
+    return found[0] if found else None
 
 
 @dataclass
@@ -388,10 +394,7 @@ def _monitoring(facts: DocFacts, unit: Unit) -> None:
 
 def _monitoring_environment(unit: Unit) -> str:
     """stg only when the section says so and does not name production too (本番・ステージング共通)."""
-    titles = " ".join(unit.section.path())
-    folded = v.fold(titles)
-    named = {canonical(t) or ("stg" if t == "ステージング" else None)
-             for t in re.findall(r"[A-Za-z]+|本番|検証|開発|ステージング", folded)} - {None}
+    named = set(environments_in(" ".join(unit.section.path())))
     return "prod" if not named or "prod" in named else sorted(named)[0]
 
 

@@ -27,7 +27,7 @@ from sre_agent.environments import is_prod
 from sre_agent.parsing.cloudformation import CfnTemplate, line_of
 from sre_agent.parsing.terraform import TfBlock, TfFile
 from sre_agent.project import Project
-from sre_agent.resolve import UNKNOWN, CfnEvaluator, EnvContext, cfn_contexts, tf_variable_sets
+from sre_agent.resolve import UNKNOWN, CfnEvaluator, EnvContext, cfn_contexts, tf_locals, tf_variable_sets
 
 ALARM_CFN = "AWS::CloudWatch::Alarm"
 ALARM_TF = "aws_cloudwatch_metric_alarm"
@@ -371,13 +371,7 @@ class TfProject:
 
     @cached_property
     def locals(self) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for tf in self.files:
-            for body in tf.data.get("locals", []) or []:
-                if isinstance(body, dict):
-                    values.update({k: v[0] if isinstance(v, list) and len(v) == 1 else v
-                                   for k, v in body.items() if not k.startswith("__")})
-        return values
+        return tf_locals(self.files)
 
     @cached_property
     def variable_sets(self) -> list[EnvContext]:

@@ -30,15 +30,6 @@ def tf_taggable_types() -> frozenset[str]:
         return frozenset()
 
 
-def tf_locals(files: list) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for tf in files:
-        for entry in tf.data.get("locals", []) or []:
-            if isinstance(entry, dict):
-                found.update({k: unwrap(v) for k, v in entry.items() if not k.startswith("__")})
-    return found
-
-
 def split_arguments(text: str) -> list[str]:
     """Top-level comma-separated arguments of a call, respecting brackets and quotes."""
     parts, depth, quote, current = [], 0, "", []

@@ -6,10 +6,10 @@ from functools import lru_cache
 from typing import Iterable
 
 from sre_agent.models import Finding, Perspective, Severity
-from sre_agent.resolve import tf_variable_defaults
+from sre_agent.resolve import tf_locals, tf_variable_defaults
 from sre_agent.rules._resources import cfn_tags, tf_modules
 from sre_agent.rules._tags import (
-    provider_default_tags, resource_provider, tag_keys, tf_locals, tf_taggable_types,
+    provider_default_tags, resource_provider, tag_keys, tf_taggable_types,
 )
 from sre_agent.rules.base import Rule, RuleContext
 
