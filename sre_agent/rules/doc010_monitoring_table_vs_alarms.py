@@ -200,13 +200,13 @@ class MonitoringTableVsAlarms(Rule):
             return
         if len({m.namespace for a in alarms for m in a.metrics if m.name in names}) > 1:
             return  # `CPU使用率` with no component: RDS or ECS — cannot tell which to compare
-        judged: list[tuple[Alarm, float, str | None]] = []  # alarms on the metric that differ
+        judged: list[tuple[Alarm, str, float, str | None]] = []  # alarms on the metric that differ
         for alarm in alarms:
             threshold = as_number(prod_value(index, alarm, "Threshold", "threshold"))
             if threshold is UNKNOWN or not isinstance(threshold, (int, float)):
                 continue
-            metric = next(m.name for m in alarm.metrics if m.name in names)
-            wanted = native_values(documented, metric or "")
+            metric = next(m.name for m in alarm.metrics if m.name in names) or ""
+            wanted = native_values(documented, metric)
             if documented.per_minute:
                 period = as_number(prod_value(index, alarm, "Period", "period"))
                 if isinstance(period, (int, float)) and period > 0:
@@ -216,11 +216,10 @@ class MonitoringTableVsAlarms(Rule):
             same_direction = documented.direction is None or direction is None or direction == documented.direction
             if same_value and same_direction:
                 return
-            judged.append((alarm, threshold, direction))
+            judged.append((alarm, metric, threshold, direction))
         if not judged:
             return
-        alarm, threshold, direction = judged[0]
-        metric = next(m.name for m in alarm.metrics if m.name in names) or ""
+        alarm, metric, threshold, direction = judged[0]
         value = f"{threshold:,.0f}（{threshold / 1024 ** 3:.3g} GiB）" if metric in BYTES else f"{threshold:g}"
         shown = {"above": ctx.text("（超）", " (above)"), "below": ctx.text("（未満）", " (below)")}.get(direction or "", "")
         yield self.finding(
