@@ -35,6 +35,12 @@ APP_SOURCE_SUFFIXES = frozenset({
     ".py", ".js", ".ts", ".tsx", ".jsx", ".java", ".go", ".rb", ".php", ".cs", ".kt", ".rs",
 })
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+# Hidden folders hold tools' state (a scratch copy of another project, caches), not the project;
+# these few are the project's own configuration and are read.
+READ_HIDDEN_DIRS = frozenset({".github", ".gitlab", ".circleci", ".buildkite", ".claude"})
+# Inside an agent framework's `.claude/`, only the technical standards describe the project; the
+# framework's guides, agents and skills are full of illustrative (often deliberately bad) examples.
+FRAMEWORK_DIR = ".claude"
 
 
 @dataclass
@@ -153,8 +159,13 @@ def relative(path: Path, root: Path) -> str:
 def load_project(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Project:
     root = project_root(paths)
     project = Project(root=root)
+    named = {relative(p, root) for p in paths}
     for path in walk(paths, root):
         rel = relative(path, root)
+        why = None if rel in named or _named_below(rel, named) else _out_of_scope(rel)
+        if why:
+            project.files.append(_skip(rel, _kind_by_name(rel), why))
+            continue
         try:
             record = _load_file(project, path, rel, max_bytes)
         except (Exception, RecursionError, MemoryError) as exc:  # a parser bug must not lose the rest
@@ -164,6 +175,11 @@ def load_project(paths: list[Path], max_bytes: int = DEFAULT_MAX_BYTES) -> Proje
     return project
 
 
+def _named_below(rel: str, named: set[str]) -> bool:
+    """True when the user named a folder inside the hidden or framework folder itself."""
+    return any(n not in ("", ".") and rel.startswith(n.rstrip("/") + "/") and _out_of_scope(n + "/x") for n in named)
+
+
 def _skip(rel: str, kind: FileKind, why: str) -> FileRecord:
     return FileRecord(path=rel, kind=kind, status=FileStatus.SKIPPED, error=why)
 
@@ -171,6 +187,18 @@ def _skip(rel: str, kind: FileKind, why: str) -> FileRecord:
 def _fail(rel: str, kind: FileKind, message: str, line: int | None) -> FileRecord:
     where = f"line {line}: " if line else ""
     return FileRecord(path=rel, kind=kind, status=FileStatus.ERROR, error=f"{where}{message}")
+
+
+def _out_of_scope(rel: str) -> str | None:
+    """Why a file found while walking is not part of the project under review, or None."""
+    parts = PurePosixPath(rel).parts[:-1]
+    hidden = next((p for p in parts if p.startswith(".") and p not in READ_HIDDEN_DIRS), None)
+    if hidden:
+        return f"inside the hidden folder {hidden}/ (tool state, not the project); name it to review it"
+    if FRAMEWORK_DIR in parts and not _is_standard(rel):
+        return ("agent framework file (.claude/): guides and agents, not the project's design; "
+                "only its technical standards are read")
+    return None
 
 
 def _load_file(project: Project, path: Path, rel: str, max_bytes: int) -> FileRecord:

@@ -95,3 +95,25 @@ def test_several_paths_share_one_root(tmp_path: Path) -> None:
     write(tmp_path, "scripts/b.sh", "#!/bin/bash\nset -euo pipefail\n")
     project = load_project([tmp_path / "docs", tmp_path / "scripts"])
     assert [f.path for f in project.files] == ["docs/a.md", "scripts/b.sh"]
+
+
+def test_hidden_tool_folders_and_framework_guides_are_skipped_with_the_reason(tmp_path: Path) -> None:
+    """A scratch copy of another project in a hidden folder, or the agent framework's guides
+    full of deliberately bad examples, must not be reviewed as this project's deploy path."""
+    write(tmp_path, ".aidev-temp/scripts/deploy.sh", "#!/bin/bash\naws cloudformation deploy --stack-name x\n")
+    write(tmp_path, ".claude/docs/10_facilitation/手順.md", "# 悪い例\n```bash\naws cloudformation deploy\n```\n")
+    write(tmp_path, ".claude/docs/40_standards/42_infra/iac/cloudformation.md", "# CloudFormation 規約\n")
+    write(tmp_path, ".github/workflows/deploy.yml", "on: push\njobs: {}\n")
+    write(tmp_path, "infra/parameters/prd.json", PARAMS)
+    project = load_project([tmp_path])
+    status = {r.path: (r.status, r.error or "") for r in project.files}
+    assert status[".aidev-temp/scripts/deploy.sh"][0] is FileStatus.SKIPPED
+    assert ".aidev-temp/" in status[".aidev-temp/scripts/deploy.sh"][1]
+    assert status[".claude/docs/10_facilitation/手順.md"][0] is FileStatus.SKIPPED
+    assert status[".claude/docs/40_standards/42_infra/iac/cloudformation.md"][0] is FileStatus.REVIEWED
+    assert status[".github/workflows/deploy.yml"][0] is FileStatus.REVIEWED
+    assert not project.scripts
+    assert [d.path for d in project.documents] == [".claude/docs/40_standards/42_infra/iac/cloudformation.md"]
+    # Named explicitly, a hidden folder is reviewed.
+    named = load_project([tmp_path / ".aidev-temp"])
+    assert [s.path for s in named.scripts] == ["scripts/deploy.sh"]
