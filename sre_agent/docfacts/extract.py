@@ -59,8 +59,22 @@ def has(text: str, words: tuple[str, ...]) -> bool:
     return any(word.casefold() in lowered for word in words)
 
 
+# Services that share a word with one of ours (コンテナ**レジストリ**, RDS の**バックアップ**先 S3)
+# but are not that component: a row about them says nothing about the component's redundancy.
+OTHER_SERVICES = ("ecr", "コンテナレジストリ", "コンテナイメージ", "レジストリ", "registry", "s3",
+                  "バックアップ", "backup", "スナップショット", "snapshot", "cloudfront", "route 53",
+                  "route53", "secrets manager", "パラメータストア", "parameter store")
+
+
+def _names_other_service(text: str) -> bool:
+    lowered = v.fold(text).casefold()
+    return any(re.search(rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])", lowered) for w in OTHER_SERVICES)
+
+
 def component_of(text: str) -> str | None:
     lowered = v.fold(text).casefold()
+    for phrase in ("コンテナレジストリ", "コンテナイメージ"):  # ECR, not the ECS service
+        lowered = lowered.replace(phrase, " ")
     for name, words in COMPONENTS:
         if any(re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", lowered) for w in words):
             return name
@@ -274,7 +288,16 @@ def _redundancy(facts: DocFacts, unit: Unit) -> None:
     label = unit.cells[0]
     if redundancy_col is not None and component_col is not None:
         claim = unit.cells[redundancy_col] if redundancy_col < len(unit.cells) else ""
+        # `| コンテナレジストリ | Amazon ECR | … | マルチAZ（デフォルト） |`: the AWS サービス column
+        # names the service exactly; a registry or a backup store is not the ECS service or the DB
+        service_col = table.column("awsサービス", "aws サービス", "サービス名", "aws service")
+        named = [unit.cells[i] for i in (component_col, service_col)
+                 if i is not None and i < len(unit.cells)]
+        if any(_names_other_service(text) for text in named):
+            return
         component = component_of(unit.cells[component_col])
+        if service_col is not None and service_col != component_col and service_col < len(unit.cells):
+            component = component_of(unit.cells[service_col]) or component
         if component and has(claim, REDUNDANCY_WORDS) and not has(claim, NEGATIVE_WORDS):
             facts.redundancy.append(RedundancyClaim(unit.where, component, unit.text))
         return
