@@ -94,11 +94,11 @@ def environments(project) -> list[str | None]:
 
 
 def _cfn_context(template, project, environment: str | None) -> EnvContext:
-    contexts = cfn_contexts(template, project.parameter_sets)
+    contexts = cfn_contexts(template, project)
     for ctx in contexts:
         if environment is not None and ctx.name == environment:
             return ctx
-    prod = cfn_contexts(template, project.parameter_sets, prod_only=True)
+    prod = cfn_contexts(template, project, prod_only=True)
     return prod[0] if environment is None or is_prod(environment) else contexts[0]
 
 

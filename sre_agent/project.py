@@ -72,6 +72,7 @@ class ParameterSet:
     environment: str | None
     values: dict[str, Any]
     terraform: bool = False
+    stack: str | None = None  # the section of a file that holds several stacks' parameters
 
 
 T = TypeVar("T")
@@ -283,27 +284,39 @@ def _parse_data_file(project: Project, path: Path, rel: str, text: str) -> FileR
             return _fail(rel, FileKind.CLOUDFORMATION, str(exc), exc.line)
         return FileRecord(path=rel, kind=FileKind.CLOUDFORMATION)
     if rel.lower().endswith(".json"):
-        values = _cfn_parameter_values(text)
-        if values is not None:
-            project.parameter_sets.append(ParameterSet(rel, environment_of_path(rel), values))
+        sections = _cfn_parameter_values(text)
+        if sections is not None:
+            project.parameter_sets += [ParameterSet(rel, environment_of_path(rel), values, stack=stack)
+                                       for stack, values in sections]
             return FileRecord(path=rel, kind=FileKind.PARAMETERS)
     return _skip(rel, FileKind.OTHER,
                  "YAML/JSON that is neither a CloudFormation template nor a parameter file")
 
 
-def _cfn_parameter_values(text: str) -> dict[str, Any] | None:
-    """Values of a CFN CLI parameter file (`[{ParameterKey, ParameterValue}]`) or a
-    CodePipeline template configuration (`{"Parameters": {...}}`); None for other JSON."""
+def _cfn_parameter_values(text: str) -> list[tuple[str | None, dict[str, Any]]] | None:
+    """Values of a CFN CLI parameter file (`[{ParameterKey, ParameterValue}]`), a CodePipeline
+    template configuration (`{"Parameters": {...}}`) or a file with one such list per stack
+    (`{"network": [...], "database": [...]}`, split by the deploy script); None for other JSON."""
     try:
         data = json.loads(text)
     except (ValueError, RecursionError):
         return None
-    if isinstance(data, list) and data and all(
-            isinstance(item, dict) and "ParameterKey" in item for item in data):
-        return {str(item["ParameterKey"]): item.get("ParameterValue") for item in data}
+    if _is_key_list(data):
+        return [(None, _key_list_values(data))]
     if isinstance(data, dict) and isinstance(data.get("Parameters"), dict):
-        return {str(k): v for k, v in data["Parameters"].items()}
+        return [(None, {str(k): v for k, v in data["Parameters"].items()})]
+    if isinstance(data, dict) and data and all(_is_key_list(v) for v in data.values()):
+        return [(str(stack), _key_list_values(items)) for stack, items in data.items()]
     return None
+
+
+def _is_key_list(data: Any) -> bool:
+    return isinstance(data, list) and bool(data) and all(
+        isinstance(item, dict) and "ParameterKey" in item for item in data)
+
+
+def _key_list_values(items: list[dict]) -> dict[str, Any]:
+    return {str(item["ParameterKey"]): item.get("ParameterValue") for item in items}
 
 
 __all__ = ["Project", "ScriptFile", "Document", "ParameterSet", "load_project", "canonical"]

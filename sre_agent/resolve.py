@@ -8,10 +8,12 @@ produces a false ❌ costs more trust than a missed warning.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from sre_agent.environments import canonical, is_prod
+from sre_agent.iac.stacks import ENV_PARAMETER_NAMES, StackLink, StackModel, environment_of
 from sre_agent.parsing.cloudformation import CfnTemplate
 from sre_agent.parsing.terraform import TfBlock
 
@@ -25,7 +27,8 @@ class _Unknown:
 
 
 UNKNOWN: Any = _Unknown()
-ENV_PARAMETER_NAMES = ("Environment", "Env", "EnvironmentName", "Stage", "EnvType", "SystemEnv")
+SUB_VARIABLE = re.compile(r"\$\{(!?[A-Za-z0-9_:.]+)\}")
+DYNAMIC_REFERENCE = re.compile(r"\{\{resolve:[^}]+\}\}")
 TF_ENV_VARIABLES = ("environment", "env", "stage", "environment_name")
 
 
@@ -40,6 +43,13 @@ class EnvContext:
     @property
     def label(self) -> str:
         return self.name or "default"
+
+
+def _plain(value: Any) -> Any:
+    """A string with a `{{resolve:ssm:...}}` reference is only known at deploy time."""
+    if isinstance(value, str) and DYNAMIC_REFERENCE.search(value):
+        return UNKNOWN
+    return value
 
 
 def as_bool(value: Any) -> Any:
@@ -61,28 +71,55 @@ def as_number(value: Any) -> Any:
         return UNKNOWN
 
 
-def cfn_contexts(template: CfnTemplate, parameter_sets: list, prod_only: bool = False) -> list[EnvContext]:
-    """One context per environment that has a parameter file matching this template's
-    parameters; when there is none, contexts from the Environment parameter's AllowedValues,
-    and finally the Defaults alone."""
+def stack_model(project) -> StackModel:
+    """The project's nested stacks and parameter-file bindings, built once per review."""
+    return project.memo("stack-model", lambda: StackModel(project.templates, project.parameter_sets))
+
+
+def cfn_contexts(template: CfnTemplate, project, prod_only: bool = False,
+                 _seen: frozenset[str] = frozenset()) -> list[EnvContext]:
+    """One context per environment the template is deployed in. A nested child gets, per
+    environment of each parent, the values its parent's Stack resource passes (a value the parent
+    computes in a way we cannot follow is UNKNOWN, never the child's Default). A top-level template
+    gets one context per parameter file bound to it (`StackModel.parameter_files`); without one,
+    contexts from the Environment parameter's AllowedValues, and finally the Defaults alone."""
+    model = stack_model(project)
+    links = [link for link in model.parents(template) if link.parent.path not in _seen]
+    if links:
+        contexts = [_child_context(link, parent_env)
+                    for link in links
+                    for parent_env in cfn_contexts(link.parent, project, prod_only, _seen | {template.path})
+                    if _stack_exists(link, parent_env)]
+        if contexts:
+            return contexts
     params = template.parameters
-    contexts: list[EnvContext] = []
-    for pset in parameter_sets:
-        if pset.terraform or not params:
-            continue
-        if not set(pset.values) & set(params):
-            continue
-        values = dict(pset.values)
-        env = pset.environment
-        for name in ENV_PARAMETER_NAMES:
-            if name in values and canonical(str(values[name])):
-                env = canonical(str(values[name]))
-        contexts.append(EnvContext(env, values, pset.path))
+    contexts = []
+    for pset in model.parameter_files(template):
+        values = {k: v for k, v in pset.values.items() if k in params}
+        contexts.append(EnvContext(environment_of(pset), values, f"{pset.path} [{pset.stack}]" if pset.stack else pset.path))
     if prod_only:
         contexts = [c for c in contexts if is_prod(c.name)]
     if not contexts:
         contexts = _contexts_from_allowed_values(params, prod_only)
     return contexts or [EnvContext(None, {})]
+
+
+def _stack_exists(link: StackLink, parent_env: EnvContext) -> bool:
+    condition = link.resource.body.get("Condition")
+    if not isinstance(condition, str):
+        return True
+    value = CfnEvaluator(link.parent, parent_env).condition(condition)
+    return value is UNKNOWN or bool(value)
+
+
+def _child_context(link: StackLink, parent_env: EnvContext) -> EnvContext:
+    """The child's values in one environment of its parent; each says where it came from."""
+    passed = link.resource.properties.get("Parameters")
+    evaluator = CfnEvaluator(link.parent, parent_env)
+    values = ({str(name): evaluator.value(node) for name, node in passed.items()}
+              if isinstance(passed, dict) else {})
+    source = f"{link.place} ← {parent_env.source}" if parent_env.source else link.place
+    return EnvContext(parent_env.name, values, source)
 
 
 def _contexts_from_allowed_values(params: dict[str, Any], prod_only: bool) -> list[EnvContext]:
@@ -107,31 +144,81 @@ class CfnEvaluator:
 
     def parameter(self, name: str) -> Any:
         if name in self.context.values:
-            return self.context.values[name]
+            return _plain(self.context.values[name])
         definition = self.template.parameters.get(name)
+        if isinstance(definition, dict) and str(definition.get("Type", "")).startswith("AWS::SSM::Parameter::Value"):
+            return UNKNOWN  # the Default is the SSM parameter's name, not the value deployed
         if isinstance(definition, dict) and "Default" in definition:
-            return definition["Default"]
+            return _plain(definition["Default"])
         return UNKNOWN
 
     def value(self, node: Any, depth: int = 0) -> Any:
+        """The value a property gets in this environment, or UNKNOWN. Attributes of resources,
+        imports and dynamic references are only known at deploy time: UNKNOWN."""
         if depth > 20:
             return UNKNOWN
+        if isinstance(node, str):
+            return _plain(node)
         if isinstance(node, dict) and len(node) == 1:
             (key, arg), = node.items()
             if key == "Ref" and isinstance(arg, str):
-                if arg in self.template.parameters:
-                    return self.parameter(arg)
-                return UNKNOWN
+                return self.parameter(arg) if arg in self.template.parameters else UNKNOWN
             if key == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
                 cond = self.condition(arg[0], depth + 1)
                 if cond is UNKNOWN:
                     return UNKNOWN
                 return self.value(arg[1] if cond else arg[2], depth + 1)
-            return UNKNOWN
-        if isinstance(node, (dict, list)):
-            return UNKNOWN if isinstance(node, dict) and any(
-                str(k).startswith("Fn::") or k == "Ref" for k in node) else node
+            if key == "Fn::Sub":
+                return self._sub(arg, depth)
+            if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2:
+                parts = self.value(arg[1], depth + 1)
+                if not isinstance(parts, list) or any(p is UNKNOWN or isinstance(p, (dict, list)) for p in parts):
+                    return UNKNOWN
+                return str(arg[0]).join(str(p) for p in parts)
+            if key == "Fn::Select" and isinstance(arg, list) and len(arg) == 2:
+                index, items = self.value(arg[0], depth + 1), self.value(arg[1], depth + 1)
+                try:
+                    return items[int(index)] if isinstance(items, list) else UNKNOWN
+                except (TypeError, ValueError, IndexError):
+                    return UNKNOWN
+            if key == "Fn::Split" and isinstance(arg, list) and len(arg) == 2:
+                text = self.value(arg[1], depth + 1)
+                return text.split(str(arg[0])) if isinstance(text, str) else UNKNOWN
+            if key == "Fn::FindInMap" and isinstance(arg, list) and len(arg) >= 3:
+                keys = [self.value(a, depth + 1) for a in arg[:3]]
+                mappings = self.template.data.get("Mappings")
+                try:
+                    found = mappings[str(keys[0])][str(keys[1])][str(keys[2])]
+                except (KeyError, TypeError):
+                    return UNKNOWN
+                return self.value(found, depth + 1)
+            if key.startswith("Fn::") or key == "Ref":
+                return UNKNOWN
+        if isinstance(node, list):
+            return [self.value(item, depth + 1) for item in node]
+        if isinstance(node, dict):
+            return UNKNOWN if any(str(k).startswith("Fn::") or k == "Ref" for k in node) else node
         return node
+
+    def _sub(self, arg: Any, depth: int) -> Any:
+        text = arg[0] if isinstance(arg, list) and arg else arg
+        local = arg[1] if isinstance(arg, list) and len(arg) > 1 and isinstance(arg[1], dict) else {}
+        if not isinstance(text, str):
+            return UNKNOWN
+
+        def fill(match: re.Match) -> str:
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            value = (self.value(local[name], depth + 1) if name in local
+                     else self.parameter(name) if name in self.template.parameters else UNKNOWN)
+            if value is UNKNOWN or isinstance(value, (dict, list)):
+                raise LookupError(name)
+            return str(value)
+        try:
+            return _plain(SUB_VARIABLE.sub(fill, text))
+        except LookupError:
+            return UNKNOWN
 
     def condition(self, node: Any, depth: int = 0) -> Any:
         if depth > 20:

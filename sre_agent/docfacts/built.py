@@ -26,7 +26,7 @@ class Built:
 
 
 def _prod_context(template, project) -> EnvContext:
-    return cfn_contexts(template, project.parameter_sets, prod_only=True)[0]
+    return cfn_contexts(template, project, prod_only=True)[0]
 
 
 def _tf_prod(project) -> EnvContext:

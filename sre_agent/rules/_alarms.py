@@ -218,7 +218,7 @@ class CfnProject:
 
     def contexts(self, template: CfnTemplate) -> list[EnvContext]:
         if template.path not in self._contexts:
-            self._contexts[template.path] = cfn_contexts(template, self.project.parameter_sets)
+            self._contexts[template.path] = cfn_contexts(template, self.project)
         return self._contexts[template.path]
 
     @cached_property

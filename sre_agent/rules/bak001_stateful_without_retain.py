@@ -72,7 +72,7 @@ class StatefulWithoutRetain(Rule):
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         for template in ctx.project.templates:
-            contexts = cfn_contexts(template, ctx.project.parameter_sets)
+            contexts = cfn_contexts(template, ctx.project)
             for resource in template.of_type(*DATABASES, *OTHER_STATEFUL):
                 if resource.type == "AWS::RDS::DBInstance" and "DBClusterIdentifier" in resource.properties:
                     continue

@@ -67,7 +67,7 @@ class ShortBackupRetention(Rule):
             for db in template.of_type("AWS::RDS::DBInstance", "AWS::RDS::DBCluster"):
                 if db.type == "AWS::RDS::DBInstance" and _is_cluster_member_or_replica(db.properties):
                     continue
-                for env in cfn_contexts(template, project.parameter_sets, prod_only=True):
+                for env in cfn_contexts(template, project, prod_only=True):
                     if not cfn_exists(template, db, env):
                         continue
                     days = cfn_number(template, env, db.properties.get("BackupRetentionPeriod", 1))

@@ -60,7 +60,7 @@ class DeletionProtectionOff(Rule):
             for db in template.of_type("AWS::RDS::DBInstance", "AWS::RDS::DBCluster"):
                 if db.type == "AWS::RDS::DBInstance" and "DBClusterIdentifier" in db.properties:
                     continue
-                for env in cfn_contexts(template, project.parameter_sets, prod_only=True):
+                for env in cfn_contexts(template, project, prod_only=True):
                     value = as_bool(CfnEvaluator(template, env).value(db.properties.get("DeletionProtection", False)))
                     if not cfn_exists(template, db, env) or value is UNKNOWN or value:
                         continue

@@ -159,7 +159,7 @@ class ProcedureReplacesDatabase(Rule):
         for template in ctx.project.templates:
             for db in template.of_type(*REPLACING):
                 raw = db.properties.get(IDENTIFIER[db.type])
-                for env in cfn_contexts(template, ctx.project.parameter_sets):
+                for env in cfn_contexts(template, ctx.project):
                     value = cfn_sub_text(template, env, raw) if raw is not None else UNKNOWN
                     if isinstance(value, str) and value:
                         identifiers[value.lower()] = db.logical_id

@@ -65,7 +65,7 @@ class DynamoDbWithoutPitr(Rule):
                     replicas = table.properties.get("Replicas")
                     specs = [r.get("PointInTimeRecoverySpecification") for r in replicas
                              if isinstance(r, dict)] if isinstance(replicas, list) else [None]
-                for env in cfn_contexts(template, project.parameter_sets, prod_only=True):
+                for env in cfn_contexts(template, project, prod_only=True):
                     evaluator = CfnEvaluator(template, env)
                     values = [as_bool(evaluator.value(s.get("PointInTimeRecoveryEnabled", False)))
                               if isinstance(s, dict) else False for s in specs or [None]]

@@ -164,7 +164,7 @@ class MutableImageTag(Rule):
 
     def _cloudformation(self, ctx: RuleContext) -> Iterator[Finding]:
         for template in ctx.project.templates:
-            contexts = cfn_contexts(template, ctx.project.parameter_sets, prod_only=True)
+            contexts = cfn_contexts(template, ctx.project, prod_only=True)
             for task in template.of_type("AWS::ECS::TaskDefinition"):
                 containers = task.properties.get("ContainerDefinitions")
                 for container in containers if isinstance(containers, list) else []:

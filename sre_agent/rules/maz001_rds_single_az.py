@@ -59,7 +59,7 @@ class RdsSingleAz(Rule):
             for db in template.of_type("AWS::RDS::DBInstance"):
                 if "DBClusterIdentifier" in db.properties:
                     continue
-                for env in cfn_contexts(template, project.parameter_sets, prod_only=True):
+                for env in cfn_contexts(template, project, prod_only=True):
                     raw = db.properties.get("MultiAZ", False)
                     value = as_bool(CfnEvaluator(template, env).value(raw))
                     if value is UNKNOWN or value:

@@ -73,7 +73,7 @@ class SingleTaskInProd(Rule):
             for asg in template.of_type("AWS::AutoScaling::AutoScalingGroup"):
                 checks.append((asg, asg, "MinSize", None))
             for owner, holder, prop, default in checks:
-                for env in cfn_contexts(template, project.parameter_sets, prod_only=True):
+                for env in cfn_contexts(template, project, prod_only=True):
                     if not cfn_exists(template, owner, env):
                         continue
                     raw = holder.properties.get(prop, default)

@@ -67,7 +67,7 @@ class SharedNatGateway(Rule):
             if not nats:
                 continue
             reported: set[str] = set()
-            for env in cfn_contexts(template, ctx.project.parameter_sets, prod_only=True):
+            for env in cfn_contexts(template, ctx.project, prod_only=True):
                 for nat_id, azs in self._nat_azs(template, env).items():
                     if len(azs) < 2 or nat_id in reported or nat_id not in nats:
                         continue

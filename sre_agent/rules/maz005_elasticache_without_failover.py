@@ -63,7 +63,7 @@ class ElastiCacheWithoutFailover(Rule):
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         project = ctx.project
         for template in project.templates:
-            for env in cfn_contexts(template, project.parameter_sets, prod_only=True):
+            for env in cfn_contexts(template, project, prod_only=True):
                 evaluator = CfnEvaluator(template, env)
                 for group in template.of_type("AWS::ElastiCache::ReplicationGroup"):
                     if not cfn_exists(template, group, env):

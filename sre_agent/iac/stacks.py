@@ -1,0 +1,175 @@
+"""Which values a template really gets: its parent stacks and the parameter files bound to it.
+
+A nested child is deployed with what its parent's `AWS::CloudFormation::Stack` passes, never with
+its own `Default`s and never with a parameter file (CloudFormation gives it none); judging it on
+its defaults produced false "single-AZ in prod" findings on real projects. A top-level template
+gets the parameter files meant for it: a per-stack file (`parameters/prod/02-database.json`,
+`03-compute-params.json`) belongs to the template of that name only; a file named only by its
+environment (`parameters/prod.json`) is shared by every stack whose parameters it sets.
+
+Each environment's values carry their origin (`EnvContext.source`), so a finding can say
+"prod: `IsMultiAZ` = 'true' from stacks/02-database/stack.yaml:81 ← parameters/prod.json".
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from sre_agent.environments import canonical, is_prod
+from sre_agent.parsing.cloudformation import CfnResource, CfnTemplate
+
+# Words that name no stack: `stacks/database/main.yaml` is the database stack.
+GENERIC_NAMES = frozenset({
+    "main", "stack", "template", "templates", "index", "root", "master", "parent", "cfn",
+    "cloudformation", "params", "param", "parameters", "parameter", "values", "config",
+    "configuration", "temp", "tmp", "env", "environment", "environments", "yaml", "yml", "json",
+})
+ENV_PARAMETER_NAMES = ("Environment", "Env", "EnvironmentName", "Stage", "EnvType", "SystemEnv")
+NAME_TOKEN = re.compile(r"[A-Za-z]+|\d+")
+
+
+def name_tokens(path: str) -> frozenset[str]:
+    """The stack name a file is about: its stem's words less environment and generic words,
+    else its folder's (for `stacks/database/main.yaml`)."""
+    parts = path.replace("\\", "/").split("/")
+    for part in reversed(parts[-2:] if len(parts) > 1 else parts):
+        stem = part.rsplit(".", 1)[0] if part is parts[-1] else part
+        tokens = frozenset(t.lower() for t in NAME_TOKEN.findall(stem)
+                           if t.lower() not in GENERIC_NAMES and not canonical(t))
+        if tokens - _digits(tokens):
+            return tokens
+    return frozenset()
+
+
+def environment_of(pset) -> str | None:
+    """The environment a parameter file deploys: its Environment parameter's value wins over
+    the file's name (`dev.json` that says `Environment: production` deploys production)."""
+    for name in ENV_PARAMETER_NAMES:
+        if name in pset.values and canonical(str(pset.values[name])):
+            return canonical(str(pset.values[name]))
+    return pset.environment
+
+
+def _digits(tokens: frozenset[str]) -> frozenset[str]:
+    return frozenset(t for t in tokens if t.isdigit())
+
+
+@dataclass(frozen=True)
+class StackLink:
+    """A parent's `AWS::CloudFormation::Stack` resource whose template is a file of the project."""
+
+    parent: CfnTemplate
+    resource: CfnResource
+    child: CfnTemplate
+
+    @property
+    def place(self) -> str:
+        return f"{self.parent.path}:{self.resource.line}"
+
+
+class StackModel:
+    """Parents, children and parameter files of every CloudFormation template of a project."""
+
+    def __init__(self, templates: list[CfnTemplate], parameter_sets: list) -> None:
+        self.templates = templates
+        self.parameter_sets = [p for p in parameter_sets if not p.terraform]
+        by_path = {t.path: t for t in templates}
+        self.links: list[StackLink] = []
+        for parent in templates:
+            for resource in parent.of_type("AWS::CloudFormation::Stack"):
+                for child_path in _child_paths(parent, resource, by_path):
+                    if child_path != parent.path:
+                        self.links.append(StackLink(parent, resource, by_path[child_path]))
+        self._names = {t.path: name_tokens(t.path) for t in templates}
+
+    def parents(self, template: CfnTemplate) -> list[StackLink]:
+        return [link for link in self.links if link.child.path == template.path]
+
+    def children(self, template: CfnTemplate) -> list[StackLink]:
+        return [link for link in self.links if link.parent.path == template.path]
+
+    def parameter_files(self, template: CfnTemplate) -> list:
+        """The parameter files a top-level template is deployed with (none for a nested child)."""
+        if self.parents(template):
+            return []
+        declared = set(template.parameters)
+        named, shared = [], []
+        for pset in self.parameter_sets:
+            if not declared or not set(pset.values) & declared:
+                continue
+            owners = self.owners(pset)
+            if owners is None:
+                shared.append(pset)
+            elif template.path in owners:
+                named.append(pset)
+        covered = {environment_of(p) for p in named}
+        return named + _nearest([p for p in shared if environment_of(p) not in covered], template.path)
+
+    def owners(self, pset) -> set[str] | None:
+        """Templates a per-stack parameter file (or section) is named after; None when shared."""
+        tokens = name_tokens(pset.stack + ".json") if pset.stack else name_tokens(pset.path)
+        if not tokens - _digits(tokens):
+            return None
+        named = {path for path, names in self._names.items()
+                 if names - _digits(names) and names - _digits(names) <= tokens
+                 and (not _digits(names) or _digits(names) <= tokens)}
+        return named if named or pset.stack else None
+
+
+def _nearest(shared: list, template_path: str) -> list:
+    """Of the shared files of one environment, those nearest the template (`service/parameters/
+    dev.json` for `service/stacks/x.yaml`, not the `platform/` one beside it)."""
+    def depth(pset) -> int:
+        return len(posixpath.commonpath([posixpath.dirname(pset.path) or ".", template_path]).split("/")) \
+            if posixpath.dirname(pset.path) else 0
+    best: dict[str | None, int] = {}
+    for pset in shared:
+        best[environment_of(pset)] = max(best.get(environment_of(pset), -1), depth(pset))
+    return [p for p in shared if depth(p) == best[environment_of(p)]]
+
+
+def _child_paths(parent: CfnTemplate, resource: CfnResource, by_path: dict[str, CfnTemplate]) -> list[str]:
+    """Local templates a nested stack's `TemplateURL` names: a relative path (as `aws cloudformation
+    package` reads it), or an S3 URL whose key ends like a file of the project."""
+    found: list[str] = []
+    for url in _url_variants(resource.properties.get("TemplateURL")):
+        if "://" not in url and not url.startswith("${"):
+            local = posixpath.normpath(posixpath.join(posixpath.dirname(parent.path), url))
+            if local in by_path:
+                found.append(local)
+                continue
+        key = [s for s in re.sub(r"^[a-z0-9]+://[^/]*", "", url).split("/") if s and "${" not in s]
+        best: list[str] = []
+        for length in range(len(key), 0, -1):
+            suffix = "/".join(key[-length:])
+            best = [p for p in by_path if p == suffix or p.endswith("/" + suffix)]
+            if best:
+                break
+        if len(best) > 1:  # the same file name in several places: the one nearest the parent
+            best = [max(best, key=lambda p: len(posixpath.commonprefix([p, parent.path])))]
+        found += best
+    return list(dict.fromkeys(found))
+
+
+def _url_variants(node: Any) -> Iterable[str]:
+    """The string forms a TemplateURL can take: literal, `!Sub`, `!Join`, either `!If` branch."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict) and len(node) == 1:
+        (key, arg), = node.items()
+        if key == "Fn::Sub":
+            text = arg[0] if isinstance(arg, list) and arg else arg
+            if isinstance(text, str):
+                yield text
+        elif key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
+            yield str(arg[0]).join(p if isinstance(p, str) else "${x}" for p in arg[1])
+        elif key == "Fn::If" and isinstance(arg, list) and len(arg) == 3:
+            yield from _url_variants(arg[1])
+            yield from _url_variants(arg[2])
+
+
+def prod_first(contexts: list, prod_only: bool) -> list:
+    return [c for c in contexts if is_prod(c.name)] if prod_only else contexts

@@ -1,0 +1,93 @@
+"""The model under the rules: nested stacks, parameter-file bindings and the value evaluator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import RULE_FIXTURES, write
+from sre_agent.project import load_project
+from sre_agent.resolve import UNKNOWN, CfnEvaluator, cfn_contexts, stack_model
+
+NESTED = RULE_FIXTURES / "MAZ001" / "cfn-nested-parent-passes-prod"
+
+
+def _template(project, path: str):
+    return next(t for t in project.templates if t.path == path)
+
+
+def test_a_nested_child_gets_its_parents_values_per_environment_with_their_origin() -> None:
+    project = load_project([NESTED])
+    child = _template(project, "templates/database/rds-postgresql.yaml")
+    [link] = stack_model(project).parents(child)
+    assert link.parent.path == "stacks/02-database/stack.yaml"
+    by_env = {c.name: c for c in cfn_contexts(child, project)}
+    assert set(by_env) == {"prod", "dev"}
+    prod = by_env["prod"]
+    assert prod.source == "stacks/02-database/stack.yaml:31 ← parameters/prod.json"
+    assert prod.values["IsMultiAZ"] == "true" and by_env["dev"].values["IsMultiAZ"] == "false"
+    assert prod.values["BackupRetentionDays"] == "14"
+    assert prod.values["DBName"] == "kintai_prod"          # !Sub of a parent parameter
+    assert prod.values["DBInstanceClass"] == "db.r6g.large"  # the parent's parameter file
+    # CloudFormation gives a nested child no parameter file of its own.
+    assert stack_model(project).parameter_files(child) == []
+
+
+def test_per_stack_parameter_files_bind_to_their_stack_only(tmp_path: Path) -> None:
+    header = "Parameters:\n  Environment: {Type: String}\n  DesiredCount: {Type: Number, Default: 2}\n"
+    body = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+    write(tmp_path, "cfn/stacks/02-database.yaml", header + body)
+    write(tmp_path, "cfn/stacks/03-compute.yaml", header + body)
+    write(tmp_path, "cfn/temp-03-compute-params.json",
+          '[{"ParameterKey": "Environment", "ParameterValue": "production"},'
+          ' {"ParameterKey": "DesiredCount", "ParameterValue": "1"}]')
+    write(tmp_path, "cfn/parameters/prod.json",
+          '[{"ParameterKey": "Environment", "ParameterValue": "prod"}]')
+    write(tmp_path, "other/parameters/prod.json",
+          '{"database": [{"ParameterKey": "Environment", "ParameterValue": "prod"}]}')
+    project = load_project([tmp_path])
+    sources = {t.path: [c.source for c in cfn_contexts(t, project)] for t in project.templates}
+    assert sources["cfn/stacks/02-database.yaml"] == ["cfn/parameters/prod.json"]
+    assert sources["cfn/stacks/03-compute.yaml"] == ["cfn/temp-03-compute-params.json"]
+
+
+def test_sections_of_a_multi_stack_parameter_file_go_to_their_stacks(tmp_path: Path) -> None:
+    header = "Parameters:\n  Environment: {Type: String}\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+    write(tmp_path, "service/stacks/database/main.yaml", header)
+    write(tmp_path, "service/stacks/network/main.yaml", header)
+    write(tmp_path, "service/parameters/prd.json",
+          '{"network": [{"ParameterKey": "Environment", "ParameterValue": "prd"}],'
+          ' "database": [{"ParameterKey": "Environment", "ParameterValue": "prd"}],'
+          ' "compute": [{"ParameterKey": "Environment", "ParameterValue": "prd"}]}')
+    project = load_project([tmp_path])
+    database = _template(project, "service/stacks/database/main.yaml")
+    assert [c.source for c in cfn_contexts(database, project)] == ["service/parameters/prd.json [database]"]
+
+
+def test_the_evaluator_follows_intrinsics_and_leaves_deploy_time_values_unknown(tmp_path: Path) -> None:
+    write(tmp_path, "app.yaml", """\
+Parameters:
+  Env: {Type: String, Default: prod}
+  AmiId: {Type: 'AWS::SSM::Parameter::Value<String>', Default: /kintai/prod/ami}
+Mappings:
+  Sizes: {prod: {Count: '3'}}
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Join ['-', [kintai, !Ref Env, !Select [1, !Split [',', 'a,alerts']]]]
+      DisplayName: !FindInMap [Sizes, !Ref Env, Count]
+      KmsMasterKeyId: !Ref AmiId
+      Tags:
+        - {Key: Secret, Value: '{{resolve:ssm:/kintai/tag}}'}
+        - {Key: Import, Value: !ImportValue kintai-network-VpcId}
+""")
+    project = load_project([tmp_path])
+    template = project.templates[0]
+    [env] = cfn_contexts(template, project)
+    evaluator = CfnEvaluator(template, env)
+    props = template.resources["Topic"].properties
+    assert evaluator.value(props["TopicName"]) == "kintai-prod-alerts"
+    assert evaluator.value(props["DisplayName"]) == "3"
+    assert evaluator.value(props["KmsMasterKeyId"]) is UNKNOWN  # the SSM name is not the value
+    assert evaluator.value(props["Tags"][0]["Value"]) is UNKNOWN
+    assert evaluator.value(props["Tags"][1]["Value"]) is UNKNOWN
