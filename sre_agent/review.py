@@ -101,12 +101,18 @@ def merge_equivalents(findings: list[Finding]) -> list[Finding]:
     return [f for i, f in enumerate(findings) if i not in merged]
 
 
-def review_project(project: Project, config: ReviewConfig, llm_backend=None) -> Review:
+def review_project(project: Project, config: ReviewConfig, llm_backend=None,
+                   focus: list[str] | None = None) -> Review:
     """`llm_backend`: a `sre_agent.llm.MessagesBackend` to use instead of the anthropic SDK
-    (e.g. `sre_agent.testing.FakeLLM`); it turns the LLM pass on unless `config.llm` is off."""
+    (e.g. `sre_agent.testing.FakeLLM`); it turns the LLM pass on unless `config.llm` is off.
+    `focus`: the named files and folders of a light review; the rest of the project is context
+    (parameter files, parent stacks, scripts, alarms) and reports nothing of its own."""
     ctx = RuleContext(project=project, lang=config.lang, mode=config.mode)
     rules = SreRulesAnalyzer()
-    findings, runs = _run_analyzers(ctx, config, rules)
+    findings, runs = _run_analyzers(ctx, config, rules, focus)
+    if focus is not None:
+        findings = [f for f in findings if f.file and in_focus(f.file, focus)]
+        project.files = [r for r in project.files if in_focus(r.path, focus)]
     if project.scripts:
         runs.append(_shellcheck_run())
     findings = merge_equivalents(findings)
@@ -132,8 +138,23 @@ def _standards_in_force(config: ReviewConfig) -> list[str]:
     return [f"sre-agent standards/{s['name']}" for s in bundled_standards()]
 
 
-def _run_analyzers(ctx: RuleContext, config: ReviewConfig,
-                   rules: SreRulesAnalyzer) -> tuple[list[Finding], list[AnalyzerRun]]:
+def in_focus(path: str, focus: list[str]) -> bool:
+    return any(f in ("", ".") or path == f or path.startswith(f.rstrip("/") + "/") for f in focus)
+
+
+def find_project_root(start: Path) -> Path | None:
+    """The project a named file belongs to, found as git and agent frameworks find it: the
+    nearest folder above with `.git` or `.claude/`, else with both `docs/` and `infra/`."""
+    folders = [start.resolve(), *start.resolve().parents] if start.is_dir() else list(start.resolve().parents)
+    for markers in ((".git",), (".claude",), ("docs", "infra")):
+        for folder in folders:
+            if all((folder / m).exists() for m in markers):
+                return folder
+    return None
+
+
+def _run_analyzers(ctx: RuleContext, config: ReviewConfig, rules: SreRulesAnalyzer,
+                   focus: list[str] | None = None) -> tuple[list[Finding], list[AnalyzerRun]]:
     """Analyzers with per-file work (cfn-lint, checkov) go to worker processes with a time
     budget per file; the others (our rules, which read the whole project) run here meanwhile."""
     findings: list[Finding] = []
@@ -143,8 +164,13 @@ def _run_analyzers(ctx: RuleContext, config: ReviewConfig,
     for analyzer in _analyzers(config, rules):
         chunks = getattr(analyzer, "chunks", None)
         if config.workers and chunks is not None:
+            work = chunks(ctx)
+            if focus is not None:  # per-file tools look only at the named files
+                path_of = getattr(analyzer, "path_of", lambda item: item)
+                work = [kept for chunk in work
+                        if (kept := [i for i in chunk if in_focus(path_of(i), focus)])]
             pooled.append((analyzer, WorkerRun(analyzer.name, partial(analyzer.analyze_files, ctx),
-                                               chunks(ctx), config.file_timeout)))
+                                               work, config.file_timeout)))
         else:
             local.append(analyzer)
 
@@ -213,20 +239,28 @@ def review(paths: list[str | Path], config: ReviewConfig | None = None,
     for path in resolved:
         if not path.exists() and not path.is_symlink():
             raise FileNotFoundError(str(path))
+    loaded, focus = resolved, None
+    root = find_project_root(resolved[0]) if config.mode == "light" else None
+    if root is not None and all(_inside(p, root) for p in resolved):
+        loaded, focus = [root], [relative(p, root) if p.resolve() != root else "." for p in resolved]
     key = None
     if config.cache and llm_backend is None and not _llm_requested(config):
         from sre_agent import cache
 
-        key = cache.fingerprint(resolved, config.model_dump_json(exclude={"cache"}),
+        key = cache.fingerprint(loaded, config.model_dump_json(exclude={"cache"}) + repr(focus),
                                 config.max_file_bytes)
         cached = cache.load(key)
         if cached is not None:
             return cached
-    project = load_project(resolved, max_bytes=config.max_file_bytes)
-    result = review_project(project, config, llm_backend)
+    project = load_project(loaded, max_bytes=config.max_file_bytes)
+    result = review_project(project, config, llm_backend, focus)
     if key is not None:
         cache.store(key, result)
     return result
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path.resolve() == root or root in path.resolve().parents
 
 
 def _llm_requested(config: ReviewConfig) -> bool:

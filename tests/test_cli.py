@@ -81,3 +81,31 @@ def test_project_standards_replace_ours_and_are_named(tmp_path: Path) -> None:
     assert f"- 適用した技術標準: {own.as_posix()}/45_cloudformation.md\n" in mine.stdout
     missing = run("sre-review", str(tmp_path / "repo"), "--standards", str(tmp_path / "none"))
     assert missing.returncode == 2 and "path not found" in missing.stderr
+
+
+def test_light_mode_judges_one_template_inside_its_project(tmp_path: Path) -> None:
+    """`/check` on the file just edited: findings only for that file, but the project's
+    parameter files, scripts and alarms count, so no project-completeness ❌ and prod values
+    come from parameters/prd.json instead of the template's Default."""
+    import shutil
+
+    from sre_agent import ReviewConfig, review
+
+    project = tmp_path / "inventory"
+    shutil.copytree(SCENARIOS / "clean-ecs-rds", project)
+    (project / ".git").mkdir()
+    rds = project / "infra" / "templates" / "database" / "rds.yaml"
+    text = rds.read_text(encoding="utf-8")
+    rds.write_text(text.replace("Default: 'true'", "Default: 'false'", 1), encoding="utf-8")
+    result = review([rds], ReviewConfig(mode="light", workers=False))
+    assert {f.file for f in result.findings} <= {"infra/templates/database/rds.yaml"}
+    assert [r.path for r in result.files] == ["infra/templates/database/rds.yaml"]
+    problems = {f.id for f in result.findings if f.severity.value != "info"}
+    assert not problems & {"SRE-DEP-003", "SRE-MON-001", "SRE-DOC-005", "SRE-MAZ-001"}
+    assert result.verdict != "no"
+    # Without the project around it, the same file is judged alone (the old behaviour).
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(rds, alone / "rds.yaml")
+    lone = review([alone / "rds.yaml"], ReviewConfig(mode="light", workers=False))
+    assert "SRE-MAZ-001" in {f.id for f in lone.findings}
