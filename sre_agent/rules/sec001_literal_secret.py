@@ -16,16 +16,69 @@ NOT_SECRET_NAME = re.compile(
     r"(name|id|ids|arn|arns|alias|length|path|version|type|rotation|days|period|enabled|policy|"
     r"parameter|ref|count|kms|url|uri|file|prefix|header|ttl|expiry|expiration|user|username)$",
     re.IGNORECASE)
+# A key naming a secret's *setting* rather than the secret: `AccessTokenValidity`,
+# `TokenValidityUnits`, `TokenEndpoint`, `SecretStringTemplate`, the `aud` of an OIDC condition.
+# Matched as a whole word of the key (camelCase, snake_case, kebab-case and dots split).
+NOT_SECRET_WORDS = frozenset({
+    "validity", "unit", "units", "expiry", "expiration", "expires", "expire", "lifetime", "ttl",
+    "timeout", "duration", "endpoint", "endpoints", "url", "urls", "uri", "uris", "audience", "aud",
+    "issuer", "stdin", "length", "template", "arn", "arns", "name", "names", "type", "types",
+    "rotation", "policy", "policies", "format", "hint", "scope", "scopes"})
+_KEY_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 SAFE_VALUE = re.compile(
     r"^(\{\{resolve:|arn:|alias/|/|\$|file://|fileb://|s3://|ssm:|secretsmanager:)", re.IGNORECASE)
 PLACEHOLDER = re.compile(r"^(<.*>|\[.*\]|x{3,}|\*{3,}|\.{3}|change[_-]?me|tbd|todo|none|null|dummy|"
                          r"your[-_].*|ここに.*|（.*）)$", re.IGNORECASE)
+# Values that are settings, not secrets: small numbers and durations (`60`, `30d`), units and
+# enums (`days`, `hours`, `ENABLED`-like words listed here), host names (`sts.amazonaws.com`,
+# an ECR registry) and URLs without credentials in them.
+NUMBER_OR_DURATION = re.compile(
+    r"^[+-]?\d{1,6}(\.\d+)?\s*(ms|s|m|h|d|w|sec|secs|seconds?|min|mins|minutes?|hours?|days?|weeks?)?$",
+    re.IGNORECASE)
+ENUM_WORDS = frozenset({
+    "milliseconds", "seconds", "minutes", "hours", "days", "weeks", "months", "years",
+    "enabled", "disabled", "enable", "disable", "required", "optional", "on", "off", "yes", "no",
+    "legacy", "enforced", "audit", "bearer", "basic", "jwt", "opaque", "none", "default"})
+HOSTNAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*"
+                      r"\.([a-z]{2,})(:\d{1,5})?(/[a-z0-9._/-]*)?$")
+COMMON_TLDS = frozenset({"com", "net", "org", "io", "jp", "dev", "app", "local", "internal", "cloud",
+                         "aws", "co", "info", "biz", "me", "ai"})
+URL_WITHOUT_CREDENTIALS = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]+(/\S*)?$", re.IGNORECASE)
 SCRIPT_ENV_NAMES = re.compile(r"^(AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|PGPASSWORD|MYSQL_PWD|"
                               r"[A-Z0-9_]*(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)[A-Z0-9_]*)$")
+# Command-line switches whose name mentions a secret but that take no value: the next word is
+# the next argument (`docker login --password-stdin <registry>`, `gh auth login --with-token`,
+# `aws cognito-idp create-user-pool-client --generate-secret`).
+SWITCH_FLAG = re.compile(r"(^|-)stdin$|^(no|with|without|generate|manage|enable|disable|include|"
+                         r"exclude|require|force|skip|allow|show|print|rotate)-", re.IGNORECASE)
 
 
 def is_secret_name(name: str) -> bool:
-    return bool(SECRET_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
+    """A key that names a secret value: `DBPassword`, `api_token`, `--secret-string`.
+    For condition keys (`token.actions.githubusercontent.com:aud`) only the part after the last
+    `:` is the key's own name; the rest is the service that defines it."""
+    own = name.rsplit(":", 1)[-1] if ":" in name else name
+    if not SECRET_NAME.search(own) or NOT_SECRET_NAME.search(own):
+        return False
+    return not any(word.lower() in NOT_SECRET_WORDS for part in re.split(r"[^A-Za-z0-9]+", own)
+                   for word in _KEY_WORD.findall(part))
+
+
+def names_secret_setting(name: str) -> bool:
+    """A key that mentions a secret but is not one (`TokenValidityUnits`, `PasswordPolicy`):
+    nothing below it is a secret either (`RefreshToken: days`, `RequireNumbers: true`)."""
+    own = name.rsplit(":", 1)[-1] if ":" in name else name
+    return bool(SECRET_NAME.search(own)) and not is_secret_name(name)
+
+
+def _is_setting_value(text: str) -> bool:
+    """A number, duration, unit/enum word, host name or credential-free URL: not a secret."""
+    if NUMBER_OR_DURATION.match(text) or text.lower() in ENUM_WORDS:
+        return True
+    host = HOSTNAME.match(text)
+    if host and (text.count(".") >= 2 or host.group(4) in COMMON_TLDS):
+        return True
+    return bool(URL_WITHOUT_CREDENTIALS.match(text))
 
 
 def literal_secret(value: Any) -> str | None:
@@ -35,7 +88,7 @@ def literal_secret(value: Any) -> str | None:
     text = value.strip()
     if len(text) < 4 or text.lower() in ("true", "false") or "${" in text or "{{resolve:" in text:
         return None
-    if SAFE_VALUE.match(text) or PLACEHOLDER.match(text):
+    if SAFE_VALUE.match(text) or PLACEHOLDER.match(text) or _is_setting_value(text):
         return None
     return text
 
@@ -163,7 +216,7 @@ class LiteralSecret(Rule):
                 pairs += [tuple(w.split("=", 1)) for w in words[1:] if "=" in w and not w.startswith("-")]
             for name, raw in pairs:
                 value = literal_secret(raw)
-                if value and SCRIPT_ENV_NAMES.match(name):
+                if value and SCRIPT_ENV_NAMES.match(name) and is_secret_name(name):
                     yield self._report(ctx, path, command.line, None, f"`{name}`", value)
                     break
             else:
@@ -171,8 +224,8 @@ class LiteralSecret(Rule):
                     if not word.startswith("--"):
                         continue
                     flag, _, inline = word.partition("=")
-                    if not is_secret_name(flag[2:]):
-                        continue
+                    if not is_secret_name(flag[2:]) or (not inline and SWITCH_FLAG.search(flag[2:])):
+                        continue  # a switch (`--password-stdin`): the next word is not its value
                     raw = inline if inline else (words[index + 1] if index + 1 < len(words) else "")
                     value = literal_secret(raw) if not raw.startswith("-") else None
                     if value:
@@ -196,11 +249,14 @@ def _secret_properties(node: Any, depth: int = 0) -> Iterator[tuple[str, int | N
         return
     if isinstance(node, dict):
         name = node.get("Name")
-        if isinstance(name, str) and "Value" in node and SCRIPT_ENV_NAMES.match(name.upper()):
+        if isinstance(name, str) and "Value" in node and SCRIPT_ENV_NAMES.match(name.upper()) \
+                and is_secret_name(name):
             value = literal_secret(node.get("Value"))
             if value:
                 yield name, key_line(node, "Value"), value
         for key, child in node.items():
+            if names_secret_setting(str(key)):
+                continue  # `TokenValidityUnits: {RefreshToken: days}`, `PasswordPolicy: {...}`
             if isinstance(child, str) and is_secret_name(str(key)):
                 value = literal_secret(child)
                 if value:
