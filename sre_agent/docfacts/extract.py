@@ -397,8 +397,9 @@ def _monitoring(facts: DocFacts, unit: Unit) -> None:
         return
     # `| アラーム名 | メトリクス | 閾値 |` (a parameter sheet): the metric column wins over the name
     metric_col = table.column("メトリクス", "監視項目", "metric")
+    name_col = table.column("アラーム", "alarm")
     if metric_col is None:
-        metric_col = table.column("アラーム", "alarm")
+        metric_col, name_col = name_col, None
     threshold_col = table.column("閾値", "しきい値", "threshold")
     if metric_col is None or threshold_col is None or threshold_col >= len(unit.cells):
         return
@@ -412,7 +413,9 @@ def _monitoring(facts: DocFacts, unit: Unit) -> None:
 
     environment = environment_in(cell(env_col)) or _monitoring_environment(unit)
     facts.monitoring.append(MonitoringRow(unit.where, cell(metric_col), cell(threshold_col),
-                                          cell(period_col), cell(target_col), cell(tool_col), environment))
+                                          cell(period_col), cell(target_col), cell(tool_col), environment,
+                                          cell(name_col) if name_col != metric_col else "",
+                                          " / ".join(unit.section.path())))
 
 
 def _monitoring_environment(unit: Unit) -> str:

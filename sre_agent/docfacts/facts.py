@@ -83,6 +83,8 @@ class MonitoringRow:
     target: str
     tool: str = ""  # the ツール column (CloudWatch, Datadog, …) when the table has one
     environment: str = "prod"  # from an 環境 column or the section title (ステージング → stg)
+    name: str = ""  # the アラーム名 cell when the table has one next to the metric column
+    section: str = ""  # the section path (`RDS メトリクス`, `API Gateway メトリクス`): names the service
 
 
 @dataclass(frozen=True)

@@ -7,17 +7,37 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from sre_agent.docfacts import facts_of
-from sre_agent.docfacts.extract import ERROR_RATE_WORDS, component_of, has
+from sre_agent.docfacts.extract import COMPONENTS, ERROR_RATE_WORDS, component_of, has
 from sre_agent.docfacts.facts import MonitoringRow
 from sre_agent.docfacts.values import fold
 from sre_agent.environments import is_prod
 from sre_agent.models import Finding, Perspective, Severity
-from sre_agent.resolve import UNKNOWN, as_number
-from sre_agent.rules._alarms import Alarm, AlarmIndex, alarm_index, prod_value
+from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_number, tf_value
+from sre_agent.rules._alarms import Alarm, AlarmIndex, Wired, alarm_index, is_percent, prod_value, wired_resource
 from sre_agent.rules.base import Rule, RuleContext
 
 NAMESPACES = {"alb": ("AWS/ApplicationELB",), "ecs": ("AWS/ECS", "ECS/ContainerInsights"),
-              "rds": ("AWS/RDS",), "elasticache": ("AWS/ElastiCache",), "nat": ("AWS/NATGateway",)}
+              "rds": ("AWS/RDS",), "elasticache": ("AWS/ElastiCache",), "nat": ("AWS/NATGateway",),
+              "apigateway": ("AWS/ApiGateway",)}
+# The resources that publish a namespace's metrics: a row about a service the code does not build
+# (an API Gateway the design dropped) is not an alarm the code forgot.
+PUBLISHERS = {
+    "AWS/ApplicationELB": ("AWS::ElasticLoadBalancingV2::LoadBalancer", "aws_lb", "aws_alb"),
+    "AWS/ECS": ("AWS::ECS::Service", "AWS::ECS::Cluster", "aws_ecs_service", "aws_ecs_cluster"),
+    "ECS/ContainerInsights": ("AWS::ECS::Service", "AWS::ECS::Cluster", "aws_ecs_service", "aws_ecs_cluster"),
+    "AWS/RDS": ("AWS::RDS::DBInstance", "AWS::RDS::DBCluster", "aws_db_instance", "aws_rds_cluster"),
+    "AWS/ElastiCache": ("AWS::ElastiCache::ReplicationGroup", "AWS::ElastiCache::CacheCluster",
+                        "aws_elasticache_replication_group", "aws_elasticache_cluster"),
+    "AWS/NATGateway": ("AWS::EC2::NatGateway", "aws_nat_gateway"),
+    "AWS/ApiGateway": ("AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api", "AWS::Serverless::Api",
+                       "AWS::Serverless::HttpApi", "aws_api_gateway_rest_api", "aws_apigatewayv2_api"),
+}
+API_GATEWAY_WORDS = ("api gateway", "apigateway", "api gw", "api-gateway")
+# names as the console or a hurried author writes them → the metric CloudWatch publishes
+SPELLINGS = {"RunningTasksCount": "RunningTaskCount", "DesiredTasksCount": "DesiredTaskCount"}
+# A threshold cell that asks for no alarm: `-`, 空, ダッシュボードのみ, 参考値 (graphed, not alarmed)
+NO_ALARM = ("ダッシュボード", "dashboard", "グラフ", "可視化", "参考", "記録のみ", "監視のみ", "なし", "不要",
+            "n/a", "対象外")
 # Japanese and English ways a monitoring table names a metric; the first match wins, so the
 # more specific words (異常ホスト before 正常ホスト, 空きメモリ before メモリ) come first.
 ALIASES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
@@ -37,9 +57,11 @@ ALIASES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
      ("MemoryUtilization", "DatabaseMemoryUsagePercentage", "MemoryUtilized")),
     (("cpu",), ("CPUUtilization", "EngineCPUUtilization", "CpuUtilized")),
 )
-CLOUDWATCH_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]+")
+# CamelCase CloudWatch names, also those that start with a digit (`4XXError`, `5XXError`)
+CLOUDWATCH_NAME = re.compile(r"(?<![A-Za-z0-9_])[A-Za-z0-9][A-Za-z0-9_]*[A-Za-z][A-Za-z0-9_]*")
+BACKTICKED = re.compile(r"`([A-Za-z0-9][A-Za-z0-9_]*)`")
 # a number that is not part of a token (`p95`, `v2`): 80%, 500ms, 10GiB, 2
-THRESHOLD = re.compile(r"(?<![A-Za-z0-9_.])(\d+(?:\.\d+)?)\s*(%|ms|ミリ秒|秒|sec|s\b|gib|gb|mib|mb|kib|kb)?",
+THRESHOLD = re.compile(r"(?<![A-Za-z0-9_.])(\d+(?:\.\d+)?)\s*(%|ms|ミリ秒|秒|sec|s\b|分|min\b|gib|gb|mib|mb|kib|kb)?",
                        re.IGNORECASE)
 # thresholds relative to a baseline say nothing a static alarm threshold can be compared with
 RELATIVE = ("倍", "前週", "前日", "平常", "平均比", "異常検知", "anomaly", "ベースライン", "baseline",
@@ -47,8 +69,10 @@ RELATIVE = ("倍", "前週", "前日", "平常", "平均比", "異常検知", "a
 ABOVE = ("超", "以上", "を超え", "より大きい", ">", "≥", "above", "over", "or more")
 BELOW = ("未満", "以下", "を下回", "より小さい", "<", "≤", "below", "under", "less")
 BYTES = frozenset({"FreeStorageSpace", "FreeableMemory", "FreeLocalStorage", "BytesUsedForCache"})
-SECONDS = frozenset({"TargetResponseTime", "ReplicaLag"})
-MILLISECONDS = frozenset({"AuroraReplicaLag"})
+SECONDS = frozenset({"TargetResponseTime", "ReplicaLag", "ReadLatency", "WriteLatency", "Latency"})
+MILLISECONDS = frozenset({"AuroraReplicaLag", "IntegrationLatency", "Duration"})
+MILLISECOND_NAMESPACES = frozenset({"AWS/ApiGateway", "AWS/Lambda"})  # their `Latency` is in ms
+TIME_UNITS = {"ms": 0.001, "ミリ秒": 0.001, "秒": 1.0, "sec": 1.0, "s": 1.0, "分": 60.0, "min": 60.0}
 BYTE_UNITS = {"kib": (1024,), "mib": (1024 ** 2,), "gib": (1024 ** 3,),
               "kb": (1000, 1024), "mb": (1000 ** 2, 1024 ** 2), "gb": (1000 ** 3, 1024 ** 3)}
 
@@ -73,12 +97,24 @@ def parse_threshold(text: str) -> DocThreshold | None:
     return DocThreshold(float(match.group(1)), (match.group(2) or "").lower(), direction, per_minute)
 
 
+def is_alarm_requirement(threshold: str) -> bool:
+    """A threshold with a number (or a relative one: 平常時の3倍): `-`, 空, ダッシュボードのみ are not."""
+    folded = fold(threshold).casefold()
+    if has(folded, RELATIVE):
+        return True
+    return bool(re.search(r"\d", folded)) and not has(folded, NO_ALARM)
+
+
 def metric_names(row: MonitoringRow) -> tuple[str, ...]:
-    """CloudWatch metric names a row means: written out (`HTTPCode_Target_5XX_Count`), or by alias."""
+    """CloudWatch metric names a row means: written out (`HTTPCode_Target_5XX_Count`, `4XXError`,
+    `Latency` in backticks), or by alias."""
     written = tuple(m for m in CLOUDWATCH_NAME.findall(row.metric)
                     if sum(c.isupper() for c in m) >= 2 and any(c.islower() for c in m))
     if written:
-        return written
+        return tuple(SPELLINGS.get(m, m) for m in written)
+    quoted = tuple(m for m in BACKTICKED.findall(row.metric) if m[0].isupper() and any(c.islower() for c in m))
+    if quoted:
+        return quoted
     lowered = fold(row.metric).casefold()
     for words, names in ALIASES:
         if any(w.casefold() in lowered for w in words):
@@ -86,16 +122,107 @@ def metric_names(row: MonitoringRow) -> tuple[str, ...]:
     return ()
 
 
-def native_values(threshold: DocThreshold, metric: str) -> list[float]:
-    """The documented value in the metric's own unit (bytes, seconds, …); alternatives for GB/MB."""
+def row_namespaces(row: MonitoringRow) -> tuple[str, ...] | None:
+    """The namespaces of the component the metric cell names, else the one the row's own section
+    names (`#### RDS メトリクス`, `### API Gateway`); None when neither says (any namespace)."""
+    component = None
+    for text in (row.metric, row.name):  # `5XXError` with the alarm name `API-Gateway-5xx-High`
+        component = "apigateway" if has(text, API_GATEWAY_WORDS) else component_of(text)
+        if component is not None:
+            break
+    if component is None and row.section:
+        title = row.section.split(" / ")[-1]
+        lowered = fold(title).casefold()
+        named = {name for name, words in COMPONENTS
+                 if any(re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", lowered) for w in words)}
+        if has(title, API_GATEWAY_WORDS):
+            named.add("apigateway")
+        component = named.pop() if len(named) == 1 else None
+    return NAMESPACES.get(component or "")
+
+
+def native_values(threshold: DocThreshold, metric: str, namespace: str | None = None) -> list[float]:
+    """The documented value in the metric's own unit (bytes, seconds, …); alternatives for GB/MB.
+    Times are converted both ways (`1000ms` ⇔ 1 for a metric in seconds, `1秒` ⇔ 1000 in ms)."""
     value, unit = threshold.value, threshold.unit
     if metric in BYTES and unit in BYTE_UNITS:
         return [value * factor for factor in BYTE_UNITS[unit]]
-    if metric in SECONDS and unit in ("ms", "ミリ秒"):
-        return [value / 1000]
-    if metric in MILLISECONDS and unit in ("秒", "sec", "s"):
-        return [value * 1000]
+    if unit in TIME_UNITS and (metric in SECONDS or metric in MILLISECONDS):
+        seconds = value * TIME_UNITS[unit]
+        in_ms = metric in MILLISECONDS or (metric == "Latency" and namespace in MILLISECOND_NAMESPACES)
+        return [seconds * 1000 if in_ms else seconds]
     return [value]
+
+
+def percent_like(namespace: str | None, metric: str) -> bool:
+    return is_percent(namespace, metric) or metric.endswith(("Utilization", "Percentage", "Percent"))
+
+
+def percent_base(index: AlarmIndex, alarm: Alarm, metric: str) -> float | None:
+    """What 100 % means for a count or a byte metric of one DB instance: `max_connections` of its
+    DB parameter group for DatabaseConnections, `AllocatedStorage` (GiB) for FreeStorageSpace.
+    None when the alarm's instance or the value cannot be resolved (a formula, a default group)."""
+    if metric not in ("DatabaseConnections", "FreeStorageSpace"):
+        return None
+    for watched in alarm.metrics:
+        if watched.name != metric or "DBInstanceIdentifier" not in watched.dimensions:
+            continue
+        db = wired_resource(index, alarm, "DBInstanceIdentifier", watched.dimensions["DBInstanceIdentifier"])
+        if not isinstance(db, Wired):
+            return None
+        if db.type == "AWS::RDS::DBInstance":
+            return _cfn_base(index, db, metric)
+        if db.type == "aws_db_instance":
+            return _tf_base(index, db, metric)
+    return None
+
+
+def _prod_only(values: list) -> float | None:
+    numbers = {as_number(v) for v in values}
+    return numbers.pop() if len(numbers) == 1 and UNKNOWN not in numbers else None
+
+
+def _cfn_base(index: AlarmIndex, db: Wired, metric: str) -> float | None:
+    template = next((t for t in index.project.templates if t.path == db.file), None)
+    resource = template.resources.get(db.resource) if template is not None else None
+    if resource is None:
+        return None
+    contexts = index.cfn.contexts(template)
+    contexts = [c for c in contexts if c.name and is_prod(c.name)] or contexts
+    if metric == "FreeStorageSpace":
+        node = resource.properties.get("AllocatedStorage")
+        size = _prod_only([CfnEvaluator(template, c).value(node) for c in contexts]) if node is not None else None
+        return size * 1024 ** 3 if size else None
+    group = resource.properties.get("DBParameterGroupName")
+    name = group.get("Ref") if isinstance(group, dict) else None
+    found = template.resources.get(name) if isinstance(name, str) else None
+    if found is None or found.type != "AWS::RDS::DBParameterGroup":
+        return None
+    parameters = found.properties.get("Parameters")
+    node = parameters.get("max_connections") if isinstance(parameters, dict) else None
+    return _prod_only([CfnEvaluator(template, c).value(node) for c in contexts]) if node is not None else None
+
+
+def _tf_base(index: AlarmIndex, db: Wired, metric: str) -> float | None:
+    block = index.tf.blocks.get(db.resource)
+    if block is None:
+        return None
+    contexts = index.tf.variable_sets
+    contexts = [c for c in contexts if c.name and is_prod(c.name)] or contexts
+    if metric == "FreeStorageSpace":
+        size = _prod_only([tf_value(block, "allocated_storage", c.values) for c in contexts]) \
+            if "allocated_storage" in block.body else None
+        return size * 1024 ** 3 if size else None
+    ref = block.get("parameter_group_name")
+    m = re.fullmatch(r"\$\{\s*(aws_db_parameter_group\.[A-Za-z0-9_-]+)\.(?:name|id)\s*\}", ref) \
+        if isinstance(ref, str) else None
+    group = index.tf.blocks.get(m.group(1)) if m else None
+    if group is None:
+        return None
+    for parameter in group.body.get("parameter") or []:
+        if isinstance(parameter, dict) and parameter.get("name") == "max_connections":
+            return _prod_only([parameter.get("value")])
+    return None
 
 
 def direction_of(operator: object) -> str | None:
@@ -157,9 +284,11 @@ class MonitoringTableVsAlarms(Rule):
         for row in facts_of(ctx.project).monitoring:
             if row.tool and not has(row.tool, ("cloudwatch", "aws")) or not is_prod(row.environment):
                 continue  # another tool's alarm, or a staging table compared with prod values
+            if not is_alarm_requirement(row.threshold):
+                continue  # `-` / ダッシュボードのみ: graphed, not alarmed
             names = metric_names(row)
             if names:
-                yield row, names, NAMESPACES.get(component_of(row.metric) or "")
+                yield row, names, row_namespaces(row)
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         if ctx.mode == "light" or not (ctx.project.templates or ctx.project.terraform):
@@ -172,6 +301,8 @@ class MonitoringTableVsAlarms(Rule):
             yield self.none_defined(ctx, [row for row, _, _ in rows])
             return
         for row, names, namespaces in rows:
+            if namespaces and not self.built(ctx, index, namespaces):
+                continue  # the design's API Gateway is neither built nor watched by this code
             error_rate = has(row.metric, ERROR_RATE_WORDS) or ("率" in row.metric and "5xx" in row.metric.casefold())
             # an error rate needs metric math; any other row may be a plain or an anomaly alarm
             matching = [a for a in index.alarms if (a.math or not error_rate) and any(
@@ -181,6 +312,14 @@ class MonitoringTableVsAlarms(Rule):
                 yield self.missing(ctx, row, names, namespaces, error_rate)
             elif not error_rate and plain:
                 yield from self.compare(ctx, index, row, names, plain)
+
+    def built(self, ctx: RuleContext, index: AlarmIndex, namespaces: tuple[str, ...]) -> bool:
+        """The code builds the service, or watches it (a monitoring stack apart from the resources)."""
+        types = {t for ns in namespaces for t in PUBLISHERS.get(ns, ())}
+        if not types or any(m.namespace in namespaces for a in index.alarms for m in a.metrics):
+            return True
+        return any(True for t in ctx.project.templates for _ in t.of_type(*types)) or any(
+            True for tf in ctx.project.terraform for _ in tf.resources(*types))
 
     def missing(self, ctx: RuleContext, row: MonitoringRow, names: tuple[str, ...],
                 namespaces: tuple[str, ...] | None, error_rate: bool) -> Finding:
@@ -205,8 +344,15 @@ class MonitoringTableVsAlarms(Rule):
             threshold = as_number(prod_value(index, alarm, "Threshold", "threshold"))
             if threshold is UNKNOWN or not isinstance(threshold, (int, float)):
                 continue
-            metric = next(m.name for m in alarm.metrics if m.name in names) or ""
-            wanted = native_values(documented, metric)
+            watched = next(m for m in alarm.metrics if m.name in names)
+            metric = watched.name or ""
+            wanted = native_values(documented, metric, watched.namespace)
+            if documented.unit == "%" and not percent_like(watched.namespace, metric):
+                # 接続数 80% / 空きストレージ 20%: a share of max_connections or AllocatedStorage
+                base = percent_base(index, alarm, metric)
+                if base is None:
+                    return  # 100 % is not known: nothing to compare the alarm's count or bytes with
+                wanted = [documented.value / 100 * base]
             if documented.per_minute:
                 period = as_number(prod_value(index, alarm, "Period", "period"))
                 if isinstance(period, (int, float)) and period > 0:
