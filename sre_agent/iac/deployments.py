@@ -1,0 +1,125 @@
+"""Which template is deployed with which parameter file, as the scripts and runbooks say it.
+
+`create-change-set --template-body file://stacks/${STACK}.yaml --parameters file://parameters/
+${ENV}.json` names its files through variables. A variable becomes "any text" unless the same
+file assigns it literally (then each assigned value is tried), and the resulting pattern is
+matched against the project's files. A command whose files match nothing in the project (a
+filtered copy in /tmp, an S3 URL) is not a deployment we can judge and is left out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from sre_agent.iac.stacks import name_tokens
+from sre_agent.parsing.cloudformation import CfnTemplate
+from sre_agent.parsing.shell import ShellCommand
+
+CFN_ACTIONS = ("create-change-set", "create-stack", "update-stack", "deploy")
+VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)(?:[:%#/][^}]*)?\}?|\$[0-9@*]")
+
+
+@dataclass
+class Deployment:
+    """One CloudFormation command of the project with the local files it deploys."""
+
+    file: str
+    line: int
+    action: str
+    templates: list[CfnTemplate]
+    parameter_sets: list = field(default_factory=list)
+    paired_by_name: bool = False  # the stack variable chooses both files: pair them by name
+
+    def pairs(self) -> Iterator[tuple[CfnTemplate, object]]:
+        for template in self.templates:
+            stack = name_tokens(template.path)
+            for pset in self.parameter_sets:
+                if not self.paired_by_name or (stack and stack <= name_tokens(pset.path)):
+                    yield template, pset
+
+
+def deployments(project) -> list[Deployment]:
+    """Every `aws cloudformation` deploy command of scripts and runbook procedures whose
+    template is a file of the project."""
+    found: list[Deployment] = []
+    assigned = _assignments(project)
+    for path, command in project.commands():
+        action = _action(command)
+        if action is None:
+            continue
+        template_arg = command.option("--template-file") or command.option("--template-body")
+        if not template_arg:
+            continue
+        variables = assigned.get(path, {})
+        template_pattern, template_vars = _pattern(template_arg, variables)
+        templates = [t for t in project.templates if template_pattern and template_pattern.search(t.path)]
+        if not templates:
+            continue
+        params_arg = command.option("--parameters") or command.option("--parameter-overrides")
+        psets: list = []
+        shared_vars: set[str] = set()
+        if params_arg and params_arg.startswith("file://"):
+            params_pattern, params_vars = _pattern(params_arg, variables)
+            psets = [p for p in project.parameter_sets if not p.terraform and p.stack is None
+                     and params_pattern and params_pattern.search(p.path)]
+            shared_vars = template_vars & params_vars
+        found.append(Deployment(path, command.line, action, templates, psets, bool(shared_vars)))
+    return found
+
+
+def _action(command: ShellCommand) -> str | None:
+    if command.name != "aws" or command.in_substitution:
+        return None
+    return next((a for a in CFN_ACTIONS if command.has_words("cloudformation", a)), None)
+
+
+def _assignments(project) -> dict[str, dict[str, list[str]]]:
+    """Literal `NAME=value` assignments of each script or runbook, every value kept."""
+    result: dict[str, dict[str, list[str]]] = {}
+    for path, command in project.commands():
+        for assignment in command.assignments:
+            name, _, value = assignment.partition("=")
+            values = result.setdefault(path, {}).setdefault(name, [])
+            if value not in values:
+                values.append(value)
+    return result
+
+
+def _pattern(argument: str, variables: dict[str, list[str]]) -> tuple[re.Pattern | None, set[str]]:
+    """A regex for the file an argument names, and the variables it depends on; None when the
+    argument is nothing but variables (it could be any file)."""
+    text = argument[len("file://"):] if argument.startswith("file://") else argument
+    text = re.sub(r"^(\./)+", "", text)
+    used: set[str] = set()
+    regex = _expand(text, variables, used, depth=0)
+    literal = VARIABLE.sub("", _expand_literal(text, variables))
+    if not re.search(r"[A-Za-z0-9]", literal.replace("json", "").replace("yaml", "").replace("yml", "")):
+        return None, used
+    return re.compile(rf"(?:^|/){regex}$"), used
+
+
+def _expand(text: str, variables: dict[str, list[str]], used: set[str], depth: int) -> str:
+    parts, last = [], 0
+    for match in VARIABLE.finditer(text):
+        parts.append(re.escape(text[last:match.start()]))
+        name = match.group(1)
+        if name:
+            used.add(name)
+        values = variables.get(name or "", [])
+        if depth < 3 and values and not any(VARIABLE.fullmatch(v) for v in values):
+            parts.append("(?:" + "|".join(_expand(v, variables, used, depth + 1) for v in values) + ")")
+        else:
+            parts.append(".*")
+        last = match.end()
+    parts.append(re.escape(text[last:]))
+    return "".join(parts)
+
+
+def _expand_literal(text: str, variables: dict[str, list[str]]) -> str:
+    """The argument with single-valued literal variables filled in (to see what is fixed)."""
+    def fill(match: re.Match) -> str:
+        values = variables.get(match.group(1) or "", [])
+        return values[0] if len(values) == 1 else match.group(0)
+    return VARIABLE.sub(fill, text)
