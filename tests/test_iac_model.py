@@ -91,3 +91,11 @@ Resources:
     assert evaluator.value(props["KmsMasterKeyId"]) is UNKNOWN  # the SSM name is not the value
     assert evaluator.value(props["Tags"][0]["Value"]) is UNKNOWN
     assert evaluator.value(props["Tags"][1]["Value"]) is UNKNOWN
+
+
+def test_unwritten_cross_stack_reads_warn_in_the_projects_namespace_only() -> None:
+    from sre_agent.rules.base import RuleContext, rule_by_id
+
+    project = load_project([RULE_FIXTURES / "IAC007" / "typo-in-import"])
+    found = {f.line: f.severity.value for f in rule_by_id("IAC007")().check(RuleContext(project))}
+    assert found == {15: "warning", 21: "warning", 8: "info"}  # /shared/... may live elsewhere
