@@ -18,7 +18,7 @@ from sre_agent.models import FileKind, FileRecord, FileStatus
 from sre_agent.parsing.cloudformation import (
     CfnTemplate, TemplateParseError, looks_like_template, parse_template,
 )
-from sre_agent.parsing.markdown import CodeBlock, MarkdownDoc, parse_markdown
+from sre_agent.parsing.markdown import PROCEDURE, CodeBlock, MarkdownDoc, parse_markdown
 from sre_agent.parsing.shell import ShellCommand, ShellScript, is_shell_text, parse_shell
 from sre_agent.parsing.terraform import HclParseError, TfFile, parse_terraform, parse_tfvars
 from sre_agent.textio import TextDecodeError, decode_text, looks_binary
@@ -58,10 +58,17 @@ class Document:
     doc: MarkdownDoc
 
     def shell_blocks(self) -> Iterator[tuple[CodeBlock, ShellScript]]:
-        """Fenced bash blocks of runbooks: their commands are reviewed like scripts."""
+        """Fenced bash blocks that are the project's own procedure: their commands are reviewed
+        like scripts. Illustrations are not run — usage examples, design options and bad
+        examples (the block's role, see parsing.markdown.block_role) — and nothing in a
+        technical standard is the project's deploy path. Lines of a block marked bad by its own
+        comments (`# ❌ 悪い例`) are left out, line numbers unchanged."""
+        if self.kind is FileKind.STANDARD:
+            return
         for block in self.doc.code_blocks():
-            if block.lang in SHELL_FENCES:
-                yield block, parse_shell(_strip_prompts(block.text), line_offset=block.line - 1)
+            if block.lang in SHELL_FENCES and block.role == PROCEDURE:
+                yield block, parse_shell(_strip_prompts(block.text_of(PROCEDURE)),
+                                         line_offset=block.line - 1)
 
 
 @dataclass
@@ -101,7 +108,8 @@ class Project:
         return store[key]
 
     def commands(self) -> Iterator[tuple[str, ShellCommand]]:
-        """Every command the project would run: scripts and the shell blocks of documents."""
+        """Every command the project would run: scripts and the procedure shell blocks of its
+        documents (not examples, not standards; see `Document.shell_blocks`)."""
         for script in self.scripts:
             for command in script.script.commands:
                 yield script.path, command

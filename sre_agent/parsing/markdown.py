@@ -74,11 +74,30 @@ class Table:
         return result
 
 
+PROCEDURE = "procedure"  # commands of the project's own procedure: reviewed like a script
+EXAMPLE = "example"  # an illustration (README usage, 例 / Example, a design option): not run
+BAD = "bad"  # a deliberately wrong example (NG / Bad / ❌ / アンチパターン)
+
+
 @dataclass(frozen=True)
 class CodeBlock:
     lang: str
     text: str
     line: int  # first line inside the fence: text line k is at line + k - 1
+    role: str = PROCEDURE
+    # Per text line, when comments inside the block switch roles (`# ❌ Bad` ... `# ✅ Good`);
+    # empty when every line has `role`.
+    line_roles: tuple[str, ...] = field(default=(), compare=False)
+
+    def role_of(self, k: int) -> str:
+        """Role of text line k (1-based)."""
+        return self.line_roles[k - 1] if 0 < k <= len(self.line_roles) else self.role
+
+    def text_of(self, role: str = PROCEDURE) -> str:
+        """The text with the lines of other roles blanked (line numbers unchanged)."""
+        lines = self.text.split("\n")
+        return "\n".join(line if self.role_of(k) == role else ""
+                         for k, line in enumerate(lines, start=1))
 
 
 @dataclass(frozen=True)
@@ -144,6 +163,100 @@ class MarkdownDoc:
         return lines
 
 
+# --- code block roles --------------------------------------------------------------------------
+# A code block in a document is either the project's own procedure (a runbook step, the deploy
+# section of a README) or an illustration: a usage example, a design option, a deliberately bad
+# example. Markers are read from the nearest label (the paragraph right above the fence, e.g.
+# 「❌ **NG**:」), then the headings from the innermost out, then the block itself.
+
+_BAD = re.compile(
+    r"❌|✗|✖|(?<![A-Za-z])(?:(?-i:NG|BAD)|Bad(?=\s*(?:[:：]|$|例|ケース|パターン|Example|Case|Pattern|Practice))"
+    r"|bad\s+(?:example|case|pattern|practice))(?![A-Za-z])"
+    r"|anti-?pattern|アンチパターン|悪い例|悪例|誤った例|間違った例|間違い例|やってはいけない|避けるべき"
+    r"|(?<![A-Za-z])(?:don'?t|wrong)(?![A-Za-z])", re.IGNORECASE)
+_GOOD = re.compile(
+    r"✅|⭕|(?<![A-Za-z])(?:good|better|use instead"
+    r"|(?-i:OK)(?=\s*(?:[:：]|$|例|ケース|パターン|Example|Case|Pattern|Practice)))(?![A-Za-z])"
+    r"|良い例|よい例|正しい例|推奨例|改善後|修正後",
+    re.IGNORECASE)
+_EXAMPLE = re.compile(
+    r"(?<![定条慣])例(?![外年会])|(?<![A-Za-z])(?:examples?|e\.g\.|sample code|alternatives?)(?![A-Za-z-])"
+    r"|サンプル(?!アプリ)|参考|構成イメージ|実装イメージ|選択肢|比較|代替案", re.IGNORECASE)
+_PROCEDURE = re.compile(
+    r"手順|runbook|playbook|procedure|(?<![A-Za-z])step|ステップ|デプロイ|deploy|リリース|release"
+    r"|ロールバック|rollback|切り戻|切戻|復旧|リストア|restore|構築|セットアップ|setup|quick\s*start"
+    r"|クイックスタート|使い方|usage|運用|作業|移行|migration|トラブルシュート|トラブルシューティング"
+    r"|troubleshoot|対処|障害対応", re.IGNORECASE)
+# Names nobody deploys: `my-stack`, `my-app-prod`, `hoge`, an elided `...`.
+_GENERIC = re.compile(
+    r"(?<![\w-])(?:my[-_](?:stack|app|application|project|bucket|cluster|service|function|repo"
+    r"|table|db|vpc|role|env|image)|mystack|hoge|fuga|piyo)(?![A-Za-z])"
+    r"|(?:^|\s)(?:\.\.\.|…)(?=\s|$)")
+# Values the reader fills in: `<stack-name>`, `{ACCOUNT_ID}`, `your-bucket`, `xxxx`.
+_FILL_IN = re.compile(
+    r"<[A-Za-z_\u3040-\u30ff\u4e00-\u9fff][^<>\n]*>|(?<![$\w])\{[A-Za-z_][A-Za-z0-9_]*\}"
+    r"|(?<![\w-])(?:your[-_]\w+|YOUR_\w+)|(?<![A-Za-z])[xX]{3,}(?![A-Za-z])")
+_NUMBERED_STEP = re.compile(r"^\s*#\s*(?:\d+[.)．]|step\s*\d|ステップ\s*\d|[①-⑳])", re.IGNORECASE)
+
+
+def _marker_role(text: str) -> str | None:
+    """BAD, EXAMPLE (a good example or an illustration) or None for a title or label."""
+    bad, good = bool(_BAD.search(text)), bool(_GOOD.search(text))
+    if bad and not good:
+        return BAD
+    if good or bad or _EXAMPLE.search(text):
+        return EXAMPLE  # "Good/Bad Example集": a comparison, decided per block below
+    return None
+
+
+def _code_lines(text: str) -> list[str]:
+    return [line for line in text.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+
+
+def heading_role(headings: tuple[str, ...]) -> str | None:
+    """BAD or EXAMPLE when the innermost heading with a marker says so (「NG例」, 「実装例」)."""
+    for title in reversed(headings):
+        role = _marker_role(title)
+        if role is not None:
+            return role
+    return None
+
+
+def block_role(headings: tuple[str, ...], label: str, text: str) -> str:
+    """The role of a code block from its label, its headings (innermost first) and its text."""
+    label_role = _marker_role(label) if label else None
+    if label_role is not None:
+        return label_role
+    role = heading_role(headings)
+    if role is not None:
+        return role
+    code = "\n".join(_code_lines(text))
+    if _GENERIC.search(code):
+        return EXAMPLE
+    procedure = any(_PROCEDURE.search(t) for t in (*headings, label)) or any(
+        _NUMBERED_STEP.match(line) for line in text.split("\n"))
+    if _FILL_IN.search(code) and not procedure:
+        return EXAMPLE
+    return PROCEDURE
+
+
+def line_roles(text: str, role: str) -> tuple[str, ...]:
+    """Per-line roles when comments inside the block mark a bad part (`# ❌ 悪い例`) and its
+    correction (`# ✅ 良い例`); empty when no comment switches the role."""
+    current, roles, switched = role, [], False
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        if stripped.startswith(("#", "//", "--")):
+            comment = stripped.lstrip("#/- ")
+            marker = _marker_role(comment) if (_BAD.search(comment) or _GOOD.search(comment)) else None
+            if marker == BAD:
+                current, switched = BAD, True
+            elif marker == EXAMPLE and current == BAD:
+                current = EXAMPLE
+        roles.append(current)
+    return tuple(roles) if switched else ()
+
+
 def _line(token: Token, default: int) -> int:
     return token.map[0] + 1 if token.map else default
 
@@ -202,6 +315,7 @@ def parse_markdown(text: str) -> MarkdownDoc:
     if not tokens and text.strip():
         root.paragraphs.append(Paragraph(text, 1))
     last_line = 1
+    label = ""  # the paragraph between the last heading / code block and the next fence
     i = 0
     while i < len(tokens):
         tok = tokens[i]
@@ -219,21 +333,26 @@ def parse_markdown(text: str) -> MarkdownDoc:
             )
             stack[-1].children.append(section)
             stack.append(section)
+            label = ""
             i += 2 if inline else 1
             continue
         if tok.type == "table_open":
             table, i = _table(tokens, i)
             stack[-1].tables.append(table)
+            label = ""
             continue
-        if tok.type == "fence":
-            info = tok.info.split()
-            stack[-1].code_blocks.append(
-                CodeBlock(lang=info[0].lower() if info else "", text=tok.content, line=last_line + 1)
-            )
-        elif tok.type == "code_block":
-            stack[-1].code_blocks.append(CodeBlock(lang="", text=tok.content, line=last_line))
+        if tok.type in ("fence", "code_block"):
+            info = tok.info.split() if tok.type == "fence" else []
+            role = block_role(stack[-1].path(), label, tok.content)
+            stack[-1].code_blocks.append(CodeBlock(
+                lang=info[0].lower() if info else "", text=tok.content,
+                line=last_line + 1 if tok.type == "fence" else last_line,
+                role=role, line_roles=line_roles(tok.content, role)))
+            label = ""
         elif tok.type == "inline":
             stack[-1].paragraphs.append(Paragraph(text=tok.content, line=last_line))
+            last = normalize_cell(tok.content.split("\n")[-1])
+            label = last if len(last) <= 80 else ""  # a label, not a paragraph of prose
         i += 1
 
     titles = [(s.level, s.title) for s in root.walk() if s.level > 0]

@@ -7,11 +7,16 @@ from pathlib import PurePosixPath
 from typing import Iterable
 
 from sre_agent.models import FileKind, Finding, Perspective, Severity
+from sre_agent.parsing.markdown import PROCEDURE, MarkdownDoc, heading_role
+from sre_agent.project import SHELL_FENCES
 from sre_agent.rules.base import Rule, RuleContext
 
 PLACEHOLDER = re.compile(
     r"(?<![A-Za-z0-9_])(CHANGE_?ME|REPLACE_?ME|TBD|TODO|FIXME|X{4,}|x{4,})(?![A-Za-z_])"
     r"|(要確認|未定|調整中|後日記載)")
+# In a command, `xxxx` marks an argument the operator fills in, like `<stack-name>`; in a value
+# table or a parameter file it is a value nobody has filled in.
+FILL_IN = re.compile(r"^(X{4,}|x{4,})$")
 RUNBOOK_WORDS = ("運用", "手順", "runbook", "playbook", "readme", "パラメータ", "パラメーター",
                  "parameter")
 
@@ -28,6 +33,10 @@ class UnresolvedPlaceholder(Rule):
     runbooks (`運用手順`, `手順書`, `README`, `パラメーターシート`) for placeholders left in:
     `CHANGE_ME`, `REPLACE_ME`, `XXXX` (an account id or ARN part), `TBD`, `TODO`, `FIXME`,
     要確認, 未定. Reports each line once. Single-file check: runs in light mode too.
+    Illustrations are not unfinished work: code blocks that are examples (a 記入例, a README
+    usage example, an NG example — see the block role of the markdown model) and sections headed
+    例 / Example / NG are skipped, and in the commands of a procedure `xxxx` marks a value the
+    operator fills in at run time, like `<stack-name>`.
 
     ## Why is this bad
     A placeholder in a parameter file is deployed as is (an alarm mailed to
@@ -67,9 +76,14 @@ class UnresolvedPlaceholder(Rule):
         return sorted(set(p for p in paths if p in project.texts))
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
+        documents = {d.path: d.doc for d in ctx.project.documents}
         for path in self._files(ctx):
+            skipped, commands = _illustrations(documents[path]) if path in documents else (set(), set())
             for number, line in enumerate(ctx.project.texts[path].splitlines(), start=1):
-                m = PLACEHOLDER.search(line)
+                if number in skipped:
+                    continue
+                m = next((m for m in PLACEHOLDER.finditer(line)
+                          if not (number in commands and FILL_IN.match(m.group(0)))), None)
                 if m:
                     token = m.group(0)
                     yield self.finding(ctx, file=path, line=number, message=ctx.text(
@@ -79,3 +93,22 @@ class UnresolvedPlaceholder(Rule):
     def coverage(self, ctx: RuleContext) -> str | None:
         files = self._files(ctx)
         return f"パラメーター・手順書 {len(files)} 件を確認" if files else None
+
+
+def _illustrations(doc: MarkdownDoc) -> tuple[set[int], set[int]]:
+    """(lines of examples: code blocks that are not the procedure and sections headed 例 / NG /
+    Example, lines of procedure shell commands) of a document."""
+    skipped: set[int] = set()
+    commands: set[int] = set()
+    sections = sorted((s for s in doc.sections() if s.level > 0), key=lambda s: s.line)
+    ends = [s.line for s in sections[1:]] + [len(doc.lines()) + 1]
+    for section, end in zip(sections, ends):
+        if heading_role(section.path()) is not None:
+            skipped.update(range(section.line, end))
+    for block in doc.code_blocks():
+        for k in range(1, block.text.count("\n") + 2):
+            if block.role_of(k) != PROCEDURE:
+                skipped.add(block.line + k - 1)
+            elif block.lang in SHELL_FENCES:
+                commands.add(block.line + k - 1)
+    return skipped, commands
