@@ -16,6 +16,26 @@ def _deploys(command) -> bool:
     return cfn_action(command) in DEPLOY_ACTIONS or terraform_subcommand(command)[0] in ("apply", "destroy")
 
 
+def _destroy_plans(commands) -> set[str]:
+    """Plan files written by `terraform plan -destroy -out=<file>`."""
+    plans = set()
+    for command in commands:
+        sub, args = terraform_subcommand(command)
+        if sub == "plan" and "-destroy" in args:
+            plans.update(a.split("=", 1)[1] for a in args if a.startswith("-out="))
+            plans.update(args[i + 1] for i, a in enumerate(args[:-1]) if a == "-out")
+    return plans
+
+
+def _destroys(command, plans: set[str]) -> bool:
+    """A destructive, manual-only operation: delete-stack, terraform destroy (or the apply of a
+    destroy plan)."""
+    if cfn_action(command) == "delete-stack":
+        return True
+    sub, args = terraform_subcommand(command)
+    return sub == "destroy" or (sub == "apply" and ("-destroy" in args or any(a in plans for a in args)))
+
+
 class ExecuteWithoutApproval(Rule):
     """
     ## What it does
@@ -26,6 +46,9 @@ class ExecuteWithoutApproval(Rule):
     - a `read` confirmation in a deploy script (execute-change-set, `terraform apply`, stack
       updates and rollbacks) must have a non-interactive path — a `--yes` / `-y` flag, a `CI`
       variable check or a terminal test (`[[ -t 0 ]]`); otherwise it is reported at the `read`.
+      A script whose only change is destructive (`delete-stack`, `terraform destroy` or the
+      apply of a `plan -destroy`) is run by a person: its typed confirmation (`DELETE`) is the
+      safeguard and needs no bypass.
     A `read` in a script loaded with `source` counts as the gate. A workflow `run:` step that
     executes a change set in a job without `environment:` is reported too. `read a b <<< "$x"` only parses data and is not a gate.
 
@@ -91,7 +114,12 @@ class ExecuteWithoutApproval(Rule):
                         f"execute-change-set (stack {stack or 'unknown'}) runs without a confirmation and "
                         "is not run by a CI job with environment protection"),
                 )
-            if reads and any(_deploys(c) for c in commands) and not has_non_interactive_path(script):
+            deploys = [c for c in commands if _deploys(c)]
+            plans = _destroy_plans(commands)
+            # A typed confirmation in front of a delete is the safeguard itself: a destroy is run
+            # by a person, never by CI, so it needs no --yes bypass.
+            if reads and deploys and not all(_destroys(c, plans) for c in deploys) \
+                    and not has_non_interactive_path(script):
                 yield self.finding(
                     ctx, file=script.path, line=reads[0].line,
                     message=ctx.text(
