@@ -73,14 +73,21 @@ class DestructiveRollback(Rule):
                     target = target_en = "terraform destroy"
                 else:
                     continue
-                yield self.finding(
-                    ctx, file=block.path, line=command.line,
-                    message=ctx.text(
-                        f"{where}で {target} を実行している。データベースを含む全リソースが削除され、"
-                        "前の版に戻るのではなく再構築とバックアップからの復元が必要になる",
-                        f"{where} runs {target_en}: every resource including the database is deleted; "
-                        "instead of going back one version the system needs a rebuild and a restore"),
-                )
+                stateful = _holds_data(ctx, command.option("--stack-name"))
+                if stateful is False:
+                    ja = "スタックの全リソースが削除されサービスが停止する。前の版に戻るのではなく再構築になる"
+                    en = "every resource of the stack is deleted and the service stops; it is rebuilt, not rolled back"
+                elif stateful:
+                    ja = ("データベースを含む全リソースが削除され、前の版に戻るのではなく再構築と"
+                          f"バックアップからの復元が必要になる（{', '.join(stateful[:3])}）")
+                    en = ("every resource including the data stores is deleted; instead of going back one "
+                          f"version the system needs a rebuild and a restore ({', '.join(stateful[:3])})")
+                else:
+                    ja = "スタックの全リソース（データを持つものがあればそれも）が削除され、前の版に戻るのではなく再構築になる"
+                    en = "every resource of the stack (its data stores, if any) is deleted; it is rebuilt, not rolled back"
+                yield self.finding(ctx, file=block.path, line=command.line,
+                                   message=ctx.text(f"{where}で {target} を実行している。{ja}",
+                                                    f"{where} runs {target_en}: {en}"))
 
     def coverage(self, ctx: RuleContext) -> str | None:
         paths = sorted({b.path for b in command_blocks(ctx.project, workflows=False)
@@ -89,3 +96,24 @@ class DestructiveRollback(Rule):
         if not paths:
             return None
         return ctx.text(f"ロールバック手順を確認: {', '.join(paths)}", f"rollback procedures checked: {', '.join(paths)}")
+
+
+STATEFUL_TYPES = ("AWS::RDS::DBInstance", "AWS::RDS::DBCluster", "AWS::DynamoDB::Table", "AWS::S3::Bucket",
+                  "AWS::EFS::FileSystem", "AWS::ElastiCache::ReplicationGroup", "AWS::ElastiCache::CacheCluster",
+                  "AWS::OpenSearchService::Domain", "AWS::DocDB::DBCluster")
+
+
+def _holds_data(ctx: RuleContext, stack_name: str | None) -> list[str] | bool | None:
+    """The data stores of the template a stack name is named after (False: it has none; None:
+    the stack's template is not known)."""
+    from sre_agent.iac.stacks import name_tokens
+
+    if not stack_name or "$" in stack_name:
+        return None
+    wanted = name_tokens(stack_name + ".yaml")
+    templates = [t for t in ctx.project.templates
+                 if (names := name_tokens(t.path)) and names <= wanted]
+    if not templates:
+        return None
+    stores = [f"`{r.logical_id}`" for t in templates for r in t.of_type(*STATEFUL_TYPES)]
+    return stores or False
