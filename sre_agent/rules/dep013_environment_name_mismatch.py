@@ -21,12 +21,15 @@ _TEST_OPS = frozenset({"=", "==", "!="})
 
 
 def spellings(ctx: RuleContext) -> dict[str, set[str]]:
-    """Environment names as the parameter files spell them, by canonical environment."""
+    """Environment names as the parameter files spell them, by canonical environment. The value
+    a file passes is what templates and scripts compare with; its name counts only when it passes
+    none (a `dev.json` that passes `Environment: production` deploys `production`)."""
     found: dict[str, set[str]] = {}
     for pset in ctx.project.parameter_sets:
         names = [str(pset.values[n]) for n in (*ENV_PARAMETER_NAMES, *TF_ENV_VARIABLES)
                  if isinstance(pset.values.get(n), (str, int))]
-        names += TOKEN.findall(PurePosixPath(pset.path).stem)
+        if not any(canonical(n) for n in names):
+            names += TOKEN.findall(PurePosixPath(pset.path).stem)
         for name in names:
             env = canonical(name)
             if env:

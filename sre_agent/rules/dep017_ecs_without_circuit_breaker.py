@@ -103,12 +103,12 @@ class EcsWithoutCircuitBreaker(Rule):
     def _report(self, ctx: RuleContext, path: str, line: int, resource: str, missing: list[str],
                 where: str, env: str | None) -> Finding:
         if missing == ["Rollback"]:
-            ja = f"`{resource}` のサーキットブレーカーは失敗したデプロイを止めるが前の版に戻さない（Rollback 無効、{where}）"
-            en = f"`{resource}` stops a failed deployment but does not roll back (Rollback off, {where})"
+            ja = f"{where}の `{resource}` のサーキットブレーカーは失敗したデプロイを止めるが前の版に戻さない（Rollback 無効）"
+            en = f"`{resource}` stops a failed deployment but does not roll back in {where} (Rollback off)"
         else:
-            ja = (f"`{resource}` にデプロイのサーキットブレーカーがない（{where}）。起動に失敗するタスク定義の"
+            ja = (f"{where}の `{resource}` にデプロイのサーキットブレーカーがない。起動に失敗するタスク定義の"
                   "デプロイが止まらず、前の版にも戻らない")
-            en = (f"`{resource}` has no deployment circuit breaker ({where}): a task definition that "
+            en = (f"`{resource}` has no deployment circuit breaker in {where}: a task definition that "
                   "fails to start keeps being deployed and is not rolled back")
         return self.finding(ctx, file=path, line=line, resource=resource, environment=env,
                             message=ctx.text(ja, en))
