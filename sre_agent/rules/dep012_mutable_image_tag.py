@@ -24,18 +24,38 @@ _SUB_VAR_NAME = re.compile(r"\$\{([^}!][^}]*)\}")
 _IMAGE_LINE = re.compile(r"""^\s*["']?image["']?\s*[=:]""")
 
 
+ENV_HOLE = "\x01"  # a variable that holds the environment name (`${ENV}`, `${{ inputs.environment }}`)
+_ENV_VAR_NAMES = r"(?:env|environment|env_?name|environment_?name|stage|deploy_?env|target_?env)"
+_ENV_VAR = re.compile(
+    r"\$\{\{\s*(?:[\w-]+\.)*" + _ENV_VAR_NAMES + r"\s*\}\}"  # ${{ inputs.environment }}
+    r"|\$\{" + _ENV_VAR_NAMES + r"\}|\$" + _ENV_VAR_NAMES + r"(?![A-Za-z0-9_])", re.IGNORECASE)
+_PINNED_PART = re.compile(r"v?\d+|[0-9a-f]{7,40}|\d{8}T?\d*", re.IGNORECASE)
+
+
+def environment_tag(tag: str) -> bool:
+    """`prd`, `api-prod`, `stg_latest`, `api-${ENV}`: a tag named after the environment is
+    overwritten by every release to it. `1.4.0-prd` or `prd-3f2a9c1` carry a version and are not."""
+    parts = [p for p in re.split(r"[-_.]", tag) if p]
+    if not any(canonical(p) or p == ENV_HOLE for p in parts):
+        return False
+    return not any(_PINNED_PART.fullmatch(p) for p in parts)
+
+
 def mutable_tag(reference: str) -> str | None:
     """The mutable tag of an image reference (`latest` when none is given); None when the tag
-    is immutable (a digest, a commit hash, a version) or cannot be known."""
+    is immutable (a digest, a commit hash, a version) or cannot be known. An environment-named
+    tag (`:prd`, `:api-${Environment}` resolved to `api-prd`, `:${ENV}` in a script) is mutable."""
     last = reference.rsplit("/", 1)[-1]
     if "@" in last:
         return None  # pinned by digest
     if ":" not in last:
         return None if HOLE in last or not last else "latest"
     tag = last.split(":", 1)[1]
-    if HOLE in tag or not tag:
+    if tag.lower() in MUTABLE_TAGS:
+        return tag
+    if not tag or HOLE in tag:
         return None
-    return tag if tag.lower() in MUTABLE_TAGS or canonical(tag) else None
+    return tag.replace(ENV_HOLE, "${ENV}") if environment_tag(tag) else None
 
 
 def cfn_string(evaluator: CfnEvaluator, node: Any, depth: int = 0, params: bool = True) -> Any:
@@ -112,7 +132,8 @@ class MutableImageTag(Rule):
     """
     ## What it does
     Finds container images referenced by a mutable tag — `:latest`, no tag at all (= latest),
-    an environment-named tag (`:prd`, `:stg`) or a branch-like tag (`:main`, `:stable`):
+    an environment-named tag (`:prd`, `:stg`, `:api-prod`; not `:1.8.2-prd`, which carries a
+    version) or a branch-like tag (`:main`, `:stable`):
     - CloudFormation `AWS::ECS::TaskDefinition` `ContainerDefinitions[].Image`, with `!Sub`,
       `!Ref`, `!Join` and `!If` resolved from the production parameter file (else the
       parameter's Default). `!Sub ...:${ImageTag}` is reported only when the production value
@@ -121,7 +142,8 @@ class MutableImageTag(Rule):
       heredoc; `file()` / `templatefile()` are not read), `${var.x}` resolved from the
       production tfvars or the default;
     - `docker push repo:latest` in scripts, runbooks and workflows, when that block pushes no
-      other (immutable) tag.
+      other (immutable) tag; a tag made of the environment variable (`:${ENV}`,
+      `:api-${Environment}`, `:${{ inputs.environment }}`) counts as environment-named.
     Images pinned by digest (`@sha256:...`) pass.
 
     ## Why is this bad
@@ -216,7 +238,8 @@ class MutableImageTag(Rule):
                     continue
                 args = [w for w in words[words.index("push") + 1:] if not w.startswith("-")]
                 if args:
-                    pushes.append((command, mutable_tag(_SHELL_VAR.sub(HOLE, args[0])), args[0]))
+                    reference = _SHELL_VAR.sub(HOLE, _ENV_VAR.sub(ENV_HOLE, args[0]))
+                    pushes.append((command, mutable_tag(reference), args[0]))
             if not pushes or any(tag is None for _, tag, _ in pushes):
                 continue
             for command, tag, reference in pushes:
@@ -224,13 +247,14 @@ class MutableImageTag(Rule):
                     ctx, file=block.path, line=command.line,
                     message=ctx.text(
                         f"デプロイ用イメージを可変タグ `{tag}` で push している（{reference}）。"
-                        "ロールバックしても同じタグの新しいイメージが取得される",
-                        f"the deploy image is pushed with the mutable tag `{tag}` ({reference}): a rollback "
-                        "pulls the same tag, i.e. the new image"))
+                        f"{_env_note(ctx, tag)}ロールバックしても同じタグの新しいイメージが取得される",
+                        f"the deploy image is pushed with the mutable tag `{tag}` ({reference}): "
+                        f"{_env_note(ctx, tag)}a rollback pulls the same tag, i.e. the new image"))
 
     def _finding(self, ctx: RuleContext, file: str, line: int, resource: str, container: Any,
                  reference: str, tag: str, env: str | None, source: str) -> Finding:
         shown = reference.replace(HOLE, "…")
+        note = _env_note(ctx, tag)
         if ":" not in reference.rsplit("/", 1)[-1]:
             tag = ctx.text("タグ指定なし = latest", "no tag = latest")
         else:
@@ -239,10 +263,10 @@ class MutableImageTag(Rule):
         return self.finding(
             ctx, file=file, line=line, resource=resource, environment=env,
             message=ctx.text(
-                f"`{resource}` の {name} のイメージが可変タグ（{tag}）を参照している（{shown}{source}）。ロールバックで"
-                "前のタスク定義に戻しても同じタグの新しいイメージが起動する",
-                f"`{resource}` {name} uses a mutable tag ({tag}; {shown}{source}): rolling back to the "
-                "previous task definition starts the new image again"))
+                f"`{resource}` の {name} のイメージが可変タグ（{tag}）を参照している（{shown}{source}）。"
+                f"{note}ロールバックで前のタスク定義に戻しても同じタグの新しいイメージが起動する",
+                f"`{resource}` {name} uses a mutable tag ({tag}; {shown}{source}): {note}rolling back "
+                "to the previous task definition starts the new image again"))
 
     def coverage(self, ctx: RuleContext) -> str | None:
         tasks = [f"{t.path} `{r.logical_id}`" for t in ctx.project.templates
@@ -250,6 +274,13 @@ class MutableImageTag(Rule):
         tasks += [f"{tf.path} `{b.address}`" for tf in ctx.project.terraform
                   for b in tf.resources("aws_ecs_task_definition")]
         return ", ".join(tasks[:3]) if tasks else None
+
+
+def _env_note(ctx: RuleContext, tag: str) -> str:
+    if tag.lower() in MUTABLE_TAGS or not environment_tag(tag.replace("${ENV}", ENV_HOLE)):
+        return ""
+    return ctx.text("環境名のタグはその環境へのリリースのたびに上書きされる。",
+                    "an environment-named tag is overwritten by every release to that environment; ")
 
 
 def _referenced(node: Any) -> set[str]:
