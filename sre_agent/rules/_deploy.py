@@ -102,6 +102,66 @@ def case_patterns(text: str) -> Iterator[tuple[int, list[str]]]:
             yield number, [alt.strip().strip("\"'") for alt in match.group(1).split("|")]
 
 
+# --- what a script changes -------------------------------------------------------------------
+
+_AWS_VALUE_OPTIONS = frozenset({"--region", "--profile", "--output", "--endpoint-url", "--query",
+                                "--color", "--ca-bundle", "--cli-read-timeout",
+                                "--cli-connect-timeout", "--cli-input-json"})
+_READ_ONLY_OPERATION = re.compile(
+    r"(describe|list|get|head|wait|validate|estimate|detect|filter|lookup|search|test|tail|ls"
+    r"|help|batch-get|query|scan|simulate|preview|generate|decode|verify)(-|$)")
+_CHANGING_SCRIPT = re.compile(r"(deploy|changeset|change-set|rollback|destroy|delete|apply|release)",
+                              re.IGNORECASE)
+
+
+def aws_operation(command: ShellCommand) -> tuple[str, str] | None:
+    """(service, operation) of `aws [--region x] <service> <operation> ...`."""
+    if command.name != "aws":
+        return None
+    words, found, skip = list(command.words[1:]), [], False
+    for word in words:
+        if skip:
+            skip = False
+            continue
+        if word.startswith("--"):
+            skip = word in _AWS_VALUE_OPTIONS
+            continue
+        found.append(word)
+        if len(found) == 2:
+            return found[0], found[1]
+    return None
+
+
+def changes_infrastructure(commands: tuple[ShellCommand, ...] | list[ShellCommand]) -> bool:
+    """The commands change cloud resources: an AWS call that is not read-only (describe-, list-,
+    get-, wait ...), terraform apply / destroy / import / state, docker push, kubectl / helm /
+    sam / cdk deploys, or a call of the project's deploy scripts."""
+    for command in commands:
+        operation = aws_operation(command)
+        if operation is not None:
+            service, action = operation
+            if service == "s3":
+                if action in ("cp", "mv", "rm", "rb", "mb", "sync"):
+                    return True
+            elif service not in ("sts", "configure", "help") and not _READ_ONLY_OPERATION.match(action):
+                return True
+            continue
+        sub, _ = terraform_subcommand(command)
+        words = command.words
+        if sub in ("apply", "destroy", "import", "state", "taint"):
+            return True
+        if command.name == "docker" and "push" in words:
+            return True
+        if command.name in ("kubectl", "helm", "sam", "cdk", "serverless", "sls", "copilot") and any(
+                w in ("apply", "delete", "deploy", "destroy", "install", "upgrade", "uninstall",
+                      "rollback", "replace", "patch", "scale") for w in words[1:]):
+            return True
+        name = command.name.rsplit("/", 1)[-1]
+        if name.endswith(".sh") and _CHANGING_SCRIPT.search(name):
+            return True
+    return False
+
+
 # --- blocks ------------------------------------------------------------------------------------
 
 def script_blocks(project: Project) -> Iterator[CommandBlock]:

@@ -5,9 +5,17 @@ from __future__ import annotations
 from typing import Iterable
 
 from sre_agent.models import Finding, Perspective, Severity
+from sre_agent.rules._deploy import changes_infrastructure
 from sre_agent.rules.base import Rule, RuleContext
 
 REQUIRED = ("errexit", "nounset", "pipefail")
+OPTION_NAMES = {"errexit": "-e（errexit）", "nounset": "-u（nounset）", "pipefail": "-o pipefail"}
+RISK_JA = {"errexit": "",
+           "nounset": "未定義の変数が空文字として使われる（$ENVIRONMENT が空ならスタック名は「-app」）。",
+           "pipefail": "パイプの途中の失敗（aws ... | jq）が見逃される。"}
+RISK_EN = {"errexit": "",
+           "nounset": "an unset variable expands to nothing (an empty $ENVIRONMENT makes the stack `-app`)",
+           "pipefail": "a failure inside a pipe (aws ... | jq) goes unnoticed"}
 
 
 class ScriptWithoutErrexit(Rule):
@@ -15,7 +23,11 @@ class ScriptWithoutErrexit(Rule):
     ## What it does
     Checks that every shell script turns on `errexit`, `nounset` and `pipefail` at top level —
     `set -euo pipefail`, or the same options on separate `set` lines — and does not turn them off
-    again. A `set -e` inside a function or an `if` body does not count.
+    again. A `set -e` inside a function or an `if` body does not count. The message names what
+    is missing. Severity: error when errexit is missing (or turned off with `set +e`) in a script
+    that changes infrastructure (a non-read-only `aws` call, `terraform apply`, `docker push`,
+    a call of the deploy scripts); warning when `set -e` is there and only `-u` / `-o pipefail`
+    is missing, or when the script changes nothing (a local helper).
 
     ## Why is this bad
     Without them a failed `create-change-set` is followed by `execute-change-set` of a change set
@@ -54,13 +66,34 @@ class ScriptWithoutErrexit(Rule):
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         for script in ctx.project.scripts:
             missing = [o for o in REQUIRED if not script.script.enabled_at_top(o)]
-            if missing:
+            if not missing:
+                continue
+            others = [OPTION_NAMES[o] for o in missing if o != "errexit"]
+            if "errexit" not in missing:
+                # set -e stops at a failed command: a real risk remains, not an unsafe script.
                 yield self.finding(
-                    ctx, file=script.path, line=1,
+                    ctx, file=script.path, line=1, severity=Severity.WARNING,
                     message=ctx.text(
-                        f"トップレベルで {', '.join(missing)} が有効になっていない。失敗したコマンドの後も処理が続く",
-                        f"{', '.join(missing)} not enabled at top level: the script runs on after a failed command"),
-                )
+                        f"set -e はあるが {' と '.join(others)} がない。"
+                        + "".join(RISK_JA[o] for o in missing),
+                        f"set -e is there but {' and '.join(others)} is missing: "
+                        + "; ".join(RISK_EN[o] for o in missing)))
+                continue
+            turned_off = any(o.name == "errexit" and o.top_level and o.enabled
+                             for o in script.script.set_options)
+            changes = changes_infrastructure(script.script.commands)
+            what_ja = "set +e で errexit を無効にしたまま" if turned_off else "set -e（errexit）がない"
+            what_en = "errexit is turned off (set +e) and not back on" if turned_off else "no set -e (errexit)"
+            also_ja = f"（{' と '.join(others)} もない）" if others else ""
+            also_en = f" ({' and '.join(others)} missing too)" if others else ""
+            yield self.finding(
+                ctx, file=script.path, line=1,
+                severity=Severity.ERROR if changes else Severity.WARNING,
+                message=ctx.text(
+                    f"{what_ja}{also_ja}。失敗したコマンドの後も処理が続く"
+                    + ("（インフラを変更するスクリプトのため、失敗の後も次の変更が実行される）" if changes else ""),
+                    f"{what_en}{also_en}: the script runs on after a failed command"
+                    + (" (it changes infrastructure: the next change runs after a failure)" if changes else "")))
 
     def coverage(self, ctx: RuleContext) -> str | None:
         scripts = ctx.project.scripts
