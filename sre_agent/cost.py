@@ -59,6 +59,10 @@ class Estimate:
     as_of: str
     items: list[CostItem] = field(default_factory=list)
     unpriced: list[str] = field(default_factory=list)
+    # categories with a resource the code builds but the estimate could not price (an instance
+    # class missing from the price table, a task definition it cannot resolve): "not built" is
+    # never concluded for them
+    unpriced_categories: set[str] = field(default_factory=set)
 
     @property
     def total(self) -> float:
@@ -140,10 +144,12 @@ def _add_rds(result: Estimate, prices: dict, *, resource: str, file: str, line: 
              klass: Any, multi_az: Any, storage: Any, storage_type: Any, in_cluster: bool) -> None:
     if not isinstance(klass, str):
         result.unpriced.append(f"{resource}: インスタンスクラスを解決できない")
+        result.unpriced_categories.add("aurora" if in_cluster else "rds")
         return
     hourly = _rds_price(prices, engine, klass)
     if hourly is None:
         result.unpriced.append(f"{resource}: {klass} は価格表にない")
+        result.unpriced_categories.add("aurora" if in_cluster else "rds")
         return
     multi = as_bool(multi_az)
     factor = price_table()["rds_multi_az_factor"] if multi is True and not in_cluster else 1
@@ -231,12 +237,42 @@ def _cfn_items(template, ev: CfnEvaluator, prices: dict, result: Estimate) -> No
             result.unpriced.append(f"{res.logical_id}: S3 の保存量は見積に含まない")
 
 
+def launch_kind(launch_type: Any, strategy: Any, compatibilities: Any = None) -> str | None:
+    """How an ECS service's tasks run: "fargate", "fargate_spot" (all of them on FARGATE_SPOT),
+    "ec2", or None when the code does not say (the cluster's default capacity provider strategy).
+    `LaunchType: FARGATE`, a capacity provider strategy of FARGATE / FARGATE_SPOT, or a task
+    definition that requires FARGATE all mean Fargate."""
+    if isinstance(launch_type, str) and launch_type.upper() in ("FARGATE", "EC2", "EXTERNAL"):
+        return "fargate" if launch_type.upper() == "FARGATE" else "ec2"
+    providers = []
+    for entry in strategy if isinstance(strategy, list) else []:
+        name = entry.get("CapacityProvider", entry.get("capacity_provider")) if isinstance(entry, dict) else None
+        providers.append(str(name).upper() if isinstance(name, str) else None)
+    if providers:
+        if all(p in ("FARGATE", "FARGATE_SPOT") for p in providers):
+            return "fargate_spot" if set(providers) == {"FARGATE_SPOT"} else "fargate"
+        return "ec2" if None not in providers else None
+    if isinstance(compatibilities, list) and [str(c).upper() for c in compatibilities] == ["FARGATE"]:
+        return "fargate"
+    return None
+
+
 def _cfn_service(template, ev: CfnEvaluator, res, prices: dict, result: Estimate) -> None:
     props = res.properties
     ref = props.get("TaskDefinition")
     task = template.resources.get(ref["Ref"]) if isinstance(ref, dict) and "Ref" in ref else None
+    compat = ev.value(task.properties["RequiresCompatibilities"]) \
+        if task is not None and "RequiresCompatibilities" in task.properties else None
+    kind = launch_kind(ev.value(props["LaunchType"]) if "LaunchType" in props else None,
+                       ev.value(props["CapacityProviderStrategy"]) if "CapacityProviderStrategy" in props
+                       else None, compat)
+    if kind == "ec2":
+        result.unpriced.append(f"{res.logical_id}: EC2 起動タイプ（コンテナインスタンスの料金は見積に含まない）")
+        result.unpriced_categories.add("fargate")
+        return
     if task is None:
         result.unpriced.append(f"{res.logical_id}: タスク定義を解決できない")
+        result.unpriced_categories.add("fargate")
         return
     cpu = _num(ev.value(task.properties.get("Cpu", UNKNOWN)))
     memory = _num(ev.value(task.properties.get("Memory", UNKNOWN)))
@@ -247,15 +283,23 @@ def _cfn_service(template, ev: CfnEvaluator, res, prices: dict, result: Estimate
             minimum = _num(ev.value(target.properties.get("MinCapacity", UNKNOWN)))
     if cpu is None or memory is None or desired is None:
         result.unpriced.append(f"{res.logical_id}: CPU / メモリ / タスク数を解決できない")
+        result.unpriced_categories.add("fargate")
         return
     tasks = max(desired, minimum or 0)
-    _add_fargate(result, prices, res.logical_id, template.path, res.line, cpu, memory, tasks)
+    _add_fargate(result, prices, res.logical_id, template.path, res.line, cpu, memory, tasks,
+                 spot=kind == "fargate_spot")
 
 
 def _add_fargate(result: Estimate, prices: dict, resource: str, file: str, line: int,
-                 cpu: float, memory: float, tasks: float) -> None:
+                 cpu: float, memory: float, tasks: float, spot: bool = False) -> None:
     vcpu, gb = cpu / 1024, memory / 1024
     per_task = vcpu * prices["fargate"]["vcpu_hour"] + gb * prices["fargate"]["gb_hour"]
+    if spot:  # Fargate Spot's price moves; the on-demand price is its upper bound
+        result.items.append(CostItem("fargate", resource, file, line,
+                                     f"{vcpu:g}vCPU / {gb:g}GB × {tasks:g}タスク（FARGATE_SPOT、オンデマンド価格で上限）",
+                                     per_task, "task-hour", HOURS_PER_MONTH * tasks,
+                                     note="Spot の割引（変動）は含まない"))
+        return
     result.items.append(CostItem("fargate", resource, file, line,
                                  f"{vcpu:g}vCPU / {gb:g}GB × {tasks:g}タスク（常時）", per_task,
                                  "task-hour", HOURS_PER_MONTH * tasks))
@@ -266,6 +310,7 @@ def _add_cache(result: Estimate, prices: dict, resource: str, file: str, line: i
     hourly = prices["elasticache"].get(node) if isinstance(node, str) else None
     if hourly is None:
         result.unpriced.append(f"{resource}: ノードタイプ {node!r} は価格表にない")
+        result.unpriced_categories.add("elasticache")
         return
     result.items.append(CostItem("elasticache", resource, file, line, f"{node} × {count:g}ノード",
                                  hourly, "node-hour", HOURS_PER_MONTH * count))
@@ -279,13 +324,23 @@ def _tf_items(tf, variables: dict, prices: dict, result: Estimate) -> None:
         if block.type == "aws_ecs_service":
             ref = str(block.get("task_definition", ""))
             task = next((t for name, t in tasks.items() if f"aws_ecs_task_definition.{name}." in ref), None)
+            strategy = block.body.get("capacity_provider_strategy")
+            kind = launch_kind(get("launch_type", None), strategy if isinstance(strategy, list) else
+                               [strategy] if isinstance(strategy, dict) else None,
+                               task.get("requires_compatibilities") if task else None)
+            if kind == "ec2":
+                result.unpriced.append(f"{block.address}: EC2 起動タイプ（コンテナインスタンスの料金は見積に含まない）")
+                result.unpriced_categories.add("fargate")
+                continue
             cpu = _num(tf_value(task, "cpu", variables)) if task else None
             memory = _num(tf_value(task, "memory", variables)) if task else None
             desired = _num(get("desired_count", 1))
             if cpu is None or memory is None or desired is None:
                 result.unpriced.append(f"{block.address}: CPU / メモリ / タスク数を解決できない")
+                result.unpriced_categories.add("fargate")
                 continue
-            _add_fargate(result, prices, block.address, path, block.line, cpu, memory, desired)
+            _add_fargate(result, prices, block.address, path, block.line, cpu, memory, desired,
+                         spot=kind == "fargate_spot")
         elif block.type == "aws_db_instance":
             _add_rds(result, prices, resource=block.address, file=path, line=block.line,
                      engine=str(get("engine", "postgres")), klass=get("instance_class"),

@@ -102,3 +102,24 @@ def test_deploy_strategy_claims(tmp_path) -> None:
         "| インフラ | ローリング更新は使用しない |\n\nリリースはゼロダウンタイムで行う。\n", encoding="utf-8")
     claims = facts_of(load_project([tmp_path])).deploy_claims
     assert {(c.strategy, c.where.line) for c in claims} == {("blue_green", 7), ("zero_downtime", 10)}
+
+
+def test_rounded_money_carries_its_precision() -> None:
+    rounded = money("約3.1万円")[0]
+    assert rounded.amount == 31_000 and rounded.approximate and rounded.tolerance == 500
+    assert money("月1,000円程度")[0].tolerance == 50
+    exact = money("31,420円")[0]
+    assert not exact.approximate and exact.tolerance == 0
+
+
+def test_fargate_is_recognised_by_launch_type_capacity_providers_or_compatibilities() -> None:
+    from sre_agent.cost import launch_kind
+
+    assert launch_kind("FARGATE", None) == "fargate"
+    assert launch_kind(None, [{"CapacityProvider": "FARGATE", "Weight": 1},
+                              {"CapacityProvider": "FARGATE_SPOT", "Weight": 3}]) == "fargate"
+    assert launch_kind(None, [{"capacity_provider": "FARGATE_SPOT", "weight": 1}]) == "fargate_spot"
+    assert launch_kind(None, None, ["FARGATE"]) == "fargate"
+    assert launch_kind("EC2", None) == "ec2"
+    assert launch_kind(None, [{"CapacityProvider": "app-asg-provider"}]) == "ec2"
+    assert launch_kind(None, None) is None

@@ -424,16 +424,48 @@ def _monitoring_environment(unit: Unit) -> str:
     return "prod" if not named or "prod" in named else sorted(named)[0]
 
 
+BUDGET_LABELS = ("予算", "運用費", "運用コスト", "ランニングコスト", "利用料", "費用上限", "コスト上限")
+LIMIT_WORDS = ("以内", "以下", "上限", "まで", "を超えない", "予算内", "未満", "目標")
+NOT_BUDGET = ("アラート", "budgets", "通知", "見積", "試算", "初期", "構築費", "追加", "オプション",
+              "場合", "削減", "内訳")
+_AMOUNT = r"[$¥]?\s*\d[\d,]*(?:\.\d+)?\s*(?:万|千)?\s*(?:円|ドル|USD|JPY)?"
+# 「月額運用費用: 10万円以内」「予算は月1,000円程度」「月1,000円予算内」: a budget stated as such
+_BUDGET_PHRASE = re.compile(
+    rf"(?P<label>{'|'.join(BUDGET_LABELS)})[^。0-9$¥]{{0,16}}?(?P<amount>{_AMOUNT})(?P<after>[^。]{{0,8}})"
+    rf"|(?P<amount2>{_AMOUNT})\s*の?予算")
+
+
+def _budget_phrase(text: str) -> str | None:
+    """The amount part of a line or cell that states a budget (a label and a limit), else None."""
+    folded = v.fold(text)
+    for m in _BUDGET_PHRASE.finditer(folded):
+        if m.group("amount2"):
+            return m.group("amount2")
+        if m.group("label") == "予算" or has(m.group("after"), LIMIT_WORDS):
+            return m.group("amount")
+    return None
+
+
 def _budget(facts: DocFacts, unit: Unit, path: str) -> None:
-    in_plan = has(path, ("企画", "要件", "計画書", "提案"))
-    if not (in_plan or has(unit.titles(), ("予算",))):
+    """Budgets are stated, not inferred from any yen amount: a 予算 row (or a 運用費 row of a 予算 /
+    制約 table), or a line that says 予算 / 上限 / 以内 next to the amount. A remark in prose such as
+    「WAF を追加すると月額約3,420円」 is a cost, not the budget."""
+    in_plan = has(PurePosixPath(path).name, ("企画", "要件定義", "計画書", "提案", "制約"))
+    budget_section = has(unit.titles(), ("予算", "制約"))
+    if not (in_plan or budget_section):
         return
-    if not has(unit.text, ("予算", "運用費", "費用", "コスト", "利用料")) or not has(
-            unit.text, ("月額", "月", "monthly", "per month")):
+    if not has(unit.text, ("月額", "月", "monthly", "per month")) or has(unit.text, NOT_BUDGET):
         return
-    if has(unit.text, ("アラート", "budgets", "通知", "見積", "試算", "初期", "構築費")):
+    if unit.cells:
+        label, values = unit.cells[0], " | ".join(unit.cells[1:])
+        stated = has(label, ("予算",)) or (has(label, BUDGET_LABELS) and (
+            budget_section or has(values, LIMIT_WORDS)))
+        text = values if stated else next(
+            (p for p in (_budget_phrase(c) for c in unit.cells[1:]) if p), None)
+    else:
+        text = _budget_phrase(unit.text)
+    if not text:
         return
-    text = " | ".join(unit.cells[1:]) if unit.cells else unit.text
     amounts = v.money(text)
     if not amounts:
         return
@@ -488,19 +520,26 @@ def _cost_table(document, section: Section, table: Table) -> CostTable | None:
                     else "month" for i in money_cols)
     currencies = [v.currency_of_header(table.header[i]) for i in money_cols]
     rows, subtotals, total = [], [], None
-    for row, line in zip(table.rows, table.row_lines):
+    signed = []  # per priced row: is every amount written as an increment (+$15.90)?
+    raw_rows = table.raw_rows if len(table.raw_rows) == len(table.rows) else table.rows
+    for row, raw, line in zip(table.rows, raw_rows, table.row_lines):
         label = row[0] if row else ""
         amounts = []
         for index, currency in zip(money_cols, currencies):
-            found = v.money(row[index], currency) if index < len(row) else []
+            # the raw cell: 約 / 概算 / 程度 mark a rounded figure (normalised cells drop 約)
+            cell = raw[index] if index < len(raw) else row[index] if index < len(row) else None
+            found = v.money(cell, currency) if cell is not None else []
             amounts.append(found[0] if found else None)
-        cost_line = CostLine(Where(document.path, line), label, tuple(amounts))
+        others = " | ".join(c for i, c in enumerate(row) if i not in money_cols)
+        cost_line = CostLine(Where(document.path, line), label, tuple(amounts), others)
         if has(label, SUBTOTAL_WORDS):
             subtotals.append(cost_line)
         elif has(label, TOTAL_WORDS):
             total = cost_line
         elif any(a is not None for a in amounts):
             rows.append(cost_line)
+            signed.append(all(v.fold(row[i]).lstrip().startswith("+") for i, a in zip(money_cols, amounts)
+                              if a is not None and i < len(row)))
     if not rows:
         return None
     text = document.text
@@ -517,4 +556,4 @@ def _cost_table(document, section: Section, table: Table) -> CostTable | None:
     return CostTable(Where(document.path, table.line), section.title,
                      tuple(table.header[i] for i in money_cols), periods, tuple(rows),
                      tuple(subtotals), total, environment, region,
-                     bool(DATE_STATED.search(v.fold(text))))
+                     bool(DATE_STATED.search(v.fold(text))), all(signed), titles)

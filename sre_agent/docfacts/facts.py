@@ -92,6 +92,7 @@ class CostLine:
     where: Where
     label: str
     amounts: tuple[Money | None, ...]  # one per money column
+    text: str = ""  # the row's other cells (サービス, スペック, 備考): what the line prices
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ class CostTable:
     environment: str | None  # canonical environment named by the section or table, if any
     region: str | None  # region stated in the document (ap-northeast-1, us-east-1), if any
     date_stated: bool
+    delta: bool = False  # every amount written `+$15.90`: what a change adds, not an estimate
+    titles: str = ""  # the section path (`月額コスト見積もり（月20時間稼働） / 総コスト一覧`)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ returns None when the value cannot be read — callers treat None as unknown, ne
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from sre_agent.parsing.markdown import normalize_cell
@@ -25,6 +26,8 @@ _DURATION = re.compile(
     r"(?P<unit>時間|分|秒|日|minutes|mins|min|hours|hour|hrs|hr|h|days|day|sec|s)(?![a-zA-Z])"
     r"(?:\s*(?:/|per\s*)\s*(?P<post>月|年|month|year|yr|mo))?",
     re.IGNORECASE)
+_APPROX_BEFORE = re.compile(r"(?:約|およそ|概ね|概算|[~〜])\s*$")
+_APPROX_AFTER = re.compile(r"^\s*(?:程度|前後|ほど|くらい|ぐらい|弱|強)")
 _MONEY = re.compile(
     r"(?P<pre>\$|US\$|USD\s*|¥|JPY\s*)?\s*(?P<num>\d[\d,]*(?:\.\d+)?)\s*"
     r"(?P<man>万|千)?\s*(?P<post>円|ドル|USD|JPY|\$)?",
@@ -87,6 +90,13 @@ class Money:
     amount: float
     currency: str  # "JPY" | "USD"
     text: str
+    approximate: bool = False  # 約3.1万円, 概算, 1,000円程度, ~$50
+    precision: float = 0.0  # half the place value of the last digit written (約3.1万 → 500)
+
+    @property
+    def tolerance(self) -> float:
+        """How far the real figure may be from this one: its rounding, when it is a rounded figure."""
+        return self.precision if self.approximate else 0.0
 
     def to_jpy(self, usd_jpy: float) -> float:
         return self.amount * usd_jpy if self.currency == "USD" else self.amount
@@ -98,6 +108,7 @@ def money(text: str, default_currency: str | None = None) -> list[Money]:
     A bare number gets `default_currency` (a column header such as 月額（円）), else it is not
     money. Percentages and numbers glued to other units (50GB, 730h) are not money.
     """
+    plain = unicodedata.normalize("NFKC", text).replace("*", "")  # 約 kept: a rounded figure
     folded = fold(text)
     result = []
     for m in _MONEY.finditer(folded):
@@ -127,8 +138,32 @@ def money(text: str, default_currency: str | None = None) -> list[Money]:
             currency = default_currency or "JPY"
         else:
             currency = default_currency or "JPY"
-        result.append(Money(amount, currency, m.group(0).strip()))
+        result.append(Money(amount, currency, m.group(0).strip(),
+                            _approximate(plain, m.group(0).strip(), folded, m.end()),
+                            _precision(m.group("num"), man)))
     return result
+
+
+def _approximate(plain: str, written: str, folded: str, end: int) -> bool:
+    """約3.1万円 / 概算 3.1万円 / 1,000円程度 / ~$50: the cell states a rounded figure."""
+    index = plain.find(written)
+    before = plain[:index] if index >= 0 else ""
+    return bool(_APPROX_BEFORE.search(before[-6:]) or "概算" in plain
+                or _APPROX_AFTER.match(folded[end:end + 4]))
+
+
+def _precision(num: str, man: str | None) -> float:
+    """Half the place value of the last significant digit: 3.1万 → 500, 31,000 → 500, 1,000 → 50
+    (trailing zeros of an integer are read as rounding, but two significant digits are kept)."""
+    digits = num.replace(",", "")
+    if "." in digits:
+        step = 10.0 ** -len(digits.split(".")[1])
+    else:
+        stripped = digits.rstrip("0")
+        zeros = len(digits) - len(stripped) if stripped else 0
+        step = 10.0 ** max(0, min(zeros, len(digits) - 2))
+    scale = 10_000 if man == "万" else 1_000 if man == "千" else 1
+    return step * scale / 2
 
 
 def currency_of_header(header: str) -> str | None:

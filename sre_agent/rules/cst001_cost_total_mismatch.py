@@ -8,6 +8,7 @@ from sre_agent.docfacts import CostTable, facts_of
 from sre_agent.docfacts.extract import environment_in
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.rules.base import Rule, RuleContext
+from sre_agent.rules.cst004_estimate_differs_from_code import categories_in
 
 # Rows are usually rounded (to ¥10, $1); a total within this of the sum is the same total.
 ABSOLUTE_TOLERANCE = {"JPY": 10.0, "USD": 1.0}
@@ -20,10 +21,11 @@ def money_text(amount: float, currency: str) -> str:
     return sign + (f"${amount:,.2f}".replace(".00", "") if currency == "USD" else f"¥{amount:,.0f}")
 
 
-def _close(a: float, b: float, currency: str, rows: int) -> bool:
+def _close(a: float, b: float, currency: str, rows: int, rounded: float = 0.0) -> bool:
+    """Equal within the rounding of the rows, plus `rounded`: what 約3.1万円 / 概算 figures may be off."""
     tolerance = max(ABSOLUTE_TOLERANCE.get(currency, 1.0) * max(rows, 1) / 2,
                     RELATIVE_TOLERANCE * abs(b))
-    return abs(a - b) <= tolerance
+    return abs(a - b) <= tolerance + rounded
 
 
 class CostTotalMismatch(Rule):
@@ -81,8 +83,8 @@ class CostTotalMismatch(Rule):
     def _grand_total(self, ctx: RuleContext, summary: CostTable, tables: list[CostTable]) -> Iterable[Finding]:
         """A summary table whose rows are environments (本番 / ステージング): each row must be the
         合計 of that environment's own cost table, in the same document or, if unique, anywhere."""
-        if len(summary.rows) < 2 or not summary.columns:
-            return
+        if len(summary.rows) < 2 or not summary.columns or len(categories_in(summary.title)) == 1:
+            return  # `### RDS` with 本番 / ステージング rows: one component per environment, not the totals
         envs = [environment_in(row.label) for row in summary.rows]
         if None in envs or len(set(envs)) != len(envs):
             return
@@ -96,7 +98,8 @@ class CostTotalMismatch(Rule):
                 continue
             source = candidates[0]
             total = source.total.amounts[0]
-            if total.currency != stated.currency or _close(total.amount, stated.amount, stated.currency, 1):
+            if total.currency != stated.currency or _close(total.amount, stated.amount, stated.currency, 1,
+                                                           total.tolerance + stated.tolerance):
                 continue
             yield self.finding(ctx, file=row.where.file, line=row.where.line, message=ctx.text(
                 f"全体の集計「{row.label}」{money_text(stated.amount, stated.currency)} が、その環境の表"
@@ -121,7 +124,8 @@ class CostTotalMismatch(Rule):
                 continue
             currency = total.currency
             added = sum(a.amount for a in amounts)
-            if not _close(added, total.amount, currency, len(amounts)):
+            rounded = total.tolerance + sum(a.tolerance for a in amounts)
+            if not _close(added, total.amount, currency, len(amounts), rounded):
                 yield self.finding(
                     ctx, file=table.total.where.file, line=table.total.where.line,
                     message=ctx.text(
@@ -141,7 +145,8 @@ class CostTotalMismatch(Rule):
             monthly, yearly = line.amounts[m], line.amounts[y]
             if monthly is None or yearly is None or monthly.currency != yearly.currency:
                 continue
-            if not _close(monthly.amount * 12, yearly.amount, monthly.currency, 12):
+            if not _close(monthly.amount * 12, yearly.amount, monthly.currency, 12,
+                          yearly.tolerance + 12 * monthly.tolerance):
                 yield self.finding(
                     ctx, file=line.where.file, line=line.where.line,
                     message=ctx.text(

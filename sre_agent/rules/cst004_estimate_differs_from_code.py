@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from sre_agent.cost import HOURS_PER_MONTH, USD_JPY, Estimate, estimate
 from sre_agent.docfacts import CostTable, facts_of
 from sre_agent.docfacts.extract import has
+from sre_agent.docfacts.values import fold
 from sre_agent.environments import is_prod
-from sre_agent.models import Finding, Perspective, Severity
+from sre_agent.models import FileKind, FileStatus, Finding, Perspective, Severity
 from sre_agent.rules.base import Rule, RuleContext
 
 THRESHOLD = 0.30  # warn when the documents and the code differ by more than 30 %
@@ -37,14 +39,63 @@ def category_of(label: str) -> str | None:
     return None
 
 
+def categories_of(table: CostTable) -> set[str]:
+    """The kinds of resource a cost table prices, read from each row (label, サービス, スペック)."""
+    found = set()
+    for row in table.rows:
+        category = category_of(row.label) or category_of(row.text)
+        if category is not None:
+            found.add(category)
+    return found
+
+
+def categories_in(text: str) -> set[str]:
+    return {name for name, words in CATEGORY_WORDS if has(text, words)}
+
+
+def is_environment_estimate(table: CostTable) -> bool:
+    """A table that estimates an environment: rows for two kinds of resource or more. A breakdown of
+    one component (vCPU / メモリ rows of `### ECS Fargate`, the items of `### CloudWatch`), what a
+    change adds (`+$15.90`), or a business table (AWS利用料 + 保守工数) is not the estimate the code
+    is compared with."""
+    return not table.delta and len(categories_in(table.title)) != 1 and len(categories_of(table)) >= 2
+
+
 def documented_estimate(ctx: RuleContext) -> CostTable | None:
     """The production monthly cost table with a 合計 (a table for another environment is skipped)."""
     tables = [t for t in facts_of(ctx.project).cost_tables
               if t.total is not None and t.periods and t.periods[0] == "month"
-              and t.total.amounts[0] is not None]
+              and t.total.amounts[0] is not None and is_environment_estimate(t)]
     prod = [t for t in tables if t.environment is not None and is_prod(t.environment)]
     unnamed = [t for t in tables if t.environment is None]
     return (prod or unnamed or [None])[0]
+
+
+# Resource types by cost category, to tell what a template we could not parse may build
+BUILDERS = {
+    "fargate": ("AWS::ECS::Service", "aws_ecs_service"),
+    "rds": ("AWS::RDS::DBInstance", "aws_db_instance"),
+    "aurora": ("AWS::RDS::DBCluster", "aws_rds_cluster"),
+    "elasticache": ("AWS::ElastiCache::", "aws_elasticache_"),
+    "alb": ("AWS::ElasticLoadBalancingV2::LoadBalancer", "aws_lb\"", "aws_alb\""),
+    "nat": ("AWS::EC2::NatGateway", "aws_nat_gateway"),
+}
+
+
+def unreadable_categories(project) -> set[str]:
+    """Cost categories that a CloudFormation / Terraform file we could not parse names: its
+    services (`LaunchType: FARGATE`) exist even though the estimate cannot see them."""
+    found: set[str] = set()
+    for record in project.files:
+        if record.status is not FileStatus.ERROR or record.kind not in (FileKind.CLOUDFORMATION,
+                                                                         FileKind.TERRAFORM):
+            continue
+        try:
+            text = project.abs(record.path).read_text(encoding=record.encoding or "utf-8", errors="replace")
+        except OSError:
+            continue
+        found |= {category for category, types in BUILDERS.items() if any(t in text for t in types)}
+    return found
 
 
 def yen(usd: float) -> str:
@@ -100,10 +151,14 @@ class EstimateDiffersFromCode(Rule):
         table = documented_estimate(ctx)
         if table is None:
             return None
+        hours = re.search(r"月\s*(\d+)\s*時間|(\d+)\s*(?:時間|h)\s*/\s*月", fold(table.titles or table.title))
+        if hours and int(hours.group(1) or hours.group(2)) < HOURS_PER_MONTH:
+            return None  # 「月20時間稼働」: a schedule the code does not show, not 730 hours
         regions = [r for r, _ in facts_of(ctx.project).regions]
         result = estimate(ctx.project, "prod", document_regions=regions)
-        if not result.items:
-            return None
+        unknown = result.unpriced_categories | unreadable_categories(ctx.project)
+        if not result.items or categories_of(table) & unknown:
+            return None  # the code builds what the table prices, but we cannot price (or read) it
         total = table.total.amounts[0]
         documented_usd = total.amount / USD_JPY if total.currency == "JPY" else total.amount
         return table, result, documented_usd, result.total
@@ -140,7 +195,7 @@ class EstimateDiffersFromCode(Rule):
         documented: dict[str, float] = {}
         for row in table.rows:
             amount = row.amounts[0]
-            category = category_of(row.label)
+            category = category_of(row.label) or category_of(row.text)
             if amount is None or category is None:
                 continue
             usd = amount.amount / USD_JPY if amount.currency == "JPY" else amount.amount
