@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from conftest import write
+from conftest import ROOT, write
 from sre_agent.analyzers.base import ANALYZER_ERROR_ID, run_guarded
-from sre_agent.analyzers.cfnlint import CfnLintAnalyzer
+from sre_agent.analyzers.cfnlint import CfnLintAnalyzer, _engine
 from sre_agent.analyzers.checkov import CheckovAnalyzer
-from sre_agent.models import Perspective, Severity
+from sre_agent.analyzers.peer_catalogue import CFN_LINT, CHECKOV, TEMPLATE_ERROR
+from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.project import load_project
+from sre_agent.render import render
+from sre_agent.review import ReviewConfig, review
 from sre_agent.rules.base import RuleContext
 from sre_agent.rules.dep016_shellcheck import ShellcheckFindings
 
@@ -34,8 +38,18 @@ Resources:
 """
 
 
-def ctx_for(root: Path) -> RuleContext:
-    return RuleContext(load_project([root]))
+PEERS = ROOT / "fixtures" / "peers"
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def ctx_for(root: Path, lang: str = "ja") -> RuleContext:
+    return RuleContext(load_project([root]), lang=lang)
+
+
+def cfn_lint(case: str, lang: str = "ja") -> list[Finding]:
+    findings, run = run_guarded(CfnLintAnalyzer(), ctx_for(PEERS / case, lang))
+    assert run.error is None
+    return findings
 
 
 def test_cfn_lint_matches_keep_their_id_line_and_resource(tmp_path: Path) -> None:
@@ -94,6 +108,93 @@ def test_one_template_that_crashes_checkov_does_not_hide_the_others(tmp_path: Pa
     findings, run = run_guarded(CheckovAnalyzer(), ctx_for(tmp_path))
     assert any(f.id == "checkov:CKV_AWS_157" and f.file == "b_db.yaml" for f in findings)
     assert run.error is None
+
+
+# --- peer findings curated (fixtures/peers/, sre_agent/analyzers/peer_catalogue.py) ----------
+
+def test_redundant_depends_on_and_unused_parameters_go_to_the_appendix() -> None:
+    """W3005 ×3 and W2001 are warnings in cfn-lint and noise in a review: info, own title."""
+    findings = cfn_lint("redundant-dependson")
+    depends_on = [f for f in findings if f.id == "cfn-lint:W3005"]
+    assert len(depends_on) == 3
+    assert {(f.severity, f.title) for f in depends_on} == {
+        (Severity.INFO, "Check obsolete DependsOn configuration for Resources")}
+    unused = next(f for f in findings if f.id == "cfn-lint:W2001")
+    assert (unused.severity, unused.line) == (Severity.INFO, 7)
+    assert all(f.severity is Severity.INFO for f in findings)
+
+
+def test_nested_stack_with_a_local_template_url_is_a_deploy_error() -> None:
+    found = [f for f in cfn_lint("nested-local-template") if f.id == "cfn-lint:W3002"]
+    assert len(found) == 1
+    local = found[0]
+    assert (local.file, local.line, local.resource) == ("root.yaml", 11, "NetworkStack")
+    assert local.severity is Severity.ERROR and local.perspective is Perspective.OPERABILITY
+    assert JAPANESE.search(local.title) and "aws cloudformation package" in local.title
+    english = next(f for f in cfn_lint("nested-local-template", "en") if f.id == "cfn-lint:W3002")
+    assert english.title == CFN_LINT["W3002"].en and not JAPANESE.search(english.title)
+
+
+def test_deprecated_rds_engine_version_is_an_error() -> None:
+    deprecated = next(f for f in cfn_lint("deprecated-rds-engine") if f.id == "cfn-lint:W3691")
+    assert deprecated.severity is Severity.ERROR and deprecated.resource == "OrderDb"
+    assert deprecated.title == "RDS のエンジンバージョンが非推奨で新規作成できない（再構築・DR 不可）"
+    assert "'11.22'" in deprecated.message   # cfn-lint's specific message stays
+
+
+def test_uncurated_template_error_stays_an_error_under_a_generic_title() -> None:
+    assert "E3031" not in CFN_LINT
+    pattern = next(f for f in cfn_lint("schema-error") if f.id == "cfn-lint:E3031")
+    assert pattern.severity is Severity.ERROR and pattern.title == TEMPLATE_ERROR.ja
+    assert next(f for f in cfn_lint("schema-error", "en")
+                if f.id == "cfn-lint:E3031").title == TEMPLATE_ERROR.en
+
+
+def test_curated_checkov_checks_speak_the_review_language_and_the_rest_is_info() -> None:
+    def scan(lang: str) -> dict[str, Finding]:
+        findings, run = run_guarded(CheckovAnalyzer(), ctx_for(PEERS / "public-rds", lang))
+        assert run.error is None
+        return {f.id: f for f in findings}
+
+    ja, en = scan("ja"), scan("en")
+    public = ja["checkov:CKV_AWS_17"]
+    assert (public.severity, public.title) == (Severity.ERROR, "RDS がインターネットに公開")
+    assert public.message == "RDS がインターネットに公開 (OrderDb)"   # no English check name
+    assert en["checkov:CKV_AWS_17"].title == "RDS publicly accessible"
+    ssh = ja["checkov:CKV_AWS_24"]
+    assert (ssh.severity, ssh.resource) == (Severity.ERROR, "AdminSecurityGroup")
+    assert ja["checkov:CKV_AWS_157"].severity is Severity.WARNING
+    unlisted = ja["checkov:CKV_AWS_161"]   # IAM database authentication: hygiene
+    assert "CKV_AWS_161" not in CHECKOV
+    assert (unlisted.severity, unlisted.title) == (
+        Severity.INFO, "Ensure RDS database has IAM authentication enabled")
+
+
+def test_the_japanese_review_shows_the_deploy_breaker_and_moves_the_noise_to_the_appendix(
+        tmp_path: Path) -> None:
+    for case in ("redundant-dependson", "nested-local-template"):
+        for source in (PEERS / case).rglob("*.yaml"):
+            write(tmp_path, f"{case}/{source.relative_to(PEERS / case)}", source.read_text())
+    text = render(review([tmp_path], ReviewConfig(analyzers=("cfn-lint",), workers=False)), "md")
+    main, appendix = text.split("参考情報（info）")
+    assert "❌ ローカルパスを参照" in main and "[cfn-lint:W3002]" in main
+    assert "cfn-lint:W3005" not in main and "cfn-lint:W3005" in appendix
+    assert "cfn-lint:W2001" not in main
+
+
+def test_every_curated_id_exists_in_the_installed_tools() -> None:
+    """Ids are checked, not guessed: a renamed or invented id would silently never match."""
+    _, rules = _engine("ap-northeast-1")
+    assert set(CFN_LINT) - set(rules) == set()
+    import checkov
+
+    package = Path(checkov.__file__).parent
+    sources = "\n".join(path.read_text(encoding="utf-8", errors="replace")
+                         for pattern in ("*.py", "*.json", "*.yaml")
+                         for path in package.rglob(pattern)
+                         if "/checks/" in path.as_posix())
+    missing = [check for check in CHECKOV if f'"{check}"' not in sources]
+    assert missing == []
 
 
 def test_shellcheck_comments_become_dep016(tmp_path: Path) -> None:

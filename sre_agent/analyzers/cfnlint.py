@@ -3,6 +3,8 @@
 Building cfn-lint's config and rule collection costs ~0.45 s; `cfnlint.api.lint()` pays it on
 every call. We build them once per process and run each already-decoded template through
 `run_template_by_data`, so a template is parsed once for our rules and cfn-lint alike.
+Where a match lands and what it is called comes from `peer_catalogue`, not from cfn-lint's
+own E/W/I letter: its warnings mix deploy breakers with style.
 """
 
 from __future__ import annotations
@@ -10,18 +12,10 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from sre_agent.models import Finding, Perspective, Severity
+from sre_agent.analyzers.peer_catalogue import place_cfn_lint
+from sre_agent.models import Finding
 from sre_agent.rules.base import RuleContext
 from sre_agent.workers import chunked
-
-SEVERITY = {"E": Severity.ERROR, "W": Severity.WARNING, "I": Severity.INFO}
-# cfn-lint checks that belong to another review section than インフラ技術の評価.
-PERSPECTIVE = {
-    "W3011": Perspective.OPERABILITY,   # UpdateReplacePolicy/DeletionPolicy on stateful resources
-    "I3011": Perspective.OPERABILITY,
-    "I3013": Perspective.OPERABILITY,   # retention period for backups
-    "W3045": Perspective.INFRASTRUCTURE,
-}
 
 
 @cache
@@ -68,12 +62,12 @@ class CfnLintAnalyzer:
         match_path = getattr(match, "path", None) or []
         if len(match_path) > 1 and match_path[0] == "Resources":
             resource = str(match_path[1])
+        place = place_cfn_lint(rule_id, match.rule.shortdesc)
         return Finding(
-            id=f"cfn-lint:{rule_id}", source="cfn-lint",
-            severity=SEVERITY.get(rule_id[:1], Severity.WARNING),
-            perspective=PERSPECTIVE.get(rule_id, Perspective.INFRASTRUCTURE),
+            id=f"cfn-lint:{rule_id}", source="cfn-lint", severity=place.severity,
+            perspective=place.perspective,
             file=path, line=match.linenumber or None, resource=resource,
-            title=match.rule.shortdesc, message=match.message,
+            title=ctx.text(place.ja, place.en), message=match.message,
             remediation=ctx.text(f"cfn-lint {rule_id} の説明に従って修正: {match.rule.source_url}",
                                  f"Fix as cfn-lint {rule_id} describes: {match.rule.source_url}"),
         )

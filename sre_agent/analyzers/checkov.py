@@ -3,7 +3,8 @@
 The runners make no network call (the CLI's version check and guideline download are the ones
 that do); we still set the switches that keep a future version from trying. One template with
 a non-string `Type:` crashes checkov's whole CloudFormation scan, so a failed batch is retried
-file by file: one bad file cannot hide the findings of the rest.
+file by file: one bad file cannot hide the findings of the rest. Where a failed check lands
+(and under which title) is `peer_catalogue`'s decision; checkov reports no severities offline.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 from typing import Any, Callable
 
 from sre_agent.analyzers.base import analyzer_error
-from sre_agent.analyzers.checkov_map import classify
+from sre_agent.analyzers.peer_catalogue import place_checkov
 from sre_agent.models import FileStatus, Finding
 from sre_agent.rules.base import RuleContext
 from sre_agent.workers import chunked
@@ -136,17 +137,23 @@ class CheckovAnalyzer:
                 for rep in reports for check in rep.failed_checks]
 
     def _finding(self, ctx: RuleContext, check: Any, secret: bool) -> Finding:
-        perspective, severity = classify(check.check_id)
+        place = place_checkov(check.check_id, check.check_name)
         rel = os.path.relpath(check.file_abs_path, ctx.project.root).replace(os.sep, "/")
         resource: str | None = None if secret else str(check.resource)
         if resource and "." in resource and "::" in resource:   # "AWS::RDS::DBInstance.Database"
             resource = resource.rsplit(".", 1)[1]
         lines = check.file_line_range or [None]
+        title = ctx.text(place.ja, place.en)
+        # A curated check's message is our title again (the renderer then shows just where);
+        # checkov's English name stays only for the appendix and for the kind of secret.
+        name = title if place.curated else check.check_name
+        if secret and place.curated:
+            name = f"{title}: {check.check_name}"
         return Finding(
-            id=f"checkov:{check.check_id}", source="checkov", severity=severity,
-            perspective=perspective, file=rel, line=lines[0] or None,
-            resource=resource, title=check.check_name,
-            message=f"{check.check_name} ({resource})" if resource else check.check_name,
+            id=f"checkov:{check.check_id}", source="checkov", severity=place.severity,
+            perspective=place.perspective, file=rel, line=lines[0] or None,
+            resource=resource, title=title,
+            message=f"{name} ({resource})" if resource else name,
             remediation=ctx.text(f"checkov {check.check_id} の指摘に従って修正する",
                                  f"Fix as checkov {check.check_id} describes")
             + (f": {check.guideline}" if check.guideline else ""),
