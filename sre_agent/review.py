@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Literal
@@ -112,7 +113,7 @@ def review_project(project: Project, config: ReviewConfig, llm_backend=None,
     findings, runs = _run_analyzers(ctx, config, rules, focus)
     if focus is not None:
         findings = [f for f in findings if f.file and in_focus(f.file, focus)]
-        project.files = [r for r in project.files if in_focus(r.path, focus)]
+        project = _focused(project, focus)
     if project.scripts:
         runs.append(_shellcheck_run())
     findings = merge_equivalents(findings)
@@ -136,6 +137,17 @@ def _standards_in_force(config: ReviewConfig) -> list[str]:
     from sre_agent.llm.prompts import bundled_standards
 
     return [f"sre-agent standards/{s['name']}" for s in bundled_standards()]
+
+
+def _focused(project: Project, focus: list[str]) -> Project:
+    """The named part of the project: what a light review reports on and sends to the LLM."""
+    def keep(items: list, path=lambda item: item.path) -> list:
+        return [item for item in items if in_focus(path(item), focus)]
+    return replace(project, files=keep(project.files), templates=keep(project.templates),
+                   terraform=keep(project.terraform), scripts=keep(project.scripts),
+                   documents=keep(project.documents), parameter_sets=keep(project.parameter_sets),
+                   workflows=keep(project.workflows, str),
+                   texts={k: v for k, v in project.texts.items() if in_focus(k, focus)})
 
 
 def in_focus(path: str, focus: list[str]) -> bool:

@@ -50,7 +50,7 @@ class EcsWithoutCircuitBreaker(Rule):
 
     ## References
     - https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html
-    - standards/cloudformation.md §6 デプロイとロールバック
+    - standards/cloudformation.md §2 ロールバック手順を用意する
     """
 
     id = "SRE-DEP-017"

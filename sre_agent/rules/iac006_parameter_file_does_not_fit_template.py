@@ -44,7 +44,7 @@ class ParameterFileDoesNotFitTemplate(Rule):
 
     ## References
     - https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/parameters-section-structure.html
-    - standards/cloudformation.md §2 パラメータ
+    - standards/cloudformation.md §3 パラメータと環境差分
     """
 
     id = "SRE-IAC-006"

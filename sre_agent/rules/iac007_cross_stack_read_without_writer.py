@@ -39,7 +39,7 @@ class CrossStackReadWithoutWriter(Rule):
 
     ## References
     - https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/walkthrough-crossstackref.html
-    - standards/cloudformation.md §3 スタック分割と依存関係
+    - standards/cloudformation.md §3 パラメータと環境差分
     """
 
     id = "SRE-IAC-007"
