@@ -90,10 +90,7 @@ def unreadable_categories(project) -> set[str]:
         if record.status is not FileStatus.ERROR or record.kind not in (FileKind.CLOUDFORMATION,
                                                                          FileKind.TERRAFORM):
             continue
-        try:
-            text = project.abs(record.path).read_text(encoding=record.encoding or "utf-8", errors="replace")
-        except OSError:
-            continue
+        text = project.texts.get(record.path, "")
         found |= {category for category, types in BUILDERS.items() if any(t in text for t in types)}
     return found
 
