@@ -181,7 +181,7 @@ _GOOD = re.compile(
     re.IGNORECASE)
 _EXAMPLE = re.compile(
     r"(?<![定条慣])例(?![外年会])|(?<![A-Za-z])(?:examples?|e\.g\.|sample code|alternatives?)(?![A-Za-z-])"
-    r"|サンプル(?!アプリ)|参考|構成イメージ|実装イメージ|選択肢|比較|代替案", re.IGNORECASE)
+    r"|サンプル(?!アプリ)|構成イメージ|実装イメージ|選択肢|比較|代替案", re.IGNORECASE)
 _PROCEDURE = re.compile(
     r"手順|runbook|playbook|procedure|(?<![A-Za-z])step|ステップ|デプロイ|deploy|リリース|release"
     r"|ロールバック|rollback|切り戻|切戻|復旧|リストア|restore|構築|セットアップ|setup|quick\s*start"
