@@ -9,7 +9,7 @@ from sre_agent.rules._deploy import changes_infrastructure
 from sre_agent.rules.base import Rule, RuleContext
 
 REQUIRED = ("errexit", "nounset", "pipefail")
-OPTION_NAMES = {"errexit": "-e（errexit）", "nounset": "-u（nounset）", "pipefail": "-o pipefail"}
+OPTION_NAMES = {"errexit": "-e (errexit)", "nounset": "-u (nounset)", "pipefail": "-o pipefail"}
 RISK_JA = {"errexit": "",
            "nounset": "未定義の変数が空文字として使われる（$ENVIRONMENT が空ならスタック名は「-app」）。",
            "pipefail": "パイプの途中の失敗（aws ... | jq）が見逃される。"}
