@@ -6,6 +6,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Iterable
 
+from sre_agent.environments import is_prod
 from sre_agent.models import FileKind, Finding, Perspective, Severity
 from sre_agent.parsing.markdown import PROCEDURE, MarkdownDoc, heading_role
 from sre_agent.project import SHELL_FENCES
@@ -17,6 +18,12 @@ PLACEHOLDER = re.compile(
 # In a command, `xxxx` marks an argument the operator fills in, like `<stack-name>`; in a value
 # table or a parameter file it is a value nobody has filled in.
 FILL_IN = re.compile(r"^(X{4,}|x{4,})$")
+# Values that only stand in for a real one, in the files a deploy reads: fill-in markers, the
+# domains reserved for examples (RFC 2606) and the account ids of AWS's own documentation.
+PARAMETER_PLACEHOLDER = re.compile(
+    r"(?<![A-Za-z0-9_])(REPLACE[_-]?WITH[\w-]*|YOUR[_-][A-Z0-9_-]+|<[^<>\s\"]+>)"
+    r"|[\w.+-]+@example\.(?:com|org|net|jp|co\.jp)\b"
+    r"|(?<![0-9])(123456789012|111111111111|000000000000)(?![0-9])", re.IGNORECASE)
 RUNBOOK_WORDS = ("運用", "手順", "runbook", "playbook", "readme", "パラメータ", "パラメーター",
                  "parameter")
 
@@ -32,7 +39,11 @@ class UnresolvedPlaceholder(Rule):
     Scans parameter files (CloudFormation parameter JSON, `.tfvars`), parameter sheets and
     runbooks (`運用手順`, `手順書`, `README`, `パラメーターシート`) for placeholders left in:
     `CHANGE_ME`, `REPLACE_ME`, `XXXX` (an account id or ARN part), `TBD`, `TODO`, `FIXME`,
-    要確認, 未定. Reports each line once. Single-file check: runs in light mode too.
+    要確認, 未定. In parameter files — what a deploy really reads — also `REPLACE_WITH_…`,
+    `YOUR_…`, `<…>`, addresses at the example domains (`alerts@example.com`) and the account
+    ids of AWS's documentation (`123456789012`); in a production parameter file these are
+    errors, since they are deployed as they are. Reports each line once. Single-file check:
+    runs in light mode too.
     Illustrations are not unfinished work: code blocks that are examples (a 記入例, a README
     usage example, an NG example — see the block role of the markdown model) and sections headed
     例 / Example / NG are skipped, and in the commands of a procedure `xxxx` marks a value the
@@ -77,22 +88,44 @@ class UnresolvedPlaceholder(Rule):
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         documents = {d.path: d.doc for d in ctx.project.documents}
+        parameter_envs = _parameter_file_environments(ctx)
         for path in self._files(ctx):
             skipped, commands = _illustrations(documents[path]) if path in documents else (set(), set())
+            in_parameters = path in parameter_envs
+            prod = in_parameters and is_prod(parameter_envs[path])
             for number, line in enumerate(ctx.project.texts[path].splitlines(), start=1):
                 if number in skipped:
                     continue
                 m = next((m for m in PLACEHOLDER.finditer(line)
                           if not (number in commands and FILL_IN.match(m.group(0)))), None)
+                if m is None and in_parameters:
+                    m = PARAMETER_PLACEHOLDER.search(line)
                 if m:
                     token = m.group(0)
-                    yield self.finding(ctx, file=path, line=number, message=ctx.text(
-                        f"`{token}` が残っている: {line.strip()[:80]}",
-                        f"placeholder `{token}` left in: {line.strip()[:80]}"))
+                    yield self.finding(
+                        ctx, file=path, line=number, environment=parameter_envs.get(path),
+                        severity=Severity.ERROR if prod else None,
+                        message=ctx.text(
+                            f"`{token}` が残っている{'（本番のパラメータファイル: この値のままデプロイされる）' if prod else ''}: "
+                            f"{line.strip()[:80]}",
+                            f"placeholder `{token}` left in{' a production parameter file (deployed as is)' if prod else ''}: "
+                            f"{line.strip()[:80]}"))
 
     def coverage(self, ctx: RuleContext) -> str | None:
         files = self._files(ctx)
         return f"パラメーター・手順書 {len(files)} 件を確認" if files else None
+
+
+def _parameter_file_environments(ctx: RuleContext) -> dict[str, str | None]:
+    """Each parameter file's environment: the one it deploys, not only the one its name says."""
+    from sre_agent.iac.stacks import environment_of
+
+    found: dict[str, str | None] = {}
+    for pset in ctx.project.parameter_sets:
+        env = environment_of(pset)
+        if found.get(pset.path) is None:
+            found[pset.path] = env
+    return found
 
 
 def _illustrations(doc: MarkdownDoc) -> tuple[set[int], set[int]]:
