@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import json
 import re
 from typing import Any, Iterable, Iterator
 
@@ -11,6 +9,7 @@ from sre_agent.environments import canonical
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.parsing.cloudformation import CfnTemplate, line_of
 from sre_agent.resolve import UNKNOWN, CfnEvaluator, cfn_contexts, tf_variable_sets
+from sre_agent.rules._alarms import tf_container_definitions
 from sre_agent.rules._deploy import command_blocks
 from sre_agent.rules.base import Rule, RuleContext
 
@@ -98,21 +97,6 @@ def cfn_string(evaluator: CfnEvaluator, node: Any, depth: int = 0, params: bool 
             return HOLE
         return _SUB_VAR.sub(substitute, str(text))
     return HOLE
-
-
-def tf_containers(raw: Any) -> list[dict] | None:
-    """container_definitions as hcl2 gives it: `${jsonencode([...])}` or a JSON heredoc."""
-    if not isinstance(raw, str):
-        return None
-    text = raw.strip()
-    try:
-        if text.startswith("${jsonencode(") and text.endswith(")}"):
-            value = ast.literal_eval(text[len("${jsonencode("):-2])
-        else:
-            value = json.loads(text)
-    except (ValueError, SyntaxError, RecursionError, MemoryError):
-        return None
-    return [c for c in value if isinstance(c, dict)] if isinstance(value, list) else None
 
 
 def tf_string(text: str, variables: dict[str, Any]) -> str:
@@ -210,7 +194,8 @@ class MutableImageTag(Rule):
         contexts = tf_variable_sets(project.terraform, project.parameter_sets, prod_only=True)
         for tf in project.terraform:
             for task in tf.resources("aws_ecs_task_definition"):
-                containers = tf_containers(task.get("container_definitions"))
+                definitions = tf_container_definitions(task)
+                containers = [] if definitions is UNKNOWN else [c for c in definitions if isinstance(c, dict)]
                 if not containers:
                     continue
                 image_lines = [n for n in range(task.line, min(task.end_line, len(tf.lines)) + 1)
