@@ -15,7 +15,7 @@ from sre_agent.project import load_project
 from sre_agent.render import render
 from sre_agent.review import ReviewConfig, review
 from sre_agent.rules.base import RuleContext
-from sre_agent.rules.dep016_shellcheck import ShellcheckFindings
+from sre_agent.rules.dep.dep016_shellcheck import ShellcheckFindings
 
 RDS = """\
 AWSTemplateFormatVersion: '2010-09-09'

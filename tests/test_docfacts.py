@@ -10,7 +10,7 @@ from sre_agent.docfacts import facts_of
 from sre_agent.docfacts.values import durations, minutes, money, percents
 from sre_agent.project import load_project
 from sre_agent.rules.base import RuleContext, all_rules
-from sre_agent.rules.doc001_availability_downtime_mismatch import matching_basis
+from sre_agent.rules.doc.doc001_availability_downtime_mismatch import matching_basis
 
 
 @pytest.mark.parametrize(("text", "amount", "currency"), [

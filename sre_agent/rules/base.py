@@ -1,7 +1,8 @@
 """The rule contract: one class per file, metadata on the class, docs in the docstring.
 
-The engine finds rules by walking this package (`all_rules`), so adding a rule is one file and
-one fixture folder. A rule's docstring is its user documentation, with the headings
+The engine finds rules by walking this package (`all_rules`): one folder per family (`dep/`,
+`maz/`, `bak/`, `mon/`, `sec/`, `iac/`, `doc/`, `cst/`) so the layout shows the catalogue, and
+adding a rule is one file in its family's folder and one fixture folder. A rule's docstring is its user documentation, with the headings
 *What it does*, *Why is this bad*, *Example*, *Use instead*, *References*; `sre-agent rule ID`
 prints it and docs/rules.md is generated from it.
 """
@@ -95,10 +96,11 @@ def all_rules() -> tuple[type[Rule], ...]:
     import sre_agent.rules as package
 
     found: dict[str, type[Rule]] = {}
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name.startswith("_") or info.name == "base":
+    for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
+        leaf = info.name.rsplit(".", 1)[-1]
+        if info.ispkg or leaf.startswith("_") or leaf == "base":
             continue
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        module = importlib.import_module(info.name)
         for _, obj in inspect.getmembers(module, inspect.isclass):
             if issubclass(obj, Rule) and obj.__module__ == module.__name__ and "id" in vars(obj):
                 if obj.id in found:

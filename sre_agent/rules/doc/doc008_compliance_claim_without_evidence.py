@@ -10,7 +10,7 @@ from sre_agent.docfacts.extract import has
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.resolve import UNKNOWN, as_bool, as_number
 from sre_agent.rules.base import Rule, RuleContext
-from sre_agent.rules.doc002_redundancy_claim_single_az import single_az_resources
+from sre_agent.rules.doc.doc002_redundancy_claim_single_az import single_az_resources
 
 # Evidence: returns None when backed (or cannot be judged), else (ja, en) naming what is missing.
 Evidence = Callable[[object], "tuple[str, str] | None"]

@@ -8,7 +8,7 @@ from sre_agent.docfacts import CostTable, facts_of
 from sre_agent.docfacts.extract import environment_in
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.rules.base import Rule, RuleContext
-from sre_agent.rules.cst004_estimate_differs_from_code import categories_in
+from sre_agent.rules.cst.cst004_estimate_differs_from_code import categories_in
 
 # Rows are usually rounded (to ¥10, $1); a total within this of the sum is the same total.
 ABSOLUTE_TOLERANCE = {"JPY": 10.0, "USD": 1.0}

@@ -8,7 +8,7 @@ from sre_agent.cost import USD_JPY, estimate
 from sre_agent.docfacts import facts_of
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.rules.base import Rule, RuleContext
-from sre_agent.rules.cst004_estimate_differs_from_code import documented_estimate
+from sre_agent.rules.cst.cst004_estimate_differs_from_code import documented_estimate
 
 
 def shown(amount: float, currency: str) -> str:

@@ -1,0 +1,1 @@
+"""データ保護 (backup, retention, deletion protection) rules."""

@@ -1,0 +1,1 @@
+"""コスト (estimates, budgets) rules."""

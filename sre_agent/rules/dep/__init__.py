@@ -1,0 +1,1 @@
+"""デプロイ安全性とロールバック (deploy safety) rules."""

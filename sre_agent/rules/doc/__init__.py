@@ -1,0 +1,1 @@
+"""設計書の整合性 (design documents) rules."""

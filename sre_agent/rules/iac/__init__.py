@@ -1,0 +1,1 @@
+"""テンプレート・IaC の構造 (template structure) rules."""

@@ -1,0 +1,1 @@
+"""可用性 (multi-AZ, redundancy) rules."""

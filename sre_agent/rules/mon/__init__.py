@@ -1,0 +1,1 @@
+"""監視・アラート (monitoring) rules."""

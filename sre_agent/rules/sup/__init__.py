@@ -1,0 +1,1 @@
+"""抑制コメント (suppressions) rules."""
