@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any
 
-from sre_agent.models import Finding, Perspective, Severity
-from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_bool, cfn_contexts, tf_value, tf_variable_sets
-from sre_agent.rules._resources import cfn_exists, env_phrase
-from sre_agent.rules.base import Rule, RuleContext
+from sre_agent.models import Perspective, Severity
+from sre_agent.parsing.cloudformation import CfnResource
+from sre_agent.parsing.terraform import TfBlock
+from sre_agent.rules._production import ProductionSetting
+from sre_agent.rules.base import RuleContext
 
 
-class DeletionProtectionOff(Rule):
+class DeletionProtectionOff(ProductionSetting):
     """
     ## What it does
     Reports, for production, an RDS DB instance or Aurora cluster (`AWS::RDS::DBInstance`,
@@ -54,41 +55,17 @@ class DeletionProtectionOff(Rule):
     fix_ja = "本番で DeletionProtection を true にする（例: `!If [IsProduction, true, false]`）"
     fix_en = "Set DeletionProtection to true in production (e.g. `!If [IsProduction, true, false]`)"
 
-    def check(self, ctx: RuleContext) -> Iterable[Finding]:
-        project = ctx.project
-        for template in project.templates:
-            for db in template.of_type("AWS::RDS::DBInstance", "AWS::RDS::DBCluster"):
-                if db.type == "AWS::RDS::DBInstance" and "DBClusterIdentifier" in db.properties:
-                    continue
-                for env in cfn_contexts(template, project, prod_only=True):
-                    value = as_bool(CfnEvaluator(template, env).value(db.properties.get("DeletionProtection", False)))
-                    if not cfn_exists(template, db, env) or value is UNKNOWN or value:
-                        continue
-                    yield self._report(ctx, template.path, db.property_line("DeletionProtection"),
-                                       db.logical_id, "DeletionProtection", env)
-                    break
-        for tf in project.terraform:
-            for db in tf.resources("aws_db_instance", "aws_rds_cluster"):
-                if db.type == "aws_db_instance" and "cluster_identifier" in db.body:
-                    continue
-                for env in tf_variable_sets(project.terraform, project.parameter_sets, prod_only=True):
-                    value = as_bool(tf_value(db, "deletion_protection", env.values)) \
-                        if "deletion_protection" in db.body else False
-                    if value is UNKNOWN or value:
-                        continue
-                    yield self._report(ctx, tf.path, db.attribute_line("deletion_protection"),
-                                       db.address, "deletion_protection", env)
-                    break
+    cfn_types = ("AWS::RDS::DBInstance", "AWS::RDS::DBCluster")
+    cfn_property, cfn_absent = "DeletionProtection", False
+    tf_types = ("aws_db_instance", "aws_rds_cluster")
+    tf_attribute, tf_absent = "deletion_protection", False
+    subject_ja, subject_en = "RDS", "RDS resources"
 
-    def _report(self, ctx: RuleContext, path: str, line: int, resource: str, attr: str, env) -> Finding:
-        return self.finding(
-            ctx, file=path, line=line, resource=resource, environment=env.name,
-            message=ctx.text(f"`{resource}` の {attr} が {env_phrase(ctx.text, env)}で無効",
-                             f"`{resource}` has {attr} off in {env_phrase(ctx.text, env)}"))
+    def skip_cfn(self, resource: CfnResource) -> bool:
+        return resource.type == "AWS::RDS::DBInstance" and "DBClusterIdentifier" in resource.properties
 
-    def coverage(self, ctx: RuleContext) -> str | None:
-        count = sum(1 for t in ctx.project.templates
-                    for _ in t.of_type("AWS::RDS::DBInstance", "AWS::RDS::DBCluster"))
-        count += sum(1 for tf in ctx.project.terraform for _ in tf.resources("aws_db_instance", "aws_rds_cluster"))
-        return ctx.text(f"RDS {count} 件の削除保護を確認",
-                        f"{count} RDS resources checked for deletion protection") if count else None
+    def skip_tf(self, block: TfBlock) -> bool:
+        return block.type == "aws_db_instance" and "cluster_identifier" in block.body
+
+    def describe(self, ctx: RuleContext, resource: str, name: str, value: Any, where: str) -> str:
+        return ctx.text(f"`{resource}` の {name} が {where}で無効", f"`{resource}` has {name} off in {where}")
