@@ -14,14 +14,15 @@ from sre_agent.rules.base import Rule, RuleContext
 class NotBreachingOnSteadyMetric(Rule):
     """
     ## What it does
-    Reports alarms with `TreatMissingData: notBreaching` (`treat_missing_data =
-    "notBreaching"`) on a metric that the service publishes every period while the resource is
-    up: ALB HealthyHostCount / UnHealthyHostCount / RequestCount, RDS CPUUtilization /
+    Reports "too low" alarms (`LessThan…` operators: no healthy hosts, no requests, no
+    connections) with `TreatMissingData: notBreaching` (`treat_missing_data = "notBreaching"`) on
+    a metric that the service publishes every period while the resource is up: ALB HealthyHostCount / UnHealthyHostCount / RequestCount, RDS CPUUtilization /
     FreeStorageSpace / DatabaseConnections / FreeableMemory…, ECS service CPUUtilization /
     MemoryUtilization, EC2 and ElastiCache CPU. A metric-math alarm is reported when every
     metric it reads is of that kind. Sparse metrics that are only emitted when non-zero
     (`HTTPCode_*_5XX_Count`, `HTTPCode_*_4XX_Count`, Lambda `Errors`, `Throttles`…) rightly use
-    `notBreaching` and are never reported; neither are metrics this rule does not know.
+    `notBreaching` and are never reported; neither are metrics this rule does not know, nor "too
+    high" alarms (CPU above 80 %), whose job is saturation, not the outage.
 
     ## Why is this bad
     When the service stops (tasks gone, instance stopped, load balancer deleted, the stack
@@ -63,6 +64,9 @@ class NotBreachingOnSteadyMetric(Rule):
                 continue
             if not all(always_reported(m.namespace, m.name) for m in alarm.metrics):
                 continue
+            operators = [v for _, v in alarm_values(index, alarm, "ComparisonOperator", "comparison_operator")]
+            if not operators or not all(isinstance(o, str) and o.startswith("LessThan") for o in operators):
+                continue  # a "too high" alarm is right to stay quiet without data; outage is not its job
             values = alarm_values(index, alarm, "TreatMissingData", "treat_missing_data")
             hits = [env for env, value in values if value is not UNKNOWN and value == "notBreaching"]
             if not hits:
