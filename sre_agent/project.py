@@ -18,7 +18,7 @@ from sre_agent.models import FileKind, FileRecord, FileStatus
 from sre_agent.parsing.cloudformation import (
     CfnTemplate, TemplateParseError, looks_like_template, parse_template,
 )
-from sre_agent.parsing.markdown import PROCEDURE, CodeBlock, MarkdownDoc, parse_markdown
+from sre_agent.parsing.markdown import PROCEDURE, CodeBlock, MarkdownDoc, has_fill_in, parse_markdown
 from sre_agent.parsing.shell import ShellCommand, ShellScript, is_shell_text, parse_shell
 from sre_agent.parsing.terraform import HclParseError, TfFile, parse_terraform, parse_tfvars
 from sre_agent.textio import TextDecodeError, decode_text, looks_binary
@@ -35,6 +35,8 @@ APP_SOURCE_SUFFIXES = frozenset({
     ".py", ".js", ".ts", ".tsx", ".jsx", ".java", ".go", ".rb", ".php", ".cs", ".kt", ".rs",
 })
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+RUNBOOK_WORDS = ("運用", "手順", "runbook", "playbook", "readme", "パラメータ", "パラメーター",
+                 "parameter", "procedure", "deployment", "handover", "引継", "引き継")
 # Hidden folders hold tools' state (a scratch copy of another project, caches), not the project;
 # these few are the project's own configuration and are read.
 READ_HIDDEN_DIRS = frozenset({".github", ".gitlab", ".circleci", ".buildkite", ".claude"})
@@ -57,15 +59,26 @@ class Document:
     text: str
     doc: MarkdownDoc
 
+    @property
+    def is_runbook(self) -> bool:
+        """A procedure document (運用手順, デプロイ手順書, README, parameter sheet) rather than a
+        design chapter that explains options."""
+        lowered = self.path.casefold()
+        return any(word in lowered for word in RUNBOOK_WORDS) or PurePosixPath(lowered).name == "readme.md"
+
     def shell_blocks(self) -> Iterator[tuple[CodeBlock, ShellScript]]:
         """Fenced bash blocks that are the project's own procedure: their commands are reviewed
         like scripts. Illustrations are not run — usage examples, design options and bad
         examples (the block's role, see parsing.markdown.block_role) — and nothing in a
-        technical standard is the project's deploy path. Lines of a block marked bad by its own
-        comments (`# ❌ 悪い例`) are left out, line numbers unchanged."""
+        technical standard is the project's deploy path. In a design chapter (not a runbook), a
+        block with values left for the reader (`vpc-xxx`) illustrates the design even under a
+        「デプロイ」 heading. Lines of a block marked bad by its own comments (`# ❌ 悪い例`) are
+        left out, line numbers unchanged."""
         if self.kind is FileKind.STANDARD:
             return
         for block in self.doc.code_blocks():
+            if not self.is_runbook and has_fill_in(block.text):
+                continue
             if block.lang in SHELL_FENCES and block.role == PROCEDURE:
                 yield block, parse_shell(_strip_prompts(block.text_of(PROCEDURE)),
                                          line_offset=block.line - 1)

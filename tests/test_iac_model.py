@@ -99,3 +99,11 @@ def test_unwritten_cross_stack_reads_warn_in_the_projects_namespace_only() -> No
     project = load_project([RULE_FIXTURES / "IAC007" / "typo-in-import"])
     found = {f.line: f.severity.value for f in rule_by_id("IAC007")().check(RuleContext(project))}
     assert found == {15: "warning", 21: "warning", 8: "info"}  # /shared/... may live elsewhere
+
+
+def test_a_rollback_that_deletes_a_stack_is_judged_by_what_its_template_holds() -> None:
+    from sre_agent.rules.base import RuleContext, rule_by_id
+
+    project = load_project([RULE_FIXTURES / "DEP010" / "stateless-addon-stack"])
+    [finding] = rule_by_id("DEP010")().check(RuleContext(project))
+    assert finding.severity.value == "warning" and "データベース" not in finding.message

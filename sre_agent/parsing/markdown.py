@@ -199,6 +199,11 @@ _FILL_IN = re.compile(
 _NUMBERED_STEP = re.compile(r"^\s*#\s*(?:\d+[.)．]|step\s*\d|ステップ\s*\d|[①-⑳])", re.IGNORECASE)
 
 
+def has_fill_in(text: str) -> bool:
+    """True when commands (not comments) hold values the reader fills in (`<stack>`, `vpc-xxx`)."""
+    return bool(_FILL_IN.search("\n".join(_code_lines(text))))
+
+
 def _marker_role(text: str) -> str | None:
     """BAD, EXAMPLE (a good example or an illustration) or None for a title or label."""
     bad, good = bool(_BAD.search(text)), bool(_GOOD.search(text))

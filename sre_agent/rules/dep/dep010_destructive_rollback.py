@@ -74,6 +74,7 @@ class DestructiveRollback(Rule):
                 else:
                     continue
                 stateful = _holds_data(ctx, command.option("--stack-name"))
+                severity = Severity.WARNING if stateful is False else None  # an outage, no data lost
                 if stateful is False:
                     ja = "スタックの全リソースが削除されサービスが停止する。前の版に戻るのではなく再構築になる"
                     en = "every resource of the stack is deleted and the service stops; it is rebuilt, not rolled back"
@@ -85,7 +86,7 @@ class DestructiveRollback(Rule):
                 else:
                     ja = "スタックの全リソース（データを持つものがあればそれも）が削除され、前の版に戻るのではなく再構築になる"
                     en = "every resource of the stack (its data stores, if any) is deleted; it is rebuilt, not rolled back"
-                yield self.finding(ctx, file=block.path, line=command.line,
+                yield self.finding(ctx, file=block.path, line=command.line, severity=severity,
                                    message=ctx.text(f"{where}で {target} を実行している。{ja}",
                                                     f"{where} runs {target_en}: {en}"))
 
@@ -111,8 +112,8 @@ def _holds_data(ctx: RuleContext, stack_name: str | None) -> list[str] | bool | 
     if not stack_name or "$" in stack_name:
         return None
     wanted = name_tokens(stack_name + ".yaml")
-    templates = [t for t in ctx.project.templates
-                 if (names := name_tokens(t.path)) and names <= wanted]
+    templates = [t for t in ctx.project.templates  # `05-alarm-formatter.yaml` deploys `x-alarm-formatter`
+                 if (names := {n for n in name_tokens(t.path) if not n.isdigit()}) and names <= wanted]
     if not templates:
         return None
     stores = [f"`{r.logical_id}`" for t in templates for r in t.of_type(*STATEFUL_TYPES)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import PurePosixPath
 from typing import Iterable
 
 from sre_agent.environments import is_prod
@@ -24,15 +23,6 @@ PARAMETER_PLACEHOLDER = re.compile(
     r"(?<![A-Za-z0-9_])(REPLACE[_-]?WITH[\w-]*|YOUR[_-][A-Z0-9_-]+|<[^<>\s\"]+>)"
     r"|[\w.+-]+@example\.(?:com|org|net|jp|co\.jp)\b"
     r"|(?<![0-9])(123456789012|111111111111|000000000000)(?![0-9])", re.IGNORECASE)
-RUNBOOK_WORDS = ("運用", "手順", "runbook", "playbook", "readme", "パラメータ", "パラメーター",
-                 "parameter")
-
-
-def is_runbook(path: str) -> bool:
-    lowered = path.casefold()
-    return any(word in lowered for word in RUNBOOK_WORDS) or PurePosixPath(path).name.lower() == "readme.md"
-
-
 class UnresolvedPlaceholder(Rule):
     """
     ## What it does
@@ -83,7 +73,7 @@ class UnresolvedPlaceholder(Rule):
         project = ctx.project
         paths = [p.path for p in project.parameter_sets]
         paths += [d.path for d in project.documents
-                  if d.kind is FileKind.DESIGN_DOC and is_runbook(d.path)]
+                  if d.kind is FileKind.DESIGN_DOC and d.is_runbook]
         return sorted(set(p for p in paths if p in project.texts))
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
