@@ -19,11 +19,16 @@ TF_INTERPOLATION = re.compile(r"\$\{[^}]*\}")
 DEVICE_PATH = re.compile(r"/dev/\S*")
 
 
+# A container image names the registry it is pulled from, often another account's (a shared
+# build account, a vendor's, AWS's own sample images): that account is not this stack's.
+REGISTRY_ACCOUNT = re.compile(r"(?<![0-9])[0-9]{12}(?=\.dkr\.ecr\.)")
+
+
 def hardcoded(text: str, interpolation: re.Pattern) -> list[str]:
     """Environment names and account ids in a string, outside `${...}` substitutions."""
     bare = DEVICE_PATH.sub(" ", interpolation.sub(" ", text))
     found = [t for t in re.split(r"[^A-Za-z0-9]+", bare) if t.lower() in ENV_TOKENS]
-    return found + ACCOUNT_ID.findall(bare)
+    return found + ACCOUNT_ID.findall(REGISTRY_ACCOUNT.sub(" ", bare))
 
 
 def _cfn_hits(node: Any, depth: int = 0) -> Iterator[tuple[str, int | None]]:
@@ -72,7 +77,9 @@ class HardcodedEnvironment(Rule):
     Reports resources (and outputs) whose definition contains an environment name (`prod`,
     `prd`, `production`, `stg`, `staging`, `dev`, …) or a 12-digit AWS account id as literal text:
     `BucketName: order-mgmt-prd-invoices`, `!Sub arn:aws:sns:${AWS::Region}:111122223333:alerts`.
-    Text inside `${...}` substitutions, descriptions, device paths (`/dev/xvda`) and the
+    The account of a container registry an image is pulled from (`111122223333.dkr.ecr…`) is
+    not this stack's and is not reported. Text inside `${...}` substitutions, descriptions,
+    device paths (`/dev/xvda`) and the
     Parameters / Mappings / Conditions / Rules sections (where per-environment values belong) is
     not checked. AWS-owned account ids (the ELB log-delivery account in a bucket policy) are
     reported too: keep them in a Mappings table keyed by region. Terraform: resource blocks,
