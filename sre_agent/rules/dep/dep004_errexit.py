@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from sre_agent.models import Finding, Perspective, Severity
@@ -18,6 +19,46 @@ RISK_EN = {"errexit": "",
            "pipefail": "a failure inside a pipe (aws ... | jq) goes unnoticed"}
 
 
+_PIPE = re.compile(r"(?<![|>&])\|(?![|&])")
+_QUOTED = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"")
+_EXPANSION = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*|[1-9])(\}|(?![A-Za-z0-9_:}]))")
+_ASSIGNED = re.compile(r"(?:^|[\s;(])(?:export\s+|local\s+|readonly\s+|declare\s+(?:-\w+\s+)*)?"
+                       r"([A-Za-z_][A-Za-z0-9_]*)\+?=|\bread\s+(?:-\w+\s+)*([A-Za-z_][A-Za-z0-9_ ]*)"
+                       r"|\bfor\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\b|\bgetopts\s+\S+\s+([A-Za-z_]\w*)")
+_SHELL_VARIABLES = frozenset({"HOME", "PATH", "PWD", "OLDPWD", "USER", "SHELL", "HOSTNAME", "RANDOM",
+                              "LINENO", "SECONDS", "BASH_SOURCE", "FUNCNAME", "IFS", "OPTARG", "OPTIND",
+                              "PPID", "UID", "EUID", "BASH_VERSION", "PIPESTATUS", "REPLY", "TMPDIR"})
+_TRIVIAL = frozenset({"echo", "printf", "export", "set", "true", ":", "exit", "return", "local",
+                      "readonly", "declare", "shift", "cd", "source", ".", "trap", "unset"})
+
+
+def _code(text: str) -> str:
+    """The script without its comment lines, for spotting pipes and expansions."""
+    lines = [line for line in text.split("\n") if not line.lstrip().startswith("#")]
+    return "\n".join(lines)
+
+
+def _matters(option: str, script) -> bool:
+    """Whether a missing option can change what the script does: pipefail needs a pipe; nounset
+    needs a variable the script expands without ever setting it or giving it a default; errexit
+    needs a second command that would run after a failed one (and a script that checks its own
+    failures — `|| exit`, `if !`, `$?` — and changes nothing is handling them itself)."""
+    code = _code(script.text)
+    if option == "pipefail":
+        return bool(_PIPE.search(_QUOTED.sub("''", code)))
+    if option == "nounset":
+        assigned = {name for match in _ASSIGNED.finditer(code) for group in match.groups() if group
+                    for name in group.split()}
+        return any(name not in assigned and name not in _SHELL_VARIABLES
+                   for name, _ in _EXPANSION.findall(code))
+    significant = [c for c in script.script.commands
+                   if c.words and c.name not in _TRIVIAL and not c.in_substitution]
+    if len(significant) <= 1:
+        return False
+    handles = re.search(r"\|\|\s*(?:exit|return|\{|die|fail|error)|\bif\s+!|\$\?", code)
+    return not (handles and not changes_infrastructure(script.script.commands))
+
+
 class ScriptWithoutErrexit(Rule):
     """
     ## What it does
@@ -27,7 +68,11 @@ class ScriptWithoutErrexit(Rule):
     is missing. Severity: error when errexit is missing (or turned off with `set +e`) in a script
     that changes infrastructure (a non-read-only `aws` call, `terraform apply`, `docker push`,
     a call of the deploy scripts); warning when `set -e` is there and only `-u` / `-o pipefail`
-    is missing, or when the script changes nothing (a local helper).
+    is missing, or when the script changes nothing (a local helper). An option is only asked for
+    where it changes what the script does: `pipefail` where there is a pipe, `nounset` where a
+    variable is expanded that the script never sets nor defaults (`$1`, `$AWS_PROFILE`), errexit
+    where a second command would run after a failed one — and not in a script that changes
+    nothing and checks its own failures (`if ! cfn-lint …`, `|| exit`, `$?`).
 
     ## Why is this bad
     Without them a failed `create-change-set` is followed by `execute-change-set` of a change set
@@ -65,7 +110,7 @@ class ScriptWithoutErrexit(Rule):
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         for script in ctx.project.scripts:
-            missing = [o for o in REQUIRED if not script.script.enabled_at_top(o)]
+            missing = [o for o in REQUIRED if not script.script.enabled_at_top(o) and _matters(o, script)]
             if not missing:
                 continue
             others = [OPTION_NAMES[o] for o in missing if o != "errexit"]
