@@ -403,6 +403,8 @@ def _monitoring(facts: DocFacts, unit: Unit) -> None:
     threshold_col = table.column("閾値", "しきい値", "threshold")
     if metric_col is None or threshold_col is None or threshold_col >= len(unit.cells):
         return
+    if _is_scaling_policy(table.header, unit.section.path()):
+        return
     period_col = table.column("評価期間", "期間", "period")
     target_col = table.column("通知先", "通知", "target")
     tool_col = table.column("ツール", "監視ツール", "tool")
@@ -416,6 +418,17 @@ def _monitoring(facts: DocFacts, unit: Unit) -> None:
                                           cell(period_col), cell(target_col), cell(tool_col), environment,
                                           cell(name_col) if name_col != metric_col else "",
                                           " / ".join(unit.section.path())))
+
+
+SCALING_WORDS = ("スケールアウト", "スケールイン", "スケーリング", "オートスケール", "autoscaling",
+                 "auto scaling", "scale out", "scale-out", "scale in", "scale-in", "target tracking")
+
+
+def _is_scaling_policy(header: tuple[str, ...], headings: tuple[str, ...]) -> bool:
+    """An Auto Scaling table (`| メトリクス | スケールアウト閾値 |`) sets when to add tasks, not
+    when to page someone: its thresholds are not alarms."""
+    text = " ".join((*header, *headings[-1:])).casefold()
+    return any(word in text for word in SCALING_WORDS)
 
 
 def _monitoring_environment(unit: Unit) -> str:
