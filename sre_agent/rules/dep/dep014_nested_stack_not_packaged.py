@@ -43,7 +43,7 @@ class NestedStackNotPackaged(Rule):
     For templates with nested stacks (`AWS::CloudFormation::Stack`), checks that the deploy
     path — shell scripts, runbook `bash` blocks and workflow `run:` steps — uploads the child
     templates: `aws cloudformation package`, `sam package`, or `aws s3 cp` / `aws s3 sync` of
-    template files. Reported at each nested stack's `TemplateURL` when no such step exists.
+    template files. Reported once per parent template, at its first nested stack's `TemplateURL`, when no such step exists.
     A local `TemplateURL` (a relative path) needs `package` too and is reported the same way.
 
     ## Why is this bad
@@ -86,19 +86,22 @@ class NestedStackNotPackaged(Rule):
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         if any(is_packaging(c) for b in command_blocks(ctx.project) for c in b.commands):
             return
-        for template in ctx.project.templates:
-            for stack in template.of_type("AWS::CloudFormation::Stack"):
-                url = _url_text(stack.properties.get("TemplateURL"))
-                shown = url or "TemplateURL"
-                yield self.finding(
-                    ctx, file=template.path, line=stack.property_line("TemplateURL"),
-                    resource=stack.logical_id,
-                    message=ctx.text(
-                        f"ネストスタック `{stack.logical_id}` のテンプレート（{shown}）を S3 にアップロードする手順"
-                        "（aws cloudformation package / aws s3 cp・sync）がスクリプト・手順書・CI のどこにもない",
-                        f"nested stack `{stack.logical_id}` ({shown}): no step in the scripts, runbooks or CI "
-                        "uploads its template (aws cloudformation package / aws s3 cp or sync)"),
-                )
+        for template in ctx.project.templates:  # one finding per parent: one missing step
+            stacks = list(template.of_type("AWS::CloudFormation::Stack"))
+            if not stacks:
+                continue
+            shown = ", ".join(f"`{s.logical_id}`（{_url_text(s.properties.get('TemplateURL')) or 'TemplateURL'}）"
+                              for s in stacks[:3]) + (f" ほか {len(stacks) - 3} 件" if len(stacks) > 3 else "")
+            shown_en = ", ".join(f"`{s.logical_id}` ({_url_text(s.properties.get('TemplateURL')) or 'TemplateURL'})"
+                                 for s in stacks[:3]) + (f" and {len(stacks) - 3} more" if len(stacks) > 3 else "")
+            first = stacks[0]
+            yield self.finding(
+                ctx, file=template.path, line=first.property_line("TemplateURL"), resource=first.logical_id,
+                message=ctx.text(
+                    f"ネストスタック {shown} のテンプレートを S3 にアップロードする手順"
+                    "（aws cloudformation package / aws s3 cp・sync）がスクリプト・手順書・CI のどこにもない",
+                    f"nested stacks {shown_en}: no step in the scripts, runbooks or CI uploads their "
+                    "templates (aws cloudformation package / aws s3 cp or sync)"))
 
     def coverage(self, ctx: RuleContext) -> str | None:
         stacks = [f"{t.path} `{s.logical_id}`" for t in ctx.project.templates
