@@ -45,6 +45,7 @@ class SreRulesAnalyzer:
 
     def __init__(self) -> None:
         self.passed: list[Passed] = []
+        self.accepted: set[str] = set()  # rules whose findings the design accepts (info)
 
     def version(self) -> str:
         from importlib.metadata import PackageNotFoundError, version
@@ -64,14 +65,37 @@ class SreRulesAnalyzer:
                 LOG.debug("rule %s crashed", rule.id, exc_info=True)
                 findings.append(analyzer_error(ctx, rule.id, f"{type(exc).__name__}: {exc}"))
                 continue
+            accepted = _accepted_by_design(rule, ctx, found)
+            if accepted:
+                self.accepted.add(rule.id)
             findings += found
-            if not any(f.severity is not Severity.INFO for f in found):
+            if not accepted and not any(f.severity is not Severity.INFO for f in found):
                 evidence = rule.coverage(ctx)
                 if evidence:
                     self.passed.append(Passed(rule_id=rule.id, perspective=rule.perspective,
                                               title=ctx.text(rule.passed_ja, rule.passed_en),
                                               evidence=evidence))
         return findings
+
+
+def _accepted_by_design(rule, ctx: RuleContext, found: list[Finding]) -> bool:
+    """Findings of a risk the design documents accept on purpose become info that cites the
+    decision: a PoC documented as single-AZ is not an oversight, and stays visible (and earns
+    no ✅). True when something was accepted."""
+    if rule.accepted_by_design != "single-az" or not any(f.severity is not Severity.INFO for f in found):
+        return False
+    from sre_agent.docfacts import facts_of
+
+    decisions = facts_of(ctx.project).single_az_decisions
+    if not decisions:
+        return False
+    where = ", ".join(f"{d.file}:{d.line}" for d in decisions[:2])
+    for finding in found:
+        if finding.severity is not Severity.INFO:
+            finding.severity = Severity.INFO
+            finding.message += ctx.text(f"（設計書 {where} で単一AZ・冗長化なしをリスク受容として明記）",
+                                        f" (accepted in the design: single AZ / no redundancy, {where})")
+    return True
 
 
 def _analyzers(config: ReviewConfig, rules: SreRulesAnalyzer) -> list[Analyzer]:
@@ -111,12 +135,16 @@ def review_project(project: Project, config: ReviewConfig, llm_backend=None,
     ctx = RuleContext(project=project, lang=config.lang, mode=config.mode)
     rules = SreRulesAnalyzer()
     findings, runs = _run_analyzers(ctx, config, rules, focus)
+    _judge_drafts_as_info(project, findings, config.lang)
     if focus is not None:
         findings = [f for f in findings if f.file and in_focus(f.file, focus)]
         project = _focused(project, focus)
     if project.scripts:
         runs.append(_shellcheck_run())
     findings = merge_equivalents(findings)
+    for finding in findings:  # a merged checkov twin must not lift an accepted risk back to ⚠️
+        if finding.id in rules.accepted:
+            finding.severity = Severity.INFO
     llm_status, llm_findings = _llm_pass(project, findings, config, llm_backend)
     findings += llm_findings   # added only: the verdict below is computed over all of them
     suppressions.apply(findings, suppressions.collect(project))
@@ -137,6 +165,20 @@ def _standards_in_force(config: ReviewConfig) -> list[str]:
     from sre_agent.llm.prompts import bundled_standards
 
     return [f"sre-agent standards/{s['name']}" for s in bundled_standards()]
+
+
+def _judge_drafts_as_info(project: Project, findings: list[Finding], lang: str) -> None:
+    """A template that nothing deploys is not production: what is wrong in it is worth knowing,
+    not worth a ❌ (an old layout kept beside the real stacks, a draft)."""
+    from sre_agent.iac.deployments import undeployed_templates
+
+    drafts = undeployed_templates(project)
+    note = ("（このテンプレートはデプロイ手順・スクリプト・親スタックのどこからも使われていない）" if lang == "ja"
+            else " (no deploy command, script or parent stack uses this template)")
+    for finding in findings:
+        if finding.file in drafts and finding.severity is not Severity.INFO:
+            finding.severity = Severity.INFO
+            finding.message += note
 
 
 def _focused(project: Project, focus: list[str]) -> Project:

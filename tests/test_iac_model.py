@@ -107,3 +107,33 @@ def test_a_rollback_that_deletes_a_stack_is_judged_by_what_its_template_holds() 
     project = load_project([RULE_FIXTURES / "DEP010" / "stateless-addon-stack"])
     [finding] = rule_by_id("DEP010")().check(RuleContext(project))
     assert finding.severity.value == "warning" and "データベース" not in finding.message
+
+
+def test_a_single_az_decision_in_the_requirements_makes_single_az_an_accepted_risk(tmp_path: Path) -> None:
+    import shutil
+
+    from sre_agent import ReviewConfig, review
+
+    poc = RULE_FIXTURES / "MAZ001" / "poc-single-az-accepted"
+    result = review([poc], ReviewConfig(workers=False, analyzers=("sre", "checkov")))
+    [maz] = [f for f in result.findings if f.id == "SRE-MAZ-001"]
+    assert maz.severity.value == "info" and "docs/02_要件定義書.md:12" in maz.message
+    assert "SRE-MAZ-001" not in {p.rule_id for p in result.passed}   # accepted is not ✅
+    # The same code under a requirement to survive the loss of one AZ is a defect.
+    shutil.copytree(poc, tmp_path / "poc")
+    requirements = tmp_path / "poc" / "docs" / "02_要件定義書.md"
+    requirements.write_text(requirements.read_text(encoding="utf-8").replace(
+        "| 冗長化 | なし | PoC のため単一AZ（ADR-003、コスト優先） |",
+        "| 冗長化 | 単一 AZ 障害でサービスを継続できること | |"), encoding="utf-8")
+    strict = review([tmp_path / "poc"], ReviewConfig(workers=False, analyzers=("sre",)))
+    assert [f.severity.value for f in strict.findings if f.id == "SRE-MAZ-001"] == ["error"]
+
+
+def test_a_template_nothing_deploys_is_judged_as_a_draft() -> None:
+    from sre_agent import ReviewConfig, review
+
+    result = review([RULE_FIXTURES.parent / "iac" / "old-layout-beside-stacks"], ReviewConfig(workers=False, analyzers=("sre",)))
+    by_file = {(f.id, f.file): f for f in result.findings}
+    old = by_file[("SRE-MAZ-001", "infra/templates/rds.yaml")]
+    assert old.severity.value == "info" and "使われていない" in old.message
+    assert ("SRE-MAZ-001", "infra/stacks/02-database.yaml") not in by_file  # prd passes true

@@ -146,6 +146,7 @@ def extract(project) -> DocFacts:
             _slo(facts, unit)
             _recovery(facts, unit)
             _redundancy(facts, unit)
+            _single_az_decision(facts, unit)
             _sizes(facts, unit)
             _monitoring(facts, unit)
             _budget(facts, unit, document.path)
@@ -307,6 +308,32 @@ def _redundancy(facts: DocFacts, unit: Unit) -> None:
         if has(value, ("有効", "true", "あり", "yes", "enabled", "○")) and not has(value, NEGATIVE_WORDS):
             component = component_of(label) or component_of(unit.titles()) or "rds"
             facts.redundancy.append(RedundancyClaim(unit.where, component, unit.text))
+
+
+SINGLE_AZ = re.compile(r"単一\s*AZ|シングル\s*AZ|single[\s-]*az|1\s*AZ構成", re.IGNORECASE)
+_NO_REDUNDANCY = re.compile(r"\s*(?:\*\*)?(?:なし|無し|無効|false|no\b|単一\s*AZ|シングル\s*AZ|single[\s-]*az|1\s*AZ)",
+                            re.IGNORECASE)
+_ADOPTED = re.compile(r"(?:単一|シングル)\s*AZ\s*構成\s*の?\s*採用|single[\s-]*az\s+(?:is\s+)?(?:adopted|by design)",
+                      re.IGNORECASE)
+
+
+def _single_az_decision(facts: DocFacts, unit: Unit) -> None:
+    """A requirement or decision that the system is not redundant: a table row whose item is
+    冗長化 / マルチAZ / 可用性構成 and whose value says なし or 単一AZ, or an ADR adopting a
+    single-AZ layout. Scoped to staging or development only, it says nothing of production."""
+    text = v.fold(unit.text)
+    named = set(environments_in(text + " " + unit.titles()))
+    if named and "prod" not in named:
+        return
+    if unit.table is not None and len(unit.cells) > 1:
+        label, value = unit.cells[0], v.fold(unit.cells[1])
+        # 「単一 AZ 障害でサービスを継続」 is the opposite: it asks to survive the loss of one AZ
+        if has(label, ("冗長", "マルチAZ", "Multi-AZ", "MultiAZ", "可用性構成", "AZ構成")) and \
+                _NO_REDUNDANCY.match(value) and not has(value, ("障害", "耐", "継続", "failure")):
+            facts.single_az_decisions.append(unit.where)
+            return
+    if _ADOPTED.search(text):
+        facts.single_az_decisions.append(unit.where)
 
 
 SIZE_LABELS = (

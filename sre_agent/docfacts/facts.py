@@ -143,6 +143,9 @@ class DocFacts:
     slo_sections: list[Where] = field(default_factory=list)
     recovery: list[RecoveryFact] = field(default_factory=list)
     redundancy: list[RedundancyClaim] = field(default_factory=list)
+    # Where the documents decide the system runs in one AZ on purpose (「冗長化 | なし | POCのため
+    # 単一AZ」, 「ADR-001: 単一AZ構成の採用」): a documented risk acceptance, not an oversight.
+    single_az_decisions: list[Where] = field(default_factory=list)
     sizes: list[SizeFact] = field(default_factory=list)
     monitoring: list[MonitoringRow] = field(default_factory=list)
     cost_tables: list[CostTable] = field(default_factory=list)

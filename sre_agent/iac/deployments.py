@@ -123,3 +123,27 @@ def _expand_literal(text: str, variables: dict[str, list[str]]) -> str:
         values = variables.get(match.group(1) or "", [])
         return values[0] if len(values) == 1 else match.group(0)
     return VARIABLE.sub(fill, text)
+
+
+def undeployed_templates(project) -> set[str]:
+    """Templates nothing deploys: no deploy command, no parent stack, and no script, workflow or
+    runbook that names them — a project's old layout or drafts. Empty when the project's deploy
+    commands reference no template at all (then we cannot tell what is deployed)."""
+    from sre_agent.resolve import stack_model
+
+    deployed = {t.path for d in deployments(project) for t in d.templates}
+    if not deployed:
+        return set()
+    model = stack_model(project)
+    by_path = {t.path: t for t in project.templates}
+    frontier = list(deployed)
+    while frontier:
+        for link in model.children(by_path[frontier.pop()]):
+            if link.child.path not in deployed:
+                deployed.add(link.child.path)
+                frontier.append(link.child.path)
+    texts = [s.text for s in project.scripts] + [project.texts.get(w, "") for w in project.workflows]
+    texts += [d.text for d in project.documents if d.is_runbook]
+    named = "\n".join(texts)
+    return {t.path for t in project.templates
+            if t.path not in deployed and "/".join(t.path.split("/")[-2:]) not in named}

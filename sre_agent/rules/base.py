@@ -48,6 +48,10 @@ class Rule:
     # Ids of cfn-lint / checkov checks that report the same problem on the same resource;
     # their findings merge into ours instead of printing a second line.
     equivalents: ClassVar[tuple[str, ...]] = ()
+    # A decision the design documents can record that makes this rule's finding an accepted
+    # risk (info, with the decision's place) rather than a defect: "single-az" for the
+    # redundancy rules when the requirements say 冗長化なし / 単一AZ構成を採用.
+    accepted_by_design: ClassVar[str | None] = None
 
     @property
     def code(self) -> str:

@@ -43,6 +43,7 @@ class RdsSingleAz(ProductionSetting):
     name = "rds-single-az-in-prod"
     perspective = Perspective.INFRASTRUCTURE
     severity = Severity.ERROR
+    accepted_by_design = "single-az"
     equivalents = ("checkov:CKV_AWS_157",)
     title_ja = "RDS がシングルAZ"
     title_en = "RDS is single-AZ"

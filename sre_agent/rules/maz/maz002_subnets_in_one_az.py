@@ -58,6 +58,7 @@ class SubnetsInOneAz(Rule):
     name = "subnets-of-tier-in-one-az"
     perspective = Perspective.INFRASTRUCTURE
     severity = Severity.ERROR
+    accepted_by_design = "single-az"
     title_ja = "同じ層のサブネットが 1 つの AZ に集中"
     title_en = "All subnets of a tier are in one AZ"
     passed_ja = "各層のサブネットは複数 AZ に分散"

@@ -50,6 +50,7 @@ class SingleTaskInProd(Rule):
     name = "single-task-in-prod"
     perspective = Perspective.INFRASTRUCTURE
     severity = Severity.WARNING
+    accepted_by_design = "single-az"
     title_ja = "本番のタスク/インスタンスが 1 台"
     title_en = "Fewer than 2 tasks/instances in production"
     passed_ja = "本番の ECS サービス / ASG は 2 台以上"

@@ -54,6 +54,7 @@ class SharedNatGateway(Rule):
     name = "nat-gateway-shared-across-azs"
     perspective = Perspective.INFRASTRUCTURE
     severity = Severity.WARNING
+    accepted_by_design = "single-az"
     title_ja = "NAT ゲートウェイが複数 AZ で共用"
     title_en = "One NAT gateway serves several AZs"
     passed_ja = "NAT ゲートウェイは AZ ごとに配置"

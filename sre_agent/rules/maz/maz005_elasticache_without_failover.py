@@ -53,6 +53,7 @@ class ElastiCacheWithoutFailover(Rule):
     name = "elasticache-without-failover"
     perspective = Perspective.INFRASTRUCTURE
     severity = Severity.WARNING
+    accepted_by_design = "single-az"
     title_ja = "ElastiCache の自動フェイルオーバー / マルチAZ なし"
     title_en = "ElastiCache without automatic failover / Multi-AZ"
     passed_ja = "ElastiCache は本番で自動フェイルオーバー・マルチAZ"
