@@ -239,6 +239,8 @@ def tf_subnet_azs(block: TfBlock) -> list[str] | None:
 
 def env_phrase(ctx_text, env: EnvContext) -> str:
     """「prod 環境（prd.json の値）」 / "prod (value from prd.json)" for messages."""
+    if env.source and env.name is None:
+        return ctx_text(f"既定の設定（{env.source} の値）", f"the default settings (value from {env.source})")
     if env.source:
         return ctx_text(f"{env.label} 環境（{env.source} の値）", f"{env.label} (value from {env.source})")
     if env.name is None:

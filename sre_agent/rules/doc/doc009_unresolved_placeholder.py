@@ -32,7 +32,7 @@ class UnresolvedPlaceholder(Rule):
     要確認, 未定. In parameter files — what a deploy really reads — also `REPLACE_WITH_…`,
     `YOUR_…`, `<…>`, addresses at the example domains (`alerts@example.com`) and the account
     ids of AWS's documentation (`123456789012`); in a production parameter file these are
-    errors, since they are deployed as they are. Reports each line once. Single-file check:
+    errors, since they are deployed as they are. Reports each line once (a parameter file once, listing its holes). Single-file check:
     runs in light mode too.
     Illustrations are not unfinished work: code blocks that are examples (a 記入例, a README
     usage example, an NG example — see the block role of the markdown model) and sections headed
@@ -83,6 +83,7 @@ class UnresolvedPlaceholder(Rule):
             skipped, commands = _illustrations(documents[path]) if path in documents else (set(), set())
             in_parameters = path in parameter_envs
             prod = in_parameters and is_prod(parameter_envs[path])
+            hits: list[tuple[int, str, str]] = []
             for number, line in enumerate(ctx.project.texts[path].splitlines(), start=1):
                 if number in skipped:
                     continue
@@ -91,15 +92,27 @@ class UnresolvedPlaceholder(Rule):
                 if m is None and in_parameters:
                     m = PARAMETER_PLACEHOLDER.search(line)
                 if m:
-                    token = m.group(0)
-                    yield self.finding(
-                        ctx, file=path, line=number, environment=parameter_envs.get(path),
-                        severity=Severity.ERROR if prod else None,
-                        message=ctx.text(
-                            f"`{token}` が残っている{'（本番のパラメータファイル: この値のままデプロイされる）' if prod else ''}: "
-                            f"{line.strip()[:80]}",
-                            f"placeholder `{token}` left in{' a production parameter file (deployed as is)' if prod else ''}: "
-                            f"{line.strip()[:80]}"))
+                    hits.append((number, m.group(0), line.strip()[:80]))
+            if in_parameters and hits:  # one file a deploy reads: one finding listing its holes
+                yield self._parameter_file(ctx, path, hits, parameter_envs.get(path), prod)
+                continue
+            for number, token, text in hits:
+                yield self.finding(ctx, file=path, line=number, message=ctx.text(
+                    f"`{token}` が残っている: {text}", f"placeholder `{token}` left in: {text}"))
+
+    def _parameter_file(self, ctx: RuleContext, path: str, hits: list[tuple[int, str, str]],
+                        env: str | None, prod: bool) -> Finding:
+        tokens = list(dict.fromkeys(token for _, token, _ in hits))
+        shown = ", ".join(f"`{t}`" for t in tokens[:3]) + (
+            ctx.text(f" ほか {len(tokens) - 3} 件", f" and {len(tokens) - 3} more") if len(tokens) > 3 else "")
+        lines = ", ".join(str(n) for n, _, _ in hits[:5]) + (" …" if len(hits) > 5 else "")
+        return self.finding(
+            ctx, file=path, line=hits[0][0], environment=env, severity=Severity.ERROR if prod else None,
+            message=ctx.text(
+                f"パラメータファイルにプレースホルダー {len(hits)} 件（行 {lines}）: {shown}"
+                + ("。本番のパラメータファイルのため、この値のままデプロイされる" if prod else ""),
+                f"{len(hits)} placeholders in the parameter file (lines {lines}): {shown}"
+                + (": a production parameter file, deployed as is" if prod else "")))
 
     def coverage(self, ctx: RuleContext) -> str | None:
         files = self._files(ctx)

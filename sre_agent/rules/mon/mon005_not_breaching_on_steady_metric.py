@@ -11,11 +11,17 @@ from sre_agent.rules._alarms import SPARSE, alarm_index, alarm_values, always_re
 from sre_agent.rules.base import Rule, RuleContext
 
 
+# Metrics of remaining capacity: a "too low" alarm on them watches saturation, not the outage.
+HEADROOM = frozenset({"FreeStorageSpace", "FreeableMemory", "FreeLocalStorage", "CPUCreditBalance",
+                      "BurstBalance", "EBSIOBalance%", "EBSByteBalance%", "FreeMemory",
+                      "DatabaseMemoryUsagePercentage"})
+
+
 class NotBreachingOnSteadyMetric(Rule):
     """
     ## What it does
     Reports "too low" alarms (`LessThan…` operators: no healthy hosts, no requests, no
-    connections) with `TreatMissingData: notBreaching` (`treat_missing_data = "notBreaching"`) on
+    connections — not remaining capacity such as FreeStorageSpace, which watches saturation) with `TreatMissingData: notBreaching` (`treat_missing_data = "notBreaching"`) on
     a metric that the service publishes every period while the resource is up: ALB HealthyHostCount / UnHealthyHostCount / RequestCount, RDS CPUUtilization /
     FreeStorageSpace / DatabaseConnections / FreeableMemory…, ECS service CPUUtilization /
     MemoryUtilization, EC2 and ElastiCache CPU. A metric-math alarm is reported when every
@@ -64,6 +70,8 @@ class NotBreachingOnSteadyMetric(Rule):
                 continue
             if not all(always_reported(m.namespace, m.name) for m in alarm.metrics):
                 continue
+            if all(m.name in HEADROOM for m in alarm.metrics):
+                continue  # "free space below 10 GiB" is saturation too, like "CPU above 80 %"
             operators = [v for _, v in alarm_values(index, alarm, "ComparisonOperator", "comparison_operator")]
             if not operators or not all(isinstance(o, str) and o.startswith("LessThan") for o in operators):
                 continue  # a "too high" alarm is right to stay quiet without data; outage is not its job
