@@ -250,6 +250,14 @@ class CfnEvaluator:
         return UNKNOWN
 
 
+def cfn_text(template: CfnTemplate, env: EnvContext, node: Any) -> Any:
+    """A value as text in one environment (names, ARNs, identifiers), else UNKNOWN."""
+    value = CfnEvaluator(template, env).value(node)
+    if value is UNKNOWN or isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return UNKNOWN
+    return str(value)
+
+
 def tf_value(block: TfBlock, attribute: str, variables: dict[str, Any]) -> Any:
     """A Terraform attribute's value with `var.x` resolved from tfvars or the variable default."""
     raw = block.get(attribute, UNKNOWN)

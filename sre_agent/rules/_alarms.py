@@ -17,7 +17,6 @@ the rules are silent on it.
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -27,7 +26,7 @@ from sre_agent.environments import is_prod
 from sre_agent.parsing.cloudformation import CfnTemplate, line_of
 from sre_agent.parsing.terraform import TfBlock, TfFile
 from sre_agent.project import Project
-from sre_agent.resolve import UNKNOWN, CfnEvaluator, EnvContext, cfn_contexts, tf_locals, tf_variable_sets
+from sre_agent.resolve import UNKNOWN, CfnEvaluator, EnvContext, cfn_contexts, cfn_text, tf_locals, tf_variable_sets
 
 ALARM_CFN = "AWS::CloudWatch::Alarm"
 ALARM_TF = "aws_cloudwatch_metric_alarm"
@@ -143,55 +142,6 @@ def _text(node: Any) -> str | None:
 # --- CloudFormation -----------------------------------------------------------------------
 
 
-def sub_text(template: CfnTemplate, node: Any, ctx: EnvContext, depth: int = 0) -> Any:
-    """A string-valued node in one environment: plain text, `!Ref Param`, `!Sub`, `!Join`."""
-    if depth > 10:
-        return UNKNOWN
-    if isinstance(node, (str, int, float)) and not isinstance(node, bool):
-        return str(node)
-    if not (isinstance(node, dict) and len(node) == 1):
-        return UNKNOWN
-    (key, arg), = node.items()
-    evaluator = CfnEvaluator(template, ctx)
-    if key == "Ref":
-        value = evaluator.value(node)
-        return UNKNOWN if value is UNKNOWN or isinstance(value, (dict, list)) else str(value)
-    if key == "Fn::If":
-        value = evaluator.value(node)
-        return UNKNOWN if value is UNKNOWN else sub_text(template, value, ctx, depth + 1)
-    if key == "Fn::Sub":
-        text, variables = (arg, {}) if isinstance(arg, str) else (
-            (arg[0], arg[1]) if isinstance(arg, list) and len(arg) == 2 and isinstance(arg[0], str)
-            and isinstance(arg[1], dict) else (None, {}))
-        if text is None:
-            return UNKNOWN
-        parts: list[str] = []
-        position = 0
-        for match in INTERPOLATION.finditer(text):
-            parts.append(text[position:match.start()])
-            name = match.group(1).strip()
-            if name.startswith("!"):
-                value: Any = "${" + name[1:] + "}"
-            elif name in variables:
-                value = sub_text(template, variables[name], ctx, depth + 1)
-            elif name in template.parameters:
-                value = sub_text(template, {"Ref": name}, ctx, depth + 1)
-            else:
-                value = UNKNOWN
-            if value is UNKNOWN:
-                return UNKNOWN
-            parts.append(value)
-            position = match.end()
-        parts.append(text[position:])
-        return "".join(parts)
-    if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
-        pieces = [sub_text(template, p, ctx, depth + 1) for p in arg[1]]
-        if any(p is UNKNOWN for p in pieces) or not isinstance(arg[0], str):
-            return UNKNOWN
-        return arg[0].join(pieces)
-    return UNKNOWN
-
-
 def _sub_pattern(node: Any) -> str | None:
     """The raw `!Sub` text of a name, for matching names that cannot be evaluated."""
     if isinstance(node, dict) and len(node) == 1 and isinstance(node.get("Fn::Sub"), str):
@@ -232,7 +182,7 @@ class CfnProject:
                     continue
                 names = {}
                 for ctx in self.contexts(template):
-                    value = sub_text(template, export["Name"], ctx)
+                    value = cfn_text(template, ctx, export["Name"])
                     if value is not UNKNOWN:
                         names[ctx.name] = value
                 found.append(Export(template, str(name), output.get("Value"), names,
@@ -259,7 +209,7 @@ class CfnProject:
         """The exports an `Fn::ImportValue` can resolve to in the project (empty = unknown)."""
         wanted: set[str] = set()
         for ctx in self.contexts(template):
-            value = sub_text(template, name_node, ctx)
+            value = cfn_text(template, ctx, name_node)
             if value is not UNKNOWN:
                 wanted.add(value)
         if wanted:
@@ -303,7 +253,7 @@ class CfnProject:
             if any(n.split(".", 1)[0] in template.resources for n in names):
                 return UNKNOWN
         if key in ("Fn::Sub", "Fn::Join"):
-            values = tuple(v for v in (sub_text(template, node, c) for c in self.contexts(template))
+            values = tuple(v for v in (cfn_text(template, c, node) for c in self.contexts(template))
                            if v is not UNKNOWN)
             return Literal(values, _sub_pattern(node) or "!Join") if values else UNKNOWN
         return UNKNOWN
@@ -317,7 +267,7 @@ class CfnProject:
                 node = resource.properties.get(prop) if prop else None
                 if node is None:
                     continue
-                names = {sub_text(template, node, c) for c in self.contexts(template)}
+                names = {cfn_text(template, c, node) for c in self.contexts(template)}
                 if names & set(literal.values):
                     return Wired(template.path, resource.logical_id, resource.type,
                                  types[resource.type])
@@ -613,30 +563,6 @@ def wired_resource(index: AlarmIndex, alarm: Alarm, dimension: str, value: Any) 
 
 
 # --- ECS container definitions --------------------------------------------------------------
-
-
-def tf_container_definitions(block: TfBlock) -> Any:
-    """The container definitions of an `aws_ecs_task_definition` when written inline with
-    `jsonencode([...])` or as a JSON heredoc; UNKNOWN for file(), templatefile(), variables."""
-    import json
-
-    raw = block.get("container_definitions")
-    if not isinstance(raw, str):
-        return UNKNOWN
-    text = raw.strip()
-    if text.startswith("${jsonencode(") and text.endswith(")}"):
-        try:
-            value = ast.literal_eval(text[len("${jsonencode("):-2])
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            return UNKNOWN
-        return value if isinstance(value, list) else UNKNOWN
-    if text.startswith("["):
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return UNKNOWN
-        return value if isinstance(value, list) else UNKNOWN
-    return UNKNOWN
 
 
 def tf_container_line(block: TfBlock, name: Any) -> int:

@@ -105,24 +105,6 @@ def cfn_number(template: CfnTemplate, env: EnvContext, node: Any) -> Any:
     return as_number(CfnEvaluator(template, env).value(node))
 
 
-def cfn_sub_text(template: CfnTemplate, env: EnvContext, node: Any) -> Any:
-    """A string value with `!Sub` parameters filled in for one environment, else UNKNOWN."""
-    evaluator = CfnEvaluator(template, env)
-    if isinstance(node, dict) and set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
-        def fill(match: re.Match) -> str:
-            name = match.group(1)
-            value = evaluator.parameter(name) if name in template.parameters else UNKNOWN
-            if value is UNKNOWN:
-                raise LookupError(name)
-            return str(value)
-        try:
-            return SUB_VARIABLE.sub(fill, node["Fn::Sub"])
-        except LookupError:
-            return UNKNOWN
-    value = evaluator.value(node)
-    return value if isinstance(value, str) else UNKNOWN
-
-
 def key_line(mapping: Any, name: str) -> int | None:
     """Line of a key inside a decoded mapping (the value's line for scalars has no mark)."""
     if isinstance(mapping, dict):

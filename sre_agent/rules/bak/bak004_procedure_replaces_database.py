@@ -7,8 +7,8 @@ from typing import Iterable
 
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.parsing.shell import ShellCommand
-from sre_agent.resolve import UNKNOWN, cfn_contexts, tf_value, tf_variable_sets
-from sre_agent.rules._resources import cfn_refs, cfn_sub_text
+from sre_agent.resolve import UNKNOWN, cfn_contexts, cfn_text, tf_value, tf_variable_sets
+from sre_agent.rules._resources import cfn_refs
 from sre_agent.rules.base import Rule, RuleContext
 
 # Properties whose change makes CloudFormation create a new database and delete the old one.
@@ -160,7 +160,7 @@ class ProcedureReplacesDatabase(Rule):
             for db in template.of_type(*REPLACING):
                 raw = db.properties.get(IDENTIFIER[db.type])
                 for env in cfn_contexts(template, ctx.project):
-                    value = cfn_sub_text(template, env, raw) if raw is not None else UNKNOWN
+                    value = cfn_text(template, env, raw) if raw is not None else UNKNOWN
                     if isinstance(value, str) and value:
                         identifiers[value.lower()] = db.logical_id
                 for prop in REPLACING[db.type]:

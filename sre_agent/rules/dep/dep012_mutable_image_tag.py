@@ -9,7 +9,7 @@ from sre_agent.environments import canonical
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.parsing.cloudformation import CfnTemplate, line_of
 from sre_agent.resolve import UNKNOWN, CfnEvaluator, cfn_contexts, tf_variable_sets
-from sre_agent.rules._alarms import tf_container_definitions
+from sre_agent.iac.terraform import tf_container_definitions
 from sre_agent.rules._deploy import command_blocks
 from sre_agent.rules.base import Rule, RuleContext
 

@@ -97,14 +97,14 @@ class AlarmTopicWithoutSubscription(Rule):
     # --- topics and their subscribers ---
 
     def _topic_names(self, index: AlarmIndex) -> dict[str, Topic]:
-        from sre_agent.rules._alarms import sub_text
+        from sre_agent.resolve import cfn_text
 
         names: dict[str, Topic] = {}
         for template in index.project.templates:
             for topic in template.of_type(TOPIC_CFN):
                 node = topic.properties.get("TopicName")
                 for ctx in index.cfn.contexts(template):
-                    value = sub_text(template, node, ctx) if node is not None else UNKNOWN
+                    value = cfn_text(template, ctx, node) if node is not None else UNKNOWN
                     if value is not UNKNOWN:
                         names[value] = Topic(template.path, topic.logical_id)
         for tf in index.project.terraform:

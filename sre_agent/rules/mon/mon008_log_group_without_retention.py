@@ -6,10 +6,9 @@ from typing import Any, Iterable, Iterator
 
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.parsing.cloudformation import CfnTemplate, line_of
-from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_bool
-from sre_agent.rules._alarms import (
-    AlarmIndex, Wired, alarm_index, sub_text, tf_container_definitions,
-)
+from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_bool, cfn_text
+from sre_agent.iac.terraform import tf_container_definitions
+from sre_agent.rules._alarms import AlarmIndex, Wired, alarm_index
 from sre_agent.rules.base import Rule, RuleContext
 
 LOG_GROUP_CFN = "AWS::Logs::LogGroup"
@@ -140,7 +139,7 @@ class LogGroupWithoutRetention(Rule):
                     managed = index.cfn.resolve(template, group)
                     if isinstance(managed, Wired) and managed.type == LOG_GROUP_CFN:
                         continue
-                    names = {sub_text(template, group, c) for c in index.cfn.contexts(template)}
+                    names = {cfn_text(template, c, group) for c in index.cfn.contexts(template)}
                     if UNKNOWN in names or names & declared:
                         continue
                     yield self._implicit(ctx, template.path, line_of(key) or task.line,
@@ -176,7 +175,7 @@ class LogGroupWithoutRetention(Rule):
                 if not logs or (db.type == "AWS::RDS::DBInstance" and "DBClusterIdentifier" in db.properties):
                     continue
                 node = db.properties.get(id_prop)
-                ids = {sub_text(template, node, c) for c in index.cfn.contexts(template)} \
+                ids = {cfn_text(template, c, node) for c in index.cfn.contexts(template)} \
                     if node is not None else {None}
                 missing = self._missing_rds_groups(kind, ids, logs, declared)
                 if missing:
@@ -228,7 +227,7 @@ class LogGroupWithoutRetention(Rule):
         for template in index.project.templates:
             for group in template.of_type(LOG_GROUP_CFN):
                 node = group.properties.get("LogGroupName")
-                names |= {v for v in (sub_text(template, node, c) for c in index.cfn.contexts(template))
+                names |= {v for v in (cfn_text(template, c, node) for c in index.cfn.contexts(template))
                           if v is not UNKNOWN} if node is not None else set()
         for tf in index.project.terraform:
             for block in tf.resources(LOG_GROUP_TF):

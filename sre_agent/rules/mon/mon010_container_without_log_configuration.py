@@ -6,7 +6,8 @@ from typing import Any, Iterable, Iterator
 
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.parsing.cloudformation import line_of
-from sre_agent.rules._alarms import tf_container_definitions, tf_container_line
+from sre_agent.iac.terraform import tf_container_definitions
+from sre_agent.rules._alarms import tf_container_line
 from sre_agent.rules.base import Rule, RuleContext
 
 
