@@ -137,3 +137,13 @@ def test_a_template_nothing_deploys_is_judged_as_a_draft() -> None:
     old = by_file[("SRE-MAZ-001", "infra/templates/rds.yaml")]
     assert old.severity.value == "info" and "使われていない" in old.message
     assert ("SRE-MAZ-001", "infra/stacks/02-database.yaml") not in by_file  # prd passes true
+
+
+def test_a_prod_finding_on_a_nested_child_names_the_parent_and_the_parameter_file() -> None:
+    from sre_agent import ReviewConfig, render, review
+
+    result = review([RULE_FIXTURES / "MAZ001" / "cfn-nested-parent-passes-single-az"],
+                    ReviewConfig(workers=False, analyzers=("sre",)))
+    markdown = render(result, "md")
+    assert ("templates/database/rds-postgresql.yaml:37 `Database` の MultiAZ が prod 環境"
+            "（stacks/02-database/stack.yaml:31 ← parameters/prod.json の値）で false") in markdown
