@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sre_agent.environments import canonical, is_prod
+from sre_agent.environments import canonical, environment_of_path, is_prod
+from sre_agent.iac.modules import TerraformModel, directory_of
 from sre_agent.iac.stacks import ENV_PARAMETER_NAMES, StackLink, StackModel, environment_of
 from sre_agent.parsing.cloudformation import CfnTemplate
-from sre_agent.parsing.terraform import TfBlock
+from sre_agent.parsing.terraform import TfBlock, unwrap
 
 
 class _Unknown:
@@ -285,11 +286,58 @@ def tf_variable_defaults(tf_files: list) -> dict[str, Any]:
             if block.kind == "variable" and "default" in block.body}
 
 
-def tf_variable_sets(tf_files: list, parameter_sets: list, prod_only: bool = False) -> list[EnvContext]:
+def terraform_model(project) -> TerraformModel:
+    return project.memo("terraform-model", lambda: TerraformModel(project.terraform, project.parameter_sets))
+
+
+def tf_contexts(tf, project, prod_only: bool = False, _seen: frozenset[str] = frozenset()) -> list[EnvContext]:
+    """Variable values per environment for the module a Terraform file belongs to: what each
+    caller's `module` block passes (in each of the caller's environments), else the module's
+    defaults overlaid by its tfvars. A value the caller computes in a way we cannot follow is
+    UNKNOWN, never the child's default."""
+    model = terraform_model(project)
+    directory = directory_of(tf.path)
+    contexts = []
+    for call in model.callers(directory):
+        if call.caller.path in _seen or directory_of(call.caller.path) == directory:
+            continue
+        declared = model.variables(directory)
+        defaults = tf_variable_defaults(model.files_in(directory))
+        for parent in tf_contexts(call.caller, project, prod_only, _seen | {tf.path}):
+            passed = {name: tf_expression(call.block.body[name], parent.values)
+                      for name in call.block.body if name in declared}
+            source = f"{call.place} ← {parent.source}" if parent.source else call.place
+            contexts.append(EnvContext(parent.name, {**defaults, **passed}, source))
+    if contexts:
+        return contexts
+    files = model.files_in(directory)
+    return tf_variable_sets(files, model.tfvars_for(directory), prod_only,
+                            default_env=environment_of_path(directory))
+
+
+def tf_expression(raw: Any, variables: dict[str, Any]) -> Any:
+    """A module argument in the caller's environment: a literal, `var.x`, or `var.x == "prd"`."""
+    value = unwrap(raw)
+    if not isinstance(value, str) or not (value.startswith("${") and value.endswith("}")):
+        return value
+    expr = value[2:-1].strip()
+    if expr.startswith("var.") and expr[4:].isidentifier():
+        return variables.get(expr[4:], UNKNOWN)
+    match = re.fullmatch(r'var\.(\w+)\s*(==|!=)\s*"([^"]*)"', expr)
+    if match and match.group(1) in variables and variables[match.group(1)] is not UNKNOWN:
+        equal = str(variables[match.group(1)]) == match.group(3)
+        return equal if match.group(2) == "==" else not equal
+    return UNKNOWN
+
+
+def tf_variable_sets(tf_files: list, parameter_sets: list, prod_only: bool = False,
+                     default_env: str | None = None) -> list[EnvContext]:
     """Variable values per environment: defaults overlaid by each environment's tfvars."""
     defaults = tf_variable_defaults(tf_files)
     contexts = [EnvContext(p.environment, {**defaults, **p.values}, p.path)
                 for p in parameter_sets if p.terraform]
+    if not contexts and default_env:  # envs/prd/main.tf: the directory names its environment
+        contexts = [EnvContext(default_env, defaults)]
     if prod_only:
         contexts = [c for c in contexts if is_prod(c.name)]
     return contexts or [EnvContext(None, defaults)]

@@ -101,12 +101,26 @@ def test_unwritten_cross_stack_reads_warn_in_the_projects_namespace_only() -> No
     assert found == {15: "warning", 21: "warning", 8: "info"}  # /shared/... may live elsewhere
 
 
-def test_a_rollback_that_deletes_a_stack_is_judged_by_what_its_template_holds() -> None:
+def test_a_rollback_that_deletes_a_stack_is_judged_by_what_its_template_holds(tmp_path: Path) -> None:
+    """No data and no traffic: deleting the add-on undoes it. Traffic but no data: an outage
+    (warning). Data: lost (error)."""
+    import shutil
+
     from sre_agent.rules.base import RuleContext, rule_by_id
 
-    project = load_project([RULE_FIXTURES / "DEP010" / "stateless-addon-stack"])
-    [finding] = rule_by_id("DEP010")().check(RuleContext(project))
-    assert finding.severity.value == "warning" and "データベース" not in finding.message
+    rule = rule_by_id("DEP010")()
+    addon = RULE_FIXTURES / "DEP010" / "stateless-addon-stack"
+    assert list(rule.check(RuleContext(load_project([addon])))) == []
+    shutil.copytree(addon, tmp_path / "p")
+    template = tmp_path / "p" / "stacks" / "05-alarm-notifier.yaml"
+    serving = template.read_text(encoding="utf-8") + (
+        "  NotifierService:\n    Type: AWS::ECS::Service\n    Properties:\n      DesiredCount: 2\n")
+    template.write_text(serving, encoding="utf-8")
+    [outage] = rule.check(RuleContext(load_project([tmp_path / "p"])))
+    assert outage.severity.value == "warning" and "サービスが停止" in outage.message
+    template.write_text(serving + "  Archive:\n    Type: AWS::S3::Bucket\n", encoding="utf-8")
+    [loss] = rule.check(RuleContext(load_project([tmp_path / "p"])))
+    assert loss.severity.value == "error" and "`Archive`" in loss.message
 
 
 def test_a_single_az_decision_in_the_requirements_makes_single_az_an_accepted_risk(tmp_path: Path) -> None:

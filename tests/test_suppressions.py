@@ -13,6 +13,7 @@ SCRIPT = """\
 deploy_stack() {
   # sre-review: ignore=SRE-DEP-001
   aws cloudformation deploy --stack-name "$1" --template-file "$2"
+  aws cloudformation describe-stacks --stack-name "$1"
 }
 """
 TEMPLATE = """\

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Iterable
 from sre_agent.models import Finding
 from sre_agent.parsing.cloudformation import CfnResource
 from sre_agent.parsing.terraform import TfBlock
-from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_bool, cfn_contexts, tf_value, tf_variable_sets
+from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_bool, cfn_contexts, tf_value, tf_contexts
 from sre_agent.rules._resources import cfn_exists, env_phrase
 from sre_agent.rules.base import Rule, RuleContext
 
@@ -78,7 +78,7 @@ class ProductionSetting(Rule):
             for block in tf.resources(*self.tf_types):
                 if self.skip_tf(block):
                     continue
-                for env in tf_variable_sets(project.terraform, project.parameter_sets, prod_only=True):
+                for env in tf_contexts(tf, project, prod_only=True):
                     raw = (tf_value(block, self.tf_attribute, env.values)
                            if self.tf_attribute in block.body else self.tf_absent)
                     if raw is ABSENT:

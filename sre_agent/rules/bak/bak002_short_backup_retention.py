@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from sre_agent.models import Finding, Perspective, Severity
-from sre_agent.resolve import UNKNOWN, as_number, cfn_contexts, tf_value, tf_variable_sets
+from sre_agent.resolve import UNKNOWN, as_number, cfn_contexts, tf_value, tf_contexts
 from sre_agent.rules._resources import cfn_exists, cfn_number, env_phrase
 from sre_agent.rules.base import Rule, RuleContext
 
@@ -81,7 +81,7 @@ class ShortBackupRetention(Rule):
                 if any(k in db.body for k in ("replicate_source_db", "cluster_identifier")) \
                         and db.type == "aws_db_instance":
                     continue
-                for env in tf_variable_sets(project.terraform, project.parameter_sets, prod_only=True):
+                for env in tf_contexts(tf, project, prod_only=True):
                     raw = tf_value(db, "backup_retention_period", env.values) \
                         if "backup_retention_period" in db.body else 1
                     days = as_number(raw)

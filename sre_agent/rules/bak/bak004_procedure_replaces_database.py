@@ -7,7 +7,7 @@ from typing import Iterable
 
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.parsing.shell import ShellCommand
-from sre_agent.resolve import UNKNOWN, cfn_contexts, cfn_text, tf_value, tf_variable_sets
+from sre_agent.resolve import UNKNOWN, cfn_contexts, cfn_text, tf_value, tf_contexts
 from sre_agent.rules._resources import cfn_refs
 from sre_agent.rules.base import Rule, RuleContext
 
@@ -170,7 +170,7 @@ class ProcedureReplacesDatabase(Rule):
         for tf in ctx.project.terraform:
             for db in tf.resources("aws_db_instance", "aws_rds_cluster"):
                 attr = "identifier" if db.type == "aws_db_instance" else "cluster_identifier"
-                for env in tf_variable_sets(ctx.project.terraform, ctx.project.parameter_sets):
+                for env in tf_contexts(tf, ctx.project):
                     value = tf_value(db, attr, env.values)
                     if isinstance(value, str) and value and "${" not in value:
                         identifiers[value.lower()] = db.address

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from sre_agent.models import Finding, Perspective, Severity
-from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_bool, cfn_contexts, tf_variable_sets
+from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_bool, cfn_contexts, tf_contexts
 from sre_agent.rules._resources import cfn_exists, env_phrase, tf_get
 from sre_agent.rules.base import Rule, RuleContext
 
@@ -76,7 +76,7 @@ class DynamoDbWithoutPitr(Rule):
                     break
         for tf in project.terraform:
             for table in tf.resources("aws_dynamodb_table"):
-                for env in tf_variable_sets(project.terraform, project.parameter_sets, prod_only=True):
+                for env in tf_contexts(tf, project, prod_only=True):
                     raw = tf_get(table.body.get("point_in_time_recovery"), "enabled", False)
                     if isinstance(raw, str) and raw.startswith("${var.") and raw.endswith("}"):
                         raw = env.values.get(raw[6:-1], UNKNOWN)

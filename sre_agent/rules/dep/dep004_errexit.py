@@ -12,10 +12,10 @@ from sre_agent.rules.base import Rule, RuleContext
 REQUIRED = ("errexit", "nounset", "pipefail")
 OPTION_NAMES = {"errexit": "-e (errexit)", "nounset": "-u (nounset)", "pipefail": "-o pipefail"}
 RISK_JA = {"errexit": "",
-           "nounset": "未定義の変数が空文字として使われる（$ENVIRONMENT が空ならスタック名は「-app」）。",
+           "nounset": "未定義の変数が空文字として使われる（{}）。",
            "pipefail": "パイプの途中の失敗（aws ... | jq）が見逃される。"}
 RISK_EN = {"errexit": "",
-           "nounset": "an unset variable expands to nothing (an empty $ENVIRONMENT makes the stack `-app`)",
+           "nounset": "an unset variable expands to nothing ({})",
            "pipefail": "a failure inside a pipe (aws ... | jq) goes unnoticed"}
 
 
@@ -38,6 +38,39 @@ def _code(text: str) -> str:
     return "\n".join(lines)
 
 
+# Commands that exit 0 on empty input: at the end of a pipe they hide a failure upstream
+# (`aws … | jq -r .X` prints nothing and succeeds); `docker login --password-stdin` fails by itself.
+FORGIVING = frozenset({"jq", "tee", "grep", "egrep", "sort", "uniq", "head", "tail", "awk", "sed",
+                       "cut", "tr", "wc", "cat", "column", "xargs", "yq", "base64", "less", "more"})
+
+
+def _forgiving_pipe(code: str) -> bool:
+    joined = re.sub(r"\\\n", " ", _QUOTED.sub("''", code))
+    for line in joined.split("\n"):
+        segments = _PIPE.split(line)
+        if len(segments) > 1:
+            words = segments[-1].split()
+            if words and words[0] in FORGIVING:
+                return True
+    return False
+
+
+def unset_variables(script) -> list[str]:
+    """Variables the script expands without setting them or giving a default (`$1`, `$AWS_PROFILE`)."""
+    code = _code(script.text)
+    assigned = {name for match in _ASSIGNED.finditer(code) for group in match.groups() if group
+                for name in group.split()}
+    found: list[str] = []
+    for command in script.script.commands:
+        for word in (*command.words, *command.assignments):
+            for name, _ in _EXPANSION.findall(word):
+                if command.in_function and name.isdigit():
+                    continue  # `$1` in a function is the caller's argument
+                if name not in assigned and name not in _SHELL_VARIABLES and name not in found:
+                    found.append(name)
+    return found
+
+
 def _matters(option: str, script) -> bool:
     """Whether a missing option can change what the script does: pipefail needs a pipe; nounset
     needs a variable the script expands without ever setting it or giving it a default; errexit
@@ -45,18 +78,25 @@ def _matters(option: str, script) -> bool:
     failures — `|| exit`, `if !`, `$?` — and changes nothing is handling them itself)."""
     code = _code(script.text)
     if option == "pipefail":
-        return bool(_PIPE.search(_QUOTED.sub("''", code)))
+        return _forgiving_pipe(code)
     if option == "nounset":
-        assigned = {name for match in _ASSIGNED.finditer(code) for group in match.groups() if group
-                    for name in group.split()}
-        return any(name not in assigned and name not in _SHELL_VARIABLES
-                   for name, _ in _EXPANSION.findall(code))
+        return bool(unset_variables(script))
     significant = [c for c in script.script.commands
                    if c.words and c.name not in _TRIVIAL and not c.in_substitution]
     if len(significant) <= 1:
         return False
     handles = re.search(r"\|\|\s*(?:exit|return|\{|die|fail|error)|\bif\s+!|\$\?", code)
     return not (handles and not changes_infrastructure(script.script.commands))
+
+
+def _risk_ja(option: str, script) -> str:
+    names = ", ".join(f"${n}" for n in unset_variables(script)[:3])
+    return RISK_JA[option].format(names) if option == "nounset" else RISK_JA[option]
+
+
+def _risk_en(option: str, script) -> str:
+    names = ", ".join(f"${n}" for n in unset_variables(script)[:3])
+    return RISK_EN[option].format(names) if option == "nounset" else RISK_EN[option]
 
 
 class ScriptWithoutErrexit(Rule):
@@ -69,7 +109,8 @@ class ScriptWithoutErrexit(Rule):
     that changes infrastructure (a non-read-only `aws` call, `terraform apply`, `docker push`,
     a call of the deploy scripts); warning when `set -e` is there and only `-u` / `-o pipefail`
     is missing, or when the script changes nothing (a local helper). An option is only asked for
-    where it changes what the script does: `pipefail` where there is a pipe, `nounset` where a
+    where it changes what the script does: `pipefail` where a pipe ends in a command that succeeds
+    on empty input (`aws … | jq`, `| tee`, `| grep`), `nounset` where a
     variable is expanded that the script never sets nor defaults (`$1`, `$AWS_PROFILE`), errexit
     where a second command would run after a failed one — and not in a script that changes
     nothing and checks its own failures (`if ! cfn-lint …`, `|| exit`, `$?`).
@@ -120,9 +161,9 @@ class ScriptWithoutErrexit(Rule):
                     ctx, file=script.path, line=1, severity=Severity.WARNING,
                     message=ctx.text(
                         f"set -e はあるが {' と '.join(others)} がない。"
-                        + "".join(RISK_JA[o] for o in missing),
+                        + "".join(_risk_ja(o, script) for o in missing),
                         f"set -e is there but {' and '.join(others)} is missing: "
-                        + "; ".join(RISK_EN[o] for o in missing)))
+                        + "; ".join(_risk_en(o, script) for o in missing)))
                 continue
             turned_off = any(o.name == "errexit" and o.top_level and o.enabled
                              for o in script.script.set_options)

@@ -74,6 +74,8 @@ class DestructiveRollback(Rule):
                 else:
                     continue
                 stateful = _holds_data(ctx, command.option("--stack-name"))
+                if stateful is False and not _serves_traffic(ctx, command.option("--stack-name")):
+                    continue  # an add-on (a Lambda, a subscription): deleting it is how it is undone
                 severity = Severity.WARNING if stateful is False else None  # an outage, no data lost
                 if stateful is False:
                     ja = "スタックの全リソースが削除されサービスが停止する。前の版に戻るのではなく再構築になる"
@@ -104,17 +106,32 @@ STATEFUL_TYPES = ("AWS::RDS::DBInstance", "AWS::RDS::DBCluster", "AWS::DynamoDB:
                   "AWS::OpenSearchService::Domain", "AWS::DocDB::DBCluster")
 
 
-def _holds_data(ctx: RuleContext, stack_name: str | None) -> list[str] | bool | None:
-    """The data stores of the template a stack name is named after (False: it has none; None:
-    the stack's template is not known)."""
+SERVING_TYPES = ("AWS::ECS::Service", "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                 "AWS::AutoScaling::AutoScalingGroup", "AWS::EC2::Instance", "AWS::ApiGateway::RestApi",
+                 "AWS::ApiGatewayV2::Api", "AWS::CloudFront::Distribution", "AWS::EC2::VPC",
+                 "AWS::EC2::NatGateway", "AWS::Route53::RecordSet")
+
+
+def _templates_of(ctx: RuleContext, stack_name: str | None) -> list:
+    """The templates a stack name is named after (`x-prd-alarm-formatter` ← 05-alarm-formatter.yaml)."""
     from sre_agent.iac.stacks import name_tokens
 
     if not stack_name or "$" in stack_name:
-        return None
+        return []
     wanted = name_tokens(stack_name + ".yaml")
-    templates = [t for t in ctx.project.templates  # `05-alarm-formatter.yaml` deploys `x-alarm-formatter`
-                 if (names := {n for n in name_tokens(t.path) if not n.isdigit()}) and names <= wanted]
+    return [t for t in ctx.project.templates
+            if (names := {n for n in name_tokens(t.path) if not n.isdigit()}) and names <= wanted]
+
+
+def _holds_data(ctx: RuleContext, stack_name: str | None) -> list[str] | bool | None:
+    """The data stores of the stack's template (False: it has none; None: template not known)."""
+    templates = _templates_of(ctx, stack_name)
     if not templates:
         return None
     stores = [f"`{r.logical_id}`" for t in templates for r in t.of_type(*STATEFUL_TYPES)]
     return stores or False
+
+
+def _serves_traffic(ctx: RuleContext, stack_name: str | None) -> bool:
+    """Whether deleting the stack stops the service (it runs or routes the workload)."""
+    return any(True for t in _templates_of(ctx, stack_name) for _ in t.of_type(*SERVING_TYPES))

@@ -6,7 +6,7 @@ from typing import Any, Iterable
 
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.parsing.terraform import unwrap
-from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_bool, cfn_contexts, tf_value, tf_variable_sets
+from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_bool, cfn_contexts, tf_value, tf_contexts
 from sre_agent.rules._resources import cfn_exists, env_phrase
 from sre_agent.rules.base import Rule, RuleContext
 
@@ -123,7 +123,7 @@ class EcsWithoutCircuitBreaker(Rule):
                         continue
                 blocks = service.body.get("deployment_circuit_breaker")
                 breaker = blocks[0] if isinstance(blocks, list) and blocks and isinstance(blocks[0], dict) else None
-                for env in tf_variable_sets(project.terraform, project.parameter_sets, prod_only=True):
+                for env in tf_contexts(tf, project, prod_only=True):
                     shaped = None if breaker is None else {
                         "Enable": tf_value(_Body(breaker), "enable", env.values),
                         "Rollback": tf_value(_Body(breaker), "rollback", env.values)}

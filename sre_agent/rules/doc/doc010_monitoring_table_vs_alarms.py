@@ -231,6 +231,30 @@ def direction_of(operator: object) -> str | None:
     return "above" if operator.startswith("Greater") else "below" if operator.startswith("Less") else None
 
 
+GENERIC_QUALIFIERS = frozenset({
+    "service", "services", "ecs", "rds", "alb", "elb", "monitoring", "metrics", "metric", "alarm",
+    "alarms", "cloudwatch", "aws", "db", "database", "api", "app", "application", "system", "infra",
+    "common", "all", "the", "and", "for", "cpu", "memory"})
+
+
+def _qualifiers(row) -> set[str]:
+    """The service a row's own heading names (`#### Admin Service` → admin)."""
+    title = row.section.split(" / ")[-1] if row.section else ""
+    return {w for w in re.findall(r"[a-z][a-z0-9]{2,}", title.casefold()) if w not in GENERIC_QUALIFIERS}
+
+
+def _identity(alarm) -> str:
+    raw = alarm.raw("AlarmName", "alarm_name")
+    return re.sub(r"[^a-z0-9]", "", f"{alarm.resource} {raw if isinstance(raw, str) else raw!r}".casefold())
+
+
+def _service_qualified(rows, index) -> bool:
+    """True when the alarms carry the services' names, so a row of one service's table is
+    compared with that service's alarms only (and, if it has none, reported as missing)."""
+    words = {w for row, _, _ in rows for w in _qualifiers(row)}
+    return any(w in _identity(a) for a in index.alarms for w in words)
+
+
 class MonitoringTableVsAlarms(Rule):
     """
     ## What it does
@@ -300,6 +324,7 @@ class MonitoringTableVsAlarms(Rule):
         if not index.alarms:
             yield self.none_defined(ctx, [row for row, _, _ in rows])
             return
+        qualified = _service_qualified(rows, index)
         for row, names, namespaces in rows:
             if namespaces and not self.built(ctx, index, namespaces):
                 continue  # the design's API Gateway is neither built nor watched by this code
@@ -308,6 +333,10 @@ class MonitoringTableVsAlarms(Rule):
             matching = [a for a in index.alarms if (a.math or not error_rate) and any(
                 m.name in names and (namespaces is None or m.namespace in namespaces) for m in a.metrics)]
             plain = [a for a in matching if not a.math]
+            words = _qualifiers(row)
+            if qualified and words and matching:  # `#### Admin Service` rows vs the Admin alarms only
+                matching = [a for a in matching if any(w in _identity(a) for w in words)]
+                plain = [a for a in matching if not a.math]
             if not matching:
                 yield self.missing(ctx, row, names, namespaces, error_rate)
             elif not error_rate and plain:
@@ -326,6 +355,8 @@ class MonitoringTableVsAlarms(Rule):
         watched = f"{namespaces[0] + ' ' if namespaces else ''}{names[0]}"
         if error_rate:
             watched = ctx.text(f"{watched} のメトリクス計算", f"metric math on {watched}")
+        if _qualifiers(row):  # which service's row it is (`#### Admin Service`)
+            watched = f"{row.section.split(' / ')[-1]}: {watched}"
         return self.finding(ctx, file=row.where.file, line=row.where.line, message=ctx.text(
             f"監視設計の「{row.metric}」（閾値 {row.threshold}）に対応するアラーム（{watched}）が"
             f"テンプレートにない",

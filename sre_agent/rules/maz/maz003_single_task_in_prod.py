@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from sre_agent.models import Finding, Perspective, Severity
-from sre_agent.resolve import UNKNOWN, as_number, cfn_contexts, tf_value, tf_variable_sets
+from sre_agent.resolve import UNKNOWN, as_number, cfn_contexts, tf_value, tf_contexts
 from sre_agent.rules._resources import (
     cfn_ecs_scaling, cfn_exists, cfn_number, env_phrase, tf_ecs_scaling,
 )
@@ -106,7 +106,7 @@ class SingleTaskInProd(Rule):
             for asg in tf.resources("aws_autoscaling_group"):
                 checks.append((asg, tf, asg, "min_size", None))
         for owner, tf, holder, attr, default in checks:
-            for env in tf_variable_sets(project.terraform, project.parameter_sets, prod_only=True):
+            for env in tf_contexts(tf, project, prod_only=True):
                 raw = tf_value(holder, attr, env.values) if attr in holder.body else default
                 value = as_number(raw) if raw is not None else UNKNOWN
                 if value is UNKNOWN or value >= 2:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from sre_agent.models import Finding, Perspective, Severity
-from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_bool, as_number, cfn_contexts, tf_value, tf_variable_sets
+from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_bool, as_number, cfn_contexts, tf_value, tf_contexts
 from sre_agent.rules._resources import cfn_exists, env_phrase
 from sre_agent.rules.base import Rule, RuleContext
 
@@ -79,8 +79,8 @@ class ElastiCacheWithoutFailover(Rule):
                         yield self._single(ctx, template.path, cluster.property_line("NumCacheNodes"),
                                            cluster.logical_id, env)
                 break  # one production context is enough: the same resource, the same line
-        for env in tf_variable_sets(project.terraform, project.parameter_sets, prod_only=True):
-            for tf in project.terraform:
+        for tf in project.terraform:
+            for env in tf_contexts(tf, project, prod_only=True):
                 for group in tf.resources("aws_elasticache_replication_group"):
                     off = [f for f in FLAGS_TF
                            if as_bool(tf_value(group, f, env.values) if f in group.body else False) is False]
@@ -94,7 +94,7 @@ class ElastiCacheWithoutFailover(Rule):
                     if nodes is not UNKNOWN and nodes < 2:
                         yield self._single(ctx, tf.path, cluster.attribute_line("num_cache_nodes"),
                                            cluster.address, env)
-            break
+                break  # one production context is enough: the same resource, the same line
 
     def _report(self, ctx: RuleContext, path: str, line: int, resource: str, off: list[str], env) -> Finding:
         flags = " / ".join(off)
