@@ -128,6 +128,11 @@ def units(doc_path: str, sections: list[Section]) -> list[Unit]:
     return result
 
 
+def is_readme(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1].casefold()
+    return name.startswith(("readme", "changelog", "contributing", "license", "notice", "code_of_conduct"))
+
+
 def design_documents(project) -> list:
     return [d for d in project.documents if d.kind is FileKind.DESIGN_DOC]
 
@@ -135,7 +140,9 @@ def design_documents(project) -> list:
 def extract(project) -> DocFacts:
     facts = DocFacts()
     docs = design_documents(project)
-    facts.design_doc_count = len(docs)
+    # A README explains a repository; it is not a 設計書. A project with READMEs only has no
+    # design documents for the completeness rules (SLO, RTO/RPO, cost estimate) to miss things in.
+    facts.design_doc_count = sum(1 for d in docs if not is_readme(d.path))
     for document in docs:
         sections = list(document.doc.sections())
         doc_units = units(document.path, sections)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from sre_agent.docfacts.extract import is_readme
 from sre_agent.models import FileKind, Finding, Perspective, Severity
 from sre_agent.rules.base import Rule, RuleContext
 
@@ -63,7 +64,7 @@ class NoCostEstimate(Rule):
         return found
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
-        docs = self._design_docs(ctx)
+        docs = [d for d in self._design_docs(ctx) if not is_readme(d.path)]  # a README is no 設計書
         if docs and not self._estimates(ctx):
             yield self.finding(ctx, file=None, line=None, message=ctx.text(
                 f"設計書 {len(docs)} 件のどこにもコスト見積の表がない",
