@@ -84,6 +84,13 @@ def cfn_contexts(template: CfnTemplate, project, prod_only: bool = False,
     computes in a way we cannot follow is UNKNOWN, never the child's Default). A top-level template
     gets one context per parameter file bound to it (`StackModel.parameter_files`); without one,
     contexts from the Environment parameter's AllowedValues, and finally the Defaults alone."""
+    if not _seen:  # rules ask the same question many times: answer it once per review
+        return project.memo(f"cfn-contexts:{template.path}:{prod_only}",
+                            lambda: _cfn_contexts(template, project, prod_only, frozenset({template.path})))
+    return _cfn_contexts(template, project, prod_only, _seen)
+
+
+def _cfn_contexts(template: CfnTemplate, project, prod_only: bool, _seen: frozenset[str]) -> list[EnvContext]:
     model = stack_model(project)
     links = [link for link in model.parents(template) if link.parent.path not in _seen]
     if links:

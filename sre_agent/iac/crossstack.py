@@ -45,6 +45,14 @@ class CrossStackValue:
 
 
 def writers(project) -> list[CrossStackValue]:
+    return project.memo("crossstack-writers", lambda: _writers(project))
+
+
+def readers(project) -> list[CrossStackValue]:
+    return project.memo("crossstack-readers", lambda: _readers(project))
+
+
+def _writers(project) -> list[CrossStackValue]:
     found: list[CrossStackValue] = []
     for template in project.templates:
         outputs = template.data.get("Outputs")
@@ -66,7 +74,7 @@ def writers(project) -> list[CrossStackValue]:
     return found
 
 
-def readers(project) -> list[CrossStackValue]:
+def _readers(project) -> list[CrossStackValue]:
     found: list[CrossStackValue] = []
     for template in project.templates:
         for resource in template.resources.values():

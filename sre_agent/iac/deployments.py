@@ -42,7 +42,11 @@ class Deployment:
 
 def deployments(project) -> list[Deployment]:
     """Every `aws cloudformation` deploy command of scripts and runbook procedures whose
-    template is a file of the project."""
+    template is a file of the project (built once per review)."""
+    return project.memo("deployments", lambda: _deployments(project))
+
+
+def _deployments(project) -> list[Deployment]:
     found: list[Deployment] = []
     assigned = _assignments(project)
     for path, command in project.commands():
