@@ -217,7 +217,7 @@ def _out_of_scope(rel: str) -> str | None:
     hidden = next((p for p in parts if p.startswith(".") and p not in READ_HIDDEN_DIRS), None)
     if hidden:
         return f"inside the hidden folder {hidden}/ (tool state, not the project); name it to review it"
-    if FRAMEWORK_DIR in parts and not _is_standard(rel):
+    if FRAMEWORK_DIR in parts and not any("standards" in part for part in parts):
         return ("agent framework file (.claude/): guides and agents, not the project's design; "
                 "only its technical standards are read")
     return None

@@ -222,3 +222,13 @@ def test_a_crashing_analyzer_becomes_a_finding(tmp_path: Path) -> None:
     assert run.error == "ValueError: boom"
     assert [f.id for f in findings] == [ANALYZER_ERROR_ID]
     assert findings[0].severity is Severity.WARNING
+
+
+def test_sample_credentials_in_a_technical_standard_are_not_secrets(tmp_path: Path) -> None:
+    """A security standard shows what a leaked key looks like; the same text in a runbook is a leak."""
+    sample = "## 禁止例\n\n```bash\nexport DB_URL=https://admin:S3cr3tPassw0rd@db.internal.example:5432/app\n```\n"
+    write(tmp_path, ".claude/docs/40_standards/49_security.md", "# セキュリティ規約\n\n" + sample)
+    write(tmp_path, "docs/運用手順書.md", "# 運用手順書\n\n" + sample)
+    result = review([tmp_path], ReviewConfig(analyzers=("checkov",), workers=False))
+    leaked = {f.file for f in result.findings if f.id.startswith("checkov:CKV_SECRET")}
+    assert leaked == {"docs/運用手順書.md"}

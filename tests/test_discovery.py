@@ -103,6 +103,7 @@ def test_hidden_tool_folders_and_framework_guides_are_skipped_with_the_reason(tm
     write(tmp_path, ".aidev-temp/scripts/deploy.sh", "#!/bin/bash\naws cloudformation deploy --stack-name x\n")
     write(tmp_path, ".claude/docs/10_facilitation/手順.md", "# 悪い例\n```bash\naws cloudformation deploy\n```\n")
     write(tmp_path, ".claude/docs/40_standards/42_infra/iac/cloudformation.md", "# CloudFormation 規約\n")
+    write(tmp_path, ".claude/docs/10_facilitation/2.4.3_技術標準適用チェックリスト.md", "# チェックリスト\n")
     write(tmp_path, ".github/workflows/deploy.yml", "on: push\njobs: {}\n")
     write(tmp_path, "infra/parameters/prd.json", PARAMS)
     project = load_project([tmp_path])
@@ -110,6 +111,7 @@ def test_hidden_tool_folders_and_framework_guides_are_skipped_with_the_reason(tm
     assert status[".aidev-temp/scripts/deploy.sh"][0] is FileStatus.SKIPPED
     assert ".aidev-temp/" in status[".aidev-temp/scripts/deploy.sh"][1]
     assert status[".claude/docs/10_facilitation/手順.md"][0] is FileStatus.SKIPPED
+    assert status[".claude/docs/10_facilitation/2.4.3_技術標準適用チェックリスト.md"][0] is FileStatus.SKIPPED
     assert status[".claude/docs/40_standards/42_infra/iac/cloudformation.md"][0] is FileStatus.REVIEWED
     assert status[".github/workflows/deploy.yml"][0] is FileStatus.REVIEWED
     assert not project.scripts

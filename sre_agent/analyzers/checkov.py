@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from sre_agent.analyzers.base import analyzer_error
 from sre_agent.analyzers.peer_catalogue import place_checkov
-from sre_agent.models import FileStatus, Finding
+from sre_agent.models import FileKind, FileStatus, Finding
 from sre_agent.rules.base import RuleContext
 from sre_agent.workers import chunked
 
@@ -65,7 +65,9 @@ class CheckovAnalyzer:
             "terraform": [t.path for t in project.terraform],
             # only files that parsed: detect-secrets parses YAML itself, and an alias bomb that
             # cfn-lint's guard refused would hang it
+            # a technical standard's sample credentials illustrate a rule; they are nobody's secret
             "secrets": [r.path for r in project.files if r.status is FileStatus.REVIEWED
+                        and r.kind is not FileKind.STANDARD
                         and r.path in project.texts and not r.path.endswith((".tf", ".tfvars"))],
             "github_actions": list(project.workflows),
         }
