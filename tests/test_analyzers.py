@@ -232,3 +232,14 @@ def test_sample_credentials_in_a_technical_standard_are_not_secrets(tmp_path: Pa
     result = review([tmp_path], ReviewConfig(analyzers=("checkov",), workers=False))
     leaked = {f.file for f in result.findings if f.id.startswith("checkov:CKV_SECRET")}
     assert leaked == {"docs/運用手順書.md"}
+
+
+def test_a_secret_scanner_hit_on_a_format_example_or_an_expression_is_info(tmp_path: Path) -> None:
+    write(tmp_path, "docs/03_基本設計/05_データベース設計.md", "# DB 設計\n\n**接続文字列の形式**:\n```\n"
+          "postgresql://app_user:password@kintai-db.xxxxx.ap-northeast-1.rds.amazonaws.com:5432/kintai\n```\n")
+    write(tmp_path, "docs/運用手順書.md", "# 運用手順書\n\n```bash\n"
+          "export DATABASE_URL=postgresql://app_user:Vq8rT2mXk4LpZ9sW@kintai-db.internal:5432/kintai\n```\n")
+    result = review([tmp_path], ReviewConfig(analyzers=("checkov",), workers=False))
+    found = {f.file: f.severity for f in result.findings if f.id.startswith("checkov:CKV_SECRET")}
+    assert found.get("docs/運用手順書.md") is Severity.ERROR
+    assert found.get("docs/03_基本設計/05_データベース設計.md") in (None, Severity.INFO)

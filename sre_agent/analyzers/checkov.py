@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Any, Callable
 
 from sre_agent.analyzers.base import analyzer_error
 from sre_agent.analyzers.peer_catalogue import place_checkov
-from sre_agent.models import FileKind, FileStatus, Finding
+from sre_agent.models import FileKind, FileStatus, Finding, Severity
 from sre_agent.rules.base import RuleContext
 from sre_agent.workers import chunked
 
@@ -151,8 +152,13 @@ class CheckovAnalyzer:
         name = title if place.curated else check.check_name
         if secret and place.curated:
             name = f"{title}: {check.check_name}"
+        severity = place.severity
+        if secret and lines[0] and not _holds_a_secret(ctx, rel, lines[0]):
+            severity = Severity.INFO  # `user:password@host…xxxxx`, `token=msg['Token']`: no value
+            name += ctx.text("（検出箇所の値はプレースホルダー・式で、秘密の値ではない）",
+                             " (the flagged value is a placeholder or an expression, not a secret)")
         return Finding(
-            id=f"checkov:{check.check_id}", source="checkov", severity=place.severity,
+            id=f"checkov:{check.check_id}", source="checkov", severity=severity,
             perspective=place.perspective, file=rel, line=lines[0] or None,
             resource=resource, title=title,
             message=f"{name} ({resource})" if resource else name,
@@ -160,3 +166,25 @@ class CheckovAnalyzer:
                                  f"Fix as checkov {check.check_id} describes")
             + (f": {check.guideline}" if check.guideline else ""),
         )
+
+
+_QUOTED_VALUE = re.compile(r"""["']([^"'\s]{8,})["']|[=:]\s*([^\s"'#,;]{8,})""")
+
+
+def _holds_a_secret(ctx: RuleContext, path: str, line: int) -> bool:
+    """Whether the flagged line holds a value that looks like a real secret by our own test
+    (SEC001's): detect-secrets flags keywords and entropy, so a format example or a code
+    expression reads as a leak."""
+    from sre_agent.rules.sec.sec001_literal_secret import literal_secret, url_password
+
+    lines = ctx.project.texts.get(path, "").splitlines()
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    if url_password(text):
+        return True
+    for match in _QUOTED_VALUE.finditer(text):
+        value = match.group(1) or match.group(2)
+        if any(ch in value for ch in "[]()$@{}") or "://" in value:
+            continue
+        if literal_secret(value) and re.search(r"\d", value) and re.search(r"[A-Za-z]", value):
+            return True
+    return False

@@ -242,6 +242,18 @@ class LiteralSecret(Rule):
                         f"{total} templates, parameter files and scripts checked") if total else None
 
 
+# `postgresql://app:S3cr3t@db.example:5432/app`: a password inside a connection string is a
+# secret whatever the key above it is called (DATABASE_URL, ConnectionString, JdbcUrl).
+URL_CREDENTIALS = re.compile(r"[a-z][a-z0-9+.-]*://[^:/@\s]+:([^@\s/]+)@[^\s]+", re.IGNORECASE)
+
+
+def url_password(value: Any) -> str | None:
+    match = URL_CREDENTIALS.search(value) if isinstance(value, str) else None
+    if not match or match.group(1).lower() in ("password", "pass", "passwd", "pw", "secret"):
+        return None
+    return literal_secret(match.group(1))
+
+
 def _secret_properties(node: Any, depth: int = 0) -> Iterator[tuple[str, int | None, str]]:
     """(property, line, value) for literal secrets anywhere in a resource's properties,
     including `Name: DB_PASSWORD` / `Value: literal` pairs of container environments."""
@@ -254,9 +266,14 @@ def _secret_properties(node: Any, depth: int = 0) -> Iterator[tuple[str, int | N
             value = literal_secret(node.get("Value"))
             if value:
                 yield name, key_line(node, "Value"), value
+        if isinstance(name, str) and url_password(node.get("Value")):
+            yield name, key_line(node, "Value"), url_password(node.get("Value"))
         for key, child in node.items():
             if names_secret_setting(str(key)):
                 continue  # `TokenValidityUnits: {RefreshToken: days}`, `PasswordPolicy: {...}`
+            if isinstance(child, str) and key != "Value" and url_password(child):
+                yield str(key), key_line(node, str(key)), url_password(child)
+                continue
             if isinstance(child, str) and is_secret_name(str(key)):
                 value = literal_secret(child)
                 if value:
