@@ -105,7 +105,13 @@ class LiteralSecret(Rule):
     - a Terraform `variable` default or resource attribute of that kind (`password = "xxx"`);
     - in scripts and runbook shell blocks: an option of that kind with a literal value
       (`--master-user-password 'xxx'`, `--secret-string`) and assignments such as
-      `export AWS_SECRET_ACCESS_KEY=...`, `PGPASSWORD=...`.
+      `export AWS_SECRET_ACCESS_KEY=...`, `PGPASSWORD=...`;
+    - a password inside a connection string in a template, whatever the key is called
+      (`DATABASE_URL: postgresql://app:<literal>@host/db`).
+
+    A value is a secret by what it is, not by the word above it: units, durations, enum words,
+    host names and URLs without credentials under a key that mentions a token are settings
+    (`TokenValidityUnits: {RefreshToken: days}`, `token.actions.githubusercontent.com:aud`).
 
     Not reported: dynamic references (`{{resolve:secretsmanager:...}}`), `ManageMasterUserPassword:
     true`, ARNs and SSM parameter names, shell variables and command substitutions, `file://`,
