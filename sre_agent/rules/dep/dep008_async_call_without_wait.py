@@ -38,6 +38,24 @@ def _waited(call: ShellCommand, action: str, commands: list[ShellCommand]) -> bo
     return any(c.name == "sleep" for c in later) and any(cfn_action(c) == polled for c in later)
 
 
+def _raced(call: ShellCommand, commands: list[ShellCommand]) -> bool:
+    """In a runbook, the next CloudFormation command after the call changes something (execute,
+    create, delete, …) rather than looking (describe, wait): the operator is told to start the
+    next change while this one still runs. The last command, or one followed by a describe, is
+    not a race."""
+    later = sorted((c for c in commands if c.line > call.line and (cfn_action(c) or cfn_wait(c))),
+                   key=lambda c: c.line)
+    for command in later:
+        if cfn_wait(command):
+            return False
+        action = cfn_action(command)
+        if action and action.startswith(("describe", "list", "get", "validate", "estimate", "detect")):
+            return False
+        if action:
+            return True
+    return False
+
+
 class AsyncCallWithoutWait(Rule):
     """
     ## What it does
@@ -46,7 +64,9 @@ class AsyncCallWithoutWait(Rule):
     `continue-update-rollback` — that are not followed later in the same script (runbook,
     workflow job) by the matching `aws cloudformation wait` (`change-set-create-complete`,
     `stack-update-complete` / `stack-create-complete`, `stack-delete-complete`,
-    `stack-rollback-complete`). A wait inside a function counts wherever the function is
+    `stack-rollback-complete`). In a runbook, which a person follows and watches, a call is
+    reported only when the next CloudFormation command changes something (execute after create,
+    the next stack's create, a delete chain) rather than looking (describe) or ending the procedure. A wait inside a function counts wherever the function is
     defined. A polling loop counts when a `sleep` and the matching `describe-stacks` /
     `describe-change-set` follow the call; other loops are not recognised.
 
@@ -85,11 +105,14 @@ class AsyncCallWithoutWait(Rule):
     fix_en = "Follow the call with the matching `aws cloudformation wait …` (e.g. stack-update-complete); on failure print the events and exit non-zero"
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
+        runbooks = {d.path for d in ctx.project.documents}
         for (path, _job), commands in _groups(ctx).items():
             for call in commands:
                 action = cfn_action(call)
                 if action not in WAITERS or _waited(call, action, commands):
                     continue
+                if path in runbooks and not _raced(call, commands):
+                    continue  # a person runs the runbook and sees the result before the next change
                 stack = call.option("--stack-name")
                 waiter = WAITERS[action][0]
                 yield self.finding(
