@@ -45,7 +45,7 @@ class SreRulesAnalyzer:
 
     def __init__(self) -> None:
         self.passed: list[Passed] = []
-        self.accepted: set[str] = set()  # rules whose findings the design accepts (info)
+        self.accepted: list[Finding] = []  # findings the design accepts on purpose (kept info)
 
     def version(self) -> str:
         from importlib.metadata import PackageNotFoundError, version
@@ -65,9 +65,9 @@ class SreRulesAnalyzer:
                 LOG.debug("rule %s crashed", rule.id, exc_info=True)
                 findings.append(analyzer_error(ctx, rule.id, f"{type(exc).__name__}: {exc}"))
                 continue
-            accepted = _accepted_by_design(rule, ctx, found)
+            accepted = _accepted_by_design(rule, ctx, found) or getattr(rule, "accepted", False)
             if accepted:
-                self.accepted.add(rule.id)
+                self.accepted += [f for f in found if f.severity is Severity.INFO]
             findings += found
             if not accepted and not any(f.severity is not Severity.INFO for f in found):
                 evidence = rule.coverage(ctx)
@@ -142,9 +142,8 @@ def review_project(project: Project, config: ReviewConfig, llm_backend=None,
     if project.scripts:
         runs.append(_shellcheck_run())
     findings = merge_equivalents(findings)
-    for finding in findings:  # a merged checkov twin must not lift an accepted risk back to ⚠️
-        if finding.id in rules.accepted:
-            finding.severity = Severity.INFO
+    for finding in rules.accepted:  # a merged checkov twin must not lift an accepted risk back to ⚠️
+        finding.severity = Severity.INFO
     llm_status, llm_findings = _llm_pass(project, findings, config, llm_backend)
     findings += llm_findings   # added only: the verdict below is computed over all of them
     suppressions.apply(findings, suppressions.collect(project))

@@ -161,3 +161,22 @@ def test_a_prod_finding_on_a_nested_child_names_the_parent_and_the_parameter_fil
     markdown = render(result, "md")
     assert ("templates/database/rds-postgresql.yaml:37 `Database` の MultiAZ が prod 環境"
             "（stacks/02-database/stack.yaml:31 ← parameters/prod.json の値）で false") in markdown
+
+
+def test_a_setting_the_design_sets_on_purpose_with_a_reason_is_a_documented_choice(tmp_path: Path) -> None:
+    import shutil
+
+    from sre_agent import ReviewConfig, review
+
+    poc = RULE_FIXTURES / "BAK003" / "poc-documented-off"
+    result = review([poc], ReviewConfig(workers=False, analyzers=("sre", "checkov")))
+    [bak] = [f for f in result.findings if f.id == "SRE-BAK-003"]
+    assert bak.severity.value == "info" and "03_database_stack.md:9" in bak.message
+    assert "SRE-BAK-003" not in {p.rule_id for p in result.passed}
+    # Without the reason, the row only mirrors the code: still a warning.
+    shutil.copytree(poc, tmp_path / "poc")
+    sheet = tmp_path / "poc" / "docs" / "03_database_stack.md"
+    sheet.write_text(sheet.read_text(encoding="utf-8").replace(
+        "PoC 終了時に削除するため無効（削除容易）", "削除保護"), encoding="utf-8")
+    strict = review([tmp_path / "poc"], ReviewConfig(workers=False, analyzers=("sre",)))
+    assert [f.severity.value for f in strict.findings if f.id == "SRE-BAK-003"] == ["warning"]

@@ -154,6 +154,7 @@ def extract(project) -> DocFacts:
             _recovery(facts, unit)
             _redundancy(facts, unit)
             _single_az_decision(facts, unit)
+            _deliberate_setting(facts, unit)
             _sizes(facts, unit)
             _monitoring(facts, unit)
             _budget(facts, unit, document.path)
@@ -341,6 +342,22 @@ def _single_az_decision(facts: DocFacts, unit: Unit) -> None:
             return
     if _ADOPTED.search(text):
         facts.single_az_decisions.append(unit.where)
+
+
+_PROPERTY = re.compile(r"^`?([A-Za-z][A-Za-z0-9_]{3,})`?$")
+# Reasons a design gives for a weaker setting: it is a PoC / verification system, or cost.
+_REASON = re.compile(r"poc|検証|コスト|費用|削減|不要|容易|一時|使い捨て|学習|デモ|demo|sandbox", re.IGNORECASE)
+
+
+def _deliberate_setting(facts: DocFacts, unit: Unit) -> None:
+    """`| DeletionProtection | false | POCでは無効 |`: the design sets the property on purpose."""
+    if unit.table is None or len(unit.cells) < 3:
+        return
+    name = _PROPERTY.match(unit.cells[0].strip())
+    reason = " ".join(unit.cells[2:])
+    if name and _REASON.search(v.fold(reason)):
+        value = unit.cells[1].strip().strip("`").strip().casefold()
+        facts.deliberate_settings.append((unit.where, name.group(1).casefold(), value, reason.strip()))
 
 
 SIZE_LABELS = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Iterable
 
-from sre_agent.models import Finding
+from sre_agent.models import Finding, Severity
 from sre_agent.parsing.cloudformation import CfnResource
 from sre_agent.parsing.terraform import TfBlock
 from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_bool, cfn_contexts, tf_value, tf_contexts
@@ -54,6 +54,27 @@ class ProductionSetting(Rule):
                         f"`{resource}` has {name} {shown} in {where}")
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
+        for finding, value in self._check(ctx):
+            yield self._deliberate(ctx, finding, value)
+
+    def _deliberate(self, ctx: RuleContext, finding: Finding, value: Any) -> Finding:
+        """A parameter sheet that sets this very value with a reason (`| DeletionProtection |
+        false | POCでは無効 |`) makes the finding a documented choice: info citing it, no ✅."""
+        from sre_agent.docfacts import facts_of
+
+        names = {self.cfn_property.casefold(), self.tf_attribute.casefold()} - {""}
+        shown = str(value).lower() if isinstance(value, bool) else (
+            f"{value:g}" if isinstance(value, float) else str(value).casefold())
+        for where, name, documented, reason in facts_of(ctx.project).deliberate_settings:
+            if name in names and documented == shown:
+                self.accepted = True
+                finding.severity = Severity.INFO
+                finding.message += ctx.text(f"（設計書 {where.file}:{where.line} で意図した設定と明記: {reason}）",
+                                            f" (documented as deliberate in {where.file}:{where.line}: {reason})")
+                break
+        return finding
+
+    def _check(self, ctx: RuleContext) -> Iterable[tuple[Finding, Any]]:
         project = ctx.project
         for template in project.templates:
             for resource in template.of_type(*self.cfn_types):
@@ -72,7 +93,7 @@ class ProductionSetting(Rule):
                         ctx, file=template.path, line=resource.property_line(self.cfn_property),
                         resource=resource.logical_id, environment=env.name,
                         message=self.describe(ctx, resource.logical_id, self.cfn_property, value,
-                                              env_phrase(ctx.text, env)))
+                                              env_phrase(ctx.text, env))), value
                     break
         for tf in project.terraform:
             for block in tf.resources(*self.tf_types):
@@ -92,7 +113,7 @@ class ProductionSetting(Rule):
                         ctx, file=tf.path, line=block.attribute_line(self.tf_attribute),
                         resource=block.address, environment=env.name, remediation=remediation,
                         message=self.describe(ctx, block.address, self.tf_attribute, value,
-                                              env_phrase(ctx.text, env)))
+                                              env_phrase(ctx.text, env))), value
                     break
 
     def coverage(self, ctx: RuleContext) -> str | None:
