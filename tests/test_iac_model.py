@@ -180,3 +180,13 @@ def test_a_setting_the_design_sets_on_purpose_with_a_reason_is_a_documented_choi
         "PoC 終了時に削除するため無効（削除容易）", "削除保護"), encoding="utf-8")
     strict = review([tmp_path / "poc"], ReviewConfig(workers=False, analyzers=("sre",)))
     assert [f.severity.value for f in strict.findings if f.id == "SRE-BAK-003"] == ["warning"]
+
+
+def test_a_custom_name_that_blocks_replacement_makes_a_missing_update_replace_policy_info() -> None:
+    from sre_agent import ReviewConfig, review
+
+    result = review([RULE_FIXTURES / "BAK001" / "custom-name-blocks-replacement"],
+                    ReviewConfig(workers=False, analyzers=("sre", "cfn-lint")))
+    [bak] = [f for f in result.findings if f.id == "SRE-BAK-001"]
+    assert bak.severity.value == "info" and "DBInstanceIdentifier" in bak.message
+    assert "SRE-BAK-001" not in {p.rule_id for p in result.passed}
