@@ -82,19 +82,22 @@ def _accepted_by_design(rule, ctx: RuleContext, found: list[Finding]) -> bool:
     """Findings of a risk the design documents accept on purpose become info that cites the
     decision: a PoC documented as single-AZ is not an oversight, and stays visible (and earns
     no ✅). True when something was accepted."""
-    if rule.accepted_by_design != "single-az" or not any(f.severity is not Severity.INFO for f in found):
+    if rule.accepted_by_design is None or not any(f.severity is not Severity.INFO for f in found):
         return False
     from sre_agent.docfacts import facts_of
 
-    decisions = facts_of(ctx.project).single_az_decisions
+    facts = facts_of(ctx.project)
+    decisions = {"single-az": facts.single_az_decisions, "fixed-capacity": facts.fixed_capacity_decisions,
+                 }.get(rule.accepted_by_design, [])
     if not decisions:
         return False
     where = ", ".join(f"{d.file}:{d.line}" for d in decisions[:2])
     for finding in found:
         if finding.severity is not Severity.INFO:
             finding.severity = Severity.INFO
-            finding.message += ctx.text(f"（設計書 {where} で単一AZ・冗長化なしをリスク受容として明記）",
-                                        f" (accepted in the design: single AZ / no redundancy, {where})")
+            finding.message += ctx.text(
+                f"（設計書 {where} で{'単一AZ・冗長化なし' if rule.accepted_by_design == 'single-az' else 'タスク数固定（Auto Scaling なし）'}をリスク受容として明記）",
+                f" (accepted in the design: {'single AZ / no redundancy' if rule.accepted_by_design == 'single-az' else 'a fixed task count'}, {where})")
     return True
 
 

@@ -190,3 +190,12 @@ def test_a_custom_name_that_blocks_replacement_makes_a_missing_update_replace_po
     [bak] = [f for f in result.findings if f.id == "SRE-BAK-001"]
     assert bak.severity.value == "info" and "DBInstanceIdentifier" in bak.message
     assert "SRE-BAK-001" not in {p.rule_id for p in result.passed}
+
+
+def test_a_fixed_task_count_the_design_decides_is_an_accepted_risk() -> None:
+    from sre_agent import ReviewConfig, review
+
+    result = review([RULE_FIXTURES / "MAZ006" / "poc-fixed-capacity-documented"],
+                    ReviewConfig(workers=False, analyzers=("sre",)))
+    [maz] = [f for f in result.findings if f.id == "SRE-MAZ-006"]
+    assert maz.severity.value == "info" and "06_コンピュート設計.md:6" in maz.message

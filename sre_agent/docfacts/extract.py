@@ -155,6 +155,7 @@ def extract(project) -> DocFacts:
             _redundancy(facts, unit)
             _single_az_decision(facts, unit)
             _deliberate_setting(facts, unit)
+            _fixed_capacity_decision(facts, unit)
             _sizes(facts, unit)
             _monitoring(facts, unit)
             _budget(facts, unit, document.path)
@@ -342,6 +343,19 @@ def _single_az_decision(facts: DocFacts, unit: Unit) -> None:
             return
     if _ADOPTED.search(text):
         facts.single_az_decisions.append(unit.where)
+
+
+_NO_AUTOSCALING = re.compile(r"(?:auto\s*scaling|オートスケーリング|オートスケール)\s*(?:は)?\s*(?:なし|無し|不要|しない|使用しない|未使用)",
+                             re.IGNORECASE)
+
+
+def _fixed_capacity_decision(facts: DocFacts, unit: Unit) -> None:
+    """「Auto Scalingなし」 in the design (not scoped to staging / development only)."""
+    named = set(environments_in(unit.text + " " + unit.titles()))
+    if named and "prod" not in named:
+        return
+    if _NO_AUTOSCALING.search(v.fold(unit.text)):
+        facts.fixed_capacity_decisions.append(unit.where)
 
 
 _PROPERTY = re.compile(r"^`?([A-Za-z][A-Za-z0-9_]{3,})`?$")

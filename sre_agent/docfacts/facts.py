@@ -146,6 +146,8 @@ class DocFacts:
     # Where the documents decide the system runs in one AZ on purpose (「冗長化 | なし | POCのため
     # 単一AZ」, 「ADR-001: 単一AZ構成の採用」): a documented risk acceptance, not an oversight.
     single_az_decisions: list[Where] = field(default_factory=list)
+    # 「タスク数 | 1（固定） | Auto Scalingなし」: the design fixes the task count on purpose.
+    fixed_capacity_decisions: list[Where] = field(default_factory=list)
     # Parameter-sheet rows that set a property on purpose, with the reason (`| DeletionProtection
     # | false | POCでは無効（削除容易） |`): (where, property name folded, value folded, reason).
     deliberate_settings: list[tuple[Where, str, str, str]] = field(default_factory=list)

@@ -50,7 +50,8 @@ class Rule:
     equivalents: ClassVar[tuple[str, ...]] = ()
     # A decision the design documents can record that makes this rule's finding an accepted
     # risk (info, with the decision's place) rather than a defect: "single-az" for the
-    # redundancy rules when the requirements say 冗長化なし / 単一AZ構成を採用.
+    # redundancy rules when the requirements say 冗長化なし / 単一AZ構成を採用, "fixed-capacity"
+    # for the scaling rule when the design says Auto Scaling なし.
     accepted_by_design: ClassVar[str | None] = None
 
     @property

@@ -62,6 +62,7 @@ class ServiceWithoutAutoScaling(Rule):
     name = "ecs-service-without-autoscaling"
     perspective = Perspective.INFRASTRUCTURE
     severity = Severity.WARNING
+    accepted_by_design = "fixed-capacity"
     title_ja = "ECS サービスにオートスケーリングなし"
     title_en = "ECS service without auto scaling"
     passed_ja = "ECS サービスにオートスケーリング（ターゲットとポリシー）あり"
