@@ -29,6 +29,7 @@ _DURATION = re.compile(
 _APPROX_BEFORE = re.compile(r"(?:約|およそ|概ね|概算|[~〜])\s*$")
 _APPROX_AFTER = re.compile(r"^\s*(?:程度|前後|ほど|くらい|ぐらい|弱|強)")
 _MONEY = re.compile(
+    r"(?:(?<![\w$¥.,])(?P<sign>[-−△▲])\s*)?"  # -$552 / △1,200円 (a minus, not the dash of 100-200円)
     r"(?P<pre>\$|US\$|USD\s*|¥|JPY\s*)?\s*(?P<num>\d[\d,]*(?:\.\d+)?)\s*"
     r"(?P<man>万|千)?\s*(?P<post>円|ドル|USD|JPY|\$)?",
     re.IGNORECASE)
@@ -127,6 +128,8 @@ def money(text: str, default_currency: str | None = None) -> list[Money]:
             amount *= 10_000
         elif man == "千":
             amount *= 1_000
+        if m.group("sign"):
+            amount = -amount
         marker = (pre or "").strip().upper() + (post or "").upper()
         if "$" in marker or "USD" in marker or "ドル" in marker:
             currency = "USD"

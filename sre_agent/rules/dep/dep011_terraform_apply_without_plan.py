@@ -71,6 +71,8 @@ class TerraformApplyWithoutPlan(Rule):
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         for block in command_blocks(ctx.project):
+            if block.kind == "runbook" and not ctx.project.terraform:
+                continue  # a document's Terraform steps for code this project does not hold
             text = block.script.text if block.script is not None else None
             gated = bool(confirmation_reads(block.commands, text)) or (block.job is not None and block.job.protected)
             for command in block.commands:

@@ -90,6 +90,8 @@ def literal_secret(value: Any) -> str | None:
         return None
     if SAFE_VALUE.match(text) or PLACEHOLDER.match(text) or _is_setting_value(text):
         return None
+    if text.endswith(("...", "…")):
+        return None  # `eyJraWQiOiJ...`: an example cut short, not a value anyone can use
     return text
 
 
