@@ -123,3 +123,11 @@ def test_fargate_is_recognised_by_launch_type_capacity_providers_or_compatibilit
     assert launch_kind("EC2", None) == "ec2"
     assert launch_kind(None, [{"CapacityProvider": "app-asg-provider"}]) == "ec2"
     assert launch_kind(None, None) is None
+
+
+def test_a_design_copied_into_two_folders_gives_one_finding_per_alarm() -> None:
+    from sre_agent.rules.base import RuleContext, rule_by_id
+
+    project = load_project([RULE_FIXTURES / "DOC010" / "copied-design-docs"])
+    [finding] = rule_by_id("DOC010")().check(RuleContext(project))
+    assert finding.resource == "EcsCpuAlarm" and "同じ指摘" in finding.message

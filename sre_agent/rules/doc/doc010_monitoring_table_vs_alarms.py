@@ -248,6 +248,24 @@ def _identity(alarm) -> str:
     return re.sub(r"[^a-z0-9]", "", f"{alarm.resource} {raw if isinstance(raw, str) else raw!r}".casefold())
 
 
+def _one_per_place(ctx: RuleContext, found: Iterable[tuple[tuple, Finding]]) -> Iterator[Finding]:
+    """Design documents are often copied into several folders, and an alarm may differ from a
+    warning and a critical row: one finding per alarm (or per requirement), naming the rest."""
+    groups: dict[tuple, list[Finding]] = {}
+    for key, finding in found:
+        groups.setdefault(key, []).append(finding)
+    for findings in groups.values():
+        first = findings[0]
+        if len(findings) > 1:
+            if first.file and first.file.endswith((".md", ".markdown")):
+                others = [f"{f.file}:{f.line}" for f in findings[1:]]
+            else:
+                others = [m.group(1) for f in findings[1:] if (m := re.search(r"（([^（）]+:\d+)）", f.message))]
+            shown = ", ".join(others[:3]) + (f" ほか {len(others) - 3} 件" if len(others) > 3 else "")
+            first.message += ctx.text(f"（同じ指摘: {shown}）", f" (also: {shown})") if shown else ""
+        yield first
+
+
 def _has_read_replica(project) -> bool:
     return any("SourceDBInstanceIdentifier" in r.properties
                for t in project.templates for r in t.of_type("AWS::RDS::DBInstance")) or any(
@@ -333,6 +351,11 @@ class MonitoringTableVsAlarms(Rule):
         if not index.alarms:
             yield self.none_defined(ctx, [row for row, _, _ in rows])
             return
+        yield from _one_per_place(ctx, self._findings(ctx, rows, index))
+
+    def _findings(self, ctx: RuleContext, rows: list, index: AlarmIndex) -> Iterator[tuple[tuple, Finding]]:
+        """(group, finding): a missing alarm is grouped by what the rows ask for (the same row
+        copied into several documents), a differing threshold by the alarm it is reported at."""
         qualified = _service_qualified(rows, index)
         for row, names, namespaces in rows:
             if "ReplicaLag" in names and not _has_read_replica(ctx.project):
@@ -349,9 +372,11 @@ class MonitoringTableVsAlarms(Rule):
                 matching = [a for a in matching if any(w in _identity(a) for w in words)]
                 plain = [a for a in matching if not a.math]
             if not matching:
-                yield self.missing(ctx, row, names, namespaces, error_rate)
+                key = ("missing", names, namespaces, re.sub(r"\s", "", row.threshold), " ".join(sorted(_qualifiers(row))))
+                yield key, self.missing(ctx, row, names, namespaces, error_rate)
             elif not error_rate and plain:
-                yield from self.compare(ctx, index, row, names, plain)
+                for finding in self.compare(ctx, index, row, names, plain):
+                    yield ("differs", finding.file, finding.line), finding
 
     def built(self, ctx: RuleContext, index: AlarmIndex, namespaces: tuple[str, ...]) -> bool:
         """The code builds the service, or watches it (a monitoring stack apart from the resources)."""
