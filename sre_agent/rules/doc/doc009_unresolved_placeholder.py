@@ -88,7 +88,8 @@ class UnresolvedPlaceholder(Rule):
                 if number in skipped:
                     continue
                 m = next((m for m in PLACEHOLDER.finditer(line)
-                          if not (number in commands and FILL_IN.match(m.group(0)))), None)
+                          if not (number in commands and FILL_IN.match(m.group(0)))
+                          and not (not in_parameters and _generated_id(line, m))), None)
                 if m is None and in_parameters:
                     m = PARAMETER_PLACEHOLDER.search(line)
                 if m:
@@ -117,6 +118,18 @@ class UnresolvedPlaceholder(Rule):
     def coverage(self, ctx: RuleContext) -> str | None:
         files = self._files(ctx)
         return f"パラメーター・手順書 {len(files)} 件を確認" if files else None
+
+
+# AWS assigns these ids at creation: a design's route table can only say `igw-xxxxx`.
+_AWS_ID_PREFIX = re.compile(r"(?:igw|nat|vgw|tgw|tgw-attach|vpc|subnet|sg|rtb|eni|i|ami|vpce|acl|eipalloc|pcx|cgw|"
+                            r"lt|fs|fsap|snap|vol|db|cluster|arn:aws:[a-z0-9-]+:[a-z0-9-]*:[0-9x]*:?[a-z-]*)[-/:]$",
+                            re.IGNORECASE)
+
+
+def _generated_id(line: str, match: re.Match) -> bool:
+    """`nat-xxxxx` in a document: the id AWS will assign, not a value someone forgot."""
+    return bool(match.group(1)) and match.group(1)[0] in "xX" and bool(
+        _AWS_ID_PREFIX.search(line[max(0, match.start() - 40):match.start()]))
 
 
 def _parameter_file_environments(ctx: RuleContext) -> dict[str, str | None]:
