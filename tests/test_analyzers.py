@@ -239,7 +239,10 @@ def test_a_secret_scanner_hit_on_a_format_example_or_an_expression_is_info(tmp_p
           "postgresql://app_user:password@kintai-db.xxxxx.ap-northeast-1.rds.amazonaws.com:5432/kintai\n```\n")
     write(tmp_path, "docs/運用手順書.md", "# 運用手順書\n\n```bash\n"
           "export DATABASE_URL=postgresql://app_user:Vq8rT2mXk4LpZ9sW@kintai-db.internal:5432/kintai\n```\n")
+    write(tmp_path, "app/README.md", "# ローカル起動\n\n```bash\ncurl -X POST https://localhost:5001/api/auth/login \\\n"
+          "  -d '{\n    \"email\": \"admin@example.com\",\n    \"password\": \"password123\"\n  }'\n```\n")
     result = review([tmp_path], ReviewConfig(analyzers=("checkov",), workers=False))
     found = {f.file: f.severity for f in result.findings if f.id.startswith("checkov:CKV_SECRET")}
     assert found.get("docs/運用手順書.md") is Severity.ERROR
     assert found.get("docs/03_基本設計/05_データベース設計.md") in (None, Severity.INFO)
+    assert found.get("app/README.md") in (None, Severity.INFO)
