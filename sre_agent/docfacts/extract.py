@@ -363,6 +363,12 @@ _PROPERTY = re.compile(r"^`?([A-Za-z][A-Za-z0-9_]{3,})`?$")
 _REASON = re.compile(r"poc|検証|コスト|費用|削減|不要|容易|一時|使い捨て|学習|デモ|demo|sandbox", re.IGNORECASE)
 
 
+# A row the author keeps out of the table's sum: already counted, included in another row, or
+# for reference only.
+OUTSIDE_THE_TOTAL = ("想定済み", "計上済み", "計上済", "算入済み", "内数", "別途計上", "参考値", "（参考）", "(参考)",
+                     "合計に含まない", "合計外", "含まない")
+
+
 def _deliberate_setting(facts: DocFacts, unit: Unit) -> None:
     """`| DeletionProtection | false | POCでは無効 |`: the design sets the property on purpose."""
     if unit.table is None or len(unit.cells) < 3:
@@ -614,6 +620,8 @@ def _cost_table(document, section: Section, table: Table) -> CostTable | None:
             subtotals.append(cost_line)
         elif has(label, TOTAL_WORDS):
             total = cost_line
+        elif has(" ".join(row), OUTSIDE_THE_TOTAL):
+            continue  # 「¥111,600（想定済み）」: already counted elsewhere, left out of the 合計 on purpose
         elif any(a is not None for a in amounts):
             rows.append(cost_line)
             signed.append(all(v.fold(row[i]).lstrip().startswith("+") for i, a in zip(money_cols, amounts)
