@@ -248,13 +248,17 @@ def _identity(alarm) -> str:
     return re.sub(r"[^a-z0-9]", "", f"{alarm.resource} {raw if isinstance(raw, str) else raw!r}".casefold())
 
 
-def _one_per_place(ctx: RuleContext, found: Iterable[tuple[tuple, Finding]]) -> Iterator[Finding]:
-    """Design documents are often copied into several folders, and an alarm may differ from a
-    warning and a critical row: one finding per alarm (or per requirement), naming the rest."""
-    groups: dict[tuple, list[Finding]] = {}
+def _one_per_place(ctx: RuleContext, found: Iterable[tuple[tuple, Finding | None]]) -> Iterator[Finding]:
+    """Design documents are often copied into several folders, and list warning and critical
+    rows: one finding per alarm (or per requirement), naming the rest; none for an alarm that
+    some documented row agrees with (None in its group)."""
+    groups: dict[tuple, list[Finding | None]] = {}
     for key, finding in found:
         groups.setdefault(key, []).append(finding)
-    for findings in groups.values():
+    for entries in groups.values():
+        if None in entries:
+            continue  # some documented row agrees with this alarm
+        findings = [f for f in entries if f is not None]
         first = findings[0]
         if len(findings) > 1:
             if first.file and first.file.endswith((".md", ".markdown")):
@@ -353,7 +357,7 @@ class MonitoringTableVsAlarms(Rule):
             return
         yield from _one_per_place(ctx, self._findings(ctx, rows, index))
 
-    def _findings(self, ctx: RuleContext, rows: list, index: AlarmIndex) -> Iterator[tuple[tuple, Finding]]:
+    def _findings(self, ctx: RuleContext, rows: list, index: AlarmIndex) -> Iterator[tuple[tuple, Finding | None]]:
         """(group, finding): a missing alarm is grouped by what the rows ask for (the same row
         copied into several documents), a differing threshold by the alarm it is reported at."""
         qualified = _service_qualified(rows, index)
@@ -375,8 +379,10 @@ class MonitoringTableVsAlarms(Rule):
                 key = ("missing", names, namespaces, re.sub(r"\s", "", row.threshold), " ".join(sorted(_qualifiers(row))))
                 yield key, self.missing(ctx, row, names, namespaces, error_rate)
             elif not error_rate and plain:
-                for finding in self.compare(ctx, index, row, names, plain):
-                    yield ("differs", finding.file, finding.line), finding
+                for alarm in plain:
+                    found = list(self.compare(ctx, index, row, names, [alarm]))
+                    # an alarm that matches one row (the warning tier, the other document) is fine
+                    yield ("differs", alarm.file, alarm.line), (found[0] if found else None)
 
     def built(self, ctx: RuleContext, index: AlarmIndex, namespaces: tuple[str, ...]) -> bool:
         """The code builds the service, or watches it (a monitoring stack apart from the resources)."""
