@@ -44,6 +44,16 @@ FORGIVING = frozenset({"jq", "tee", "grep", "egrep", "sort", "uniq", "head", "ta
                        "cut", "tr", "wc", "cat", "column", "xargs", "yq", "base64", "less", "more"})
 
 
+_ARGUMENT_CHECK = re.compile(r"\$#|\[\[?\s+-[zn]\s+\"?\$")
+
+
+def sourced(script) -> bool:
+    """A script meant to be `source`d (its usage line says so): `set -e` there would close the
+    caller's shell on the first failed command, so it rightly has none."""
+    name = script.path.rsplit("/", 1)[-1]
+    return bool(re.search(rf"(?:^|\s)(?:source|\.)\s+\S*{re.escape(name)}", script.text))
+
+
 def _forgiving_pipe(code: str) -> bool:
     joined = re.sub(r"\\\n", " ", _QUOTED.sub("''", code))
     for line in joined.split("\n"):
@@ -61,11 +71,12 @@ def unset_variables(script) -> list[str]:
     assigned = {name for match in _ASSIGNED.finditer(code) for group in match.groups() if group
                 for name in group.split()}
     found: list[str] = []
+    guarded = bool(_ARGUMENT_CHECK.search(code))  # `$#` or `[ -z "$STACK" ]`: arguments are checked
     for command in script.script.commands:
         for word in (*command.words, *command.assignments):
             for name, _ in _EXPANSION.findall(word):
-                if command.in_function and name.isdigit():
-                    continue  # `$1` in a function is the caller's argument
+                if name.isdigit() and (command.in_function or guarded):
+                    continue  # `$1` in a function is the caller's argument; a checked argument is handled
                 if name not in assigned and name not in _SHELL_VARIABLES and name not in found:
                     found.append(name)
     return found
@@ -113,7 +124,9 @@ class ScriptWithoutErrexit(Rule):
     on empty input (`aws … | jq`, `| tee`, `| grep`), `nounset` where a
     variable is expanded that the script never sets nor defaults (`$1`, `$AWS_PROFILE`), errexit
     where a second command would run after a failed one — and not in a script that changes
-    nothing and checks its own failures (`if ! cfn-lint …`, `|| exit`, `$?`).
+    nothing and checks its own failures (`if ! cfn-lint …`, `|| exit`, `$?`). A script meant to be
+    sourced (`source ./assume-role.sh` in its usage) is not reported: options set there would
+    close the caller's shell.
 
     ## Why is this bad
     Without them a failed `create-change-set` is followed by `execute-change-set` of a change set
@@ -151,6 +164,8 @@ class ScriptWithoutErrexit(Rule):
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         for script in ctx.project.scripts:
+            if sourced(script):
+                continue
             missing = [o for o in REQUIRED if not script.script.enabled_at_top(o) and _matters(o, script)]
             if not missing:
                 continue
