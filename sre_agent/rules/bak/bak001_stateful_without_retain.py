@@ -32,7 +32,8 @@ class StatefulWithoutRetain(Rule):
     bucket whose `DeletionPolicy` or `UpdateReplacePolicy` is missing or `Delete` (both must be
     `Snapshot` or `Retain`; `!If` is evaluated per environment). RDS instances that belong to an
     Aurora cluster are exempt (the cluster holds the data). Severity is error for databases
-    (RDS, Aurora, DynamoDB) and warning for EFS and S3. Only `UpdateReplacePolicy` missing on a
+    (RDS, Aurora, DynamoDB) and warning for EFS; info for S3, which CloudFormation cannot delete
+    while it holds objects (the stack delete fails instead of losing the data). Only `UpdateReplacePolicy` missing on a
     resource with a custom physical name (`DBInstanceIdentifier`, `TableName`, `BucketName`) is
     info: CloudFormation refuses to replace a custom-named resource, so no update can drop it —
     until the name is removed.
@@ -114,6 +115,19 @@ class StatefulWithoutRetain(Rule):
                             f"（{named}）のため置換は CloudFormation に拒否されるが、名前を外すと置換でデータが消える",
                             f"{resource.type} `{resource.logical_id}` has no UpdateReplacePolicy; its custom "
                             f"{named} makes CloudFormation refuse a replacement, until the name is removed"))
+                    continue
+                if resource.type == "AWS::S3::Bucket":
+                    # CloudFormation cannot delete a bucket that holds objects: a stack delete or a
+                    # replacement fails and leaves it in place. Worth knowing, not data loss.
+                    self.accepted = True
+                    yield self.finding(
+                        ctx, file=template.path, line=key_line(resource.body, missing[0]) or resource.line,
+                        resource=resource.logical_id, severity=Severity.INFO,
+                        message=ctx.text(
+                            f"S3 バケット `{resource.logical_id}` に {' / '.join(missing)}（Retain）がない。空でないバケットは"
+                            "削除されず、スタック削除・置換が失敗して止まる（データは残る）",
+                            f"S3 bucket `{resource.logical_id}` has no Retain {' / '.join(missing)}: a bucket with objects "
+                            "is not deleted, the stack delete or replacement fails instead (the data stays)"))
                     continue
                 database = resource.type in DATABASES
                 line = key_line(resource.body, missing[0]) or resource.line
