@@ -275,18 +275,18 @@ def _recovery(facts: DocFacts, unit: Unit) -> None:
             index = table.column(*words)
             if index is not None and index < len(unit.cells):
                 facts.recovery.append(RecoveryFact(unit.where, kind, v.minutes(unit.cells[index]),
-                                                   unit.text))
+                                                   unit.text, unit.titles()))
         return
     for kind, words in (("RPO", ("RPO", "目標復旧時点")), ("RTO", ("RTO", "目標復旧時間"))):
         if unit.cells and has(unit.cells[0], words):
             value = unit.cells[1] if len(unit.cells) > 1 else ""
-            facts.recovery.append(RecoveryFact(unit.where, kind, v.minutes(value), unit.text))
+            facts.recovery.append(RecoveryFact(unit.where, kind, v.minutes(value), unit.text, unit.titles()))
         elif not unit.cells:
             m = re.search(rf"(?:{'|'.join(words)})\s*[（(]?[^0-9\n]{{0,12}}?[:：は]\s*([^、。,]+)",
                           v.fold(unit.text))
             if m:
                 facts.recovery.append(RecoveryFact(unit.where, kind, v.minutes(m.group(1)),
-                                                   unit.text))
+                                                   unit.text, unit.titles()))
 
 
 def _redundancy(facts: DocFacts, unit: Unit) -> None:

@@ -54,6 +54,7 @@ class RecoveryFact:
     kind: str  # "RTO" | "RPO"
     minutes: float | None
     context: str  # the whole row / line, for resource and backup-frequency words
+    section: str = ""  # the headings above it (「シナリオ2: ECS タスク全停止」)
 
 
 @dataclass(frozen=True)

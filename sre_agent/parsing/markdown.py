@@ -231,12 +231,14 @@ def heading_role(headings: tuple[str, ...]) -> str | None:
 # コマンド」, 「付録: スクリプト詳細」) shows what the script does; the script itself is reviewed.
 _LISTING = re.compile(r"内部で実行|内部処理|スクリプト(?:の)?(?:詳細|内容|中身|全文|ソース)|script\s+(?:contents|listing|source)",
                       re.IGNORECASE)
+# `# 以下、他のスタックと同様` inside a block: an abbreviated sketch of steps shown in full elsewhere.
+_ABBREVIATED = re.compile(r"^\s*#.*(?:同様|省略|以下略|略す)", re.MULTILINE)
 
 
 def block_role(headings: tuple[str, ...], label: str, text: str) -> str:
     """The role of a code block from its label, its headings (innermost first) and its text."""
     if text.lstrip().startswith("#!") or _LISTING.search(label or "") or (
-            headings and _LISTING.search(headings[-1])):
+            headings and _LISTING.search(headings[-1])) or _ABBREVIATED.search(text):
         return EXAMPLE
     label_role = _marker_role(label) if label else None
     if label_role is not None:

@@ -44,6 +44,10 @@ def documented_interval(context: str) -> float | None:
     return None
 
 
+COMPUTE_ONLY = ("ecs", "タスク", "コンテナ", "fargate", "ec2", "アプリケーション", "alb", "az障害", "az 障害")
+DATA_WORDS = ("rds", "db", "データベース", "aurora", "s3", "efs", "dynamodb", "データ破損", "バックアップ")
+
+
 class RtoRpoUnmet(Rule):
     """
     ## What it does
@@ -119,6 +123,9 @@ class RtoRpoUnmet(Rule):
         context = fact.context
         if has(context, SYNC_WORDS):
             return None
+        innermost = fact.section.split(" / ")[-1] if fact.section else ""
+        if has(innermost, COMPUTE_ONLY) and not has(innermost + context, DATA_WORDS):
+            return None  # 「ECS タスク全停止」 loses no data: its RPO is not the database's
         about_rds = has(context, ("rds", "db", "データベース", "aurora", "postgres", "mysql")) or (
             items and not has(context, ("s3", "efs", "dynamodb", "ファイル", "ec2", "ebs")))
         claims_pitr = has(context, PITR_WORDS)

@@ -362,6 +362,8 @@ class MonitoringTableVsAlarms(Rule):
         copied into several documents), a differing threshold by the alarm it is reported at."""
         qualified = _service_qualified(rows, index)
         for row, names, namespaces in rows:
+            if has(row.metric, ("メトリクスフィルタ", "メトリクスフィルター", "metric filter")):
+                continue  # a log metric filter's custom metric: named by the filter, not by AWS
             if "ReplicaLag" in names and not _has_read_replica(ctx.project):
                 continue  # only a read replica publishes it; the design row, not the code, is off
             if namespaces and not self.built(ctx, index, namespaces):

@@ -15,6 +15,7 @@ ACCOUNT_ID = re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")
 PROSE_KEYS = {"Description", "AlarmDescription", "GroupDescription", "DBSubnetGroupDescription",
               "ReplicationGroupDescription", "CacheSubnetGroupDescription", "Comment",
               "AssertDescription", "description"}
+BUILD_MODE_VARIABLES = frozenset({"NODE_ENV", "RACK_ENV", "FLASK_ENV", "MIX_ENV", "BABEL_ENV", "GIN_MODE"})
 TF_INTERPOLATION = re.compile(r"\$\{[^}]*\}")
 DEVICE_PATH = re.compile(r"/dev/\S*")
 
@@ -40,6 +41,8 @@ def _cfn_hits(node: Any, depth: int = 0) -> Iterator[tuple[str, int | None]]:
     elif isinstance(node, int) and not isinstance(node, bool) and ACCOUNT_ID.fullmatch(str(node)):
         yield str(node), None
     elif isinstance(node, dict):
+        if str(node.get("Name", "")).upper() in BUILD_MODE_VARIABLES:
+            return  # `NODE_ENV: production` is the framework's build mode in every environment
         for key, child in node.items():
             if key not in PROSE_KEYS:
                 yield from _cfn_hits(child, depth + 1)
