@@ -8,7 +8,6 @@ from typing import Iterable
 from sre_agent.environments import is_prod
 from sre_agent.models import FileKind, Finding, Perspective, Severity
 from sre_agent.parsing.markdown import PROCEDURE, MarkdownDoc, heading_role
-from sre_agent.project import SHELL_FENCES
 from sre_agent.rules.base import Rule, RuleContext
 
 PLACEHOLDER = re.compile(
@@ -146,7 +145,7 @@ def _parameter_file_environments(ctx: RuleContext) -> dict[str, str | None]:
 
 def _illustrations(doc: MarkdownDoc) -> tuple[set[int], set[int]]:
     """(lines of examples: code blocks that are not the procedure and sections headed 例 / NG /
-    Example, lines of procedure shell commands) of a document."""
+    Example, lines of procedure code blocks, where `xxxx` is a value the reader fills in)."""
     skipped: set[int] = set()
     commands: set[int] = set()
     sections = sorted((s for s in doc.sections() if s.level > 0), key=lambda s: s.line)
@@ -158,6 +157,6 @@ def _illustrations(doc: MarkdownDoc) -> tuple[set[int], set[int]]:
         for k in range(1, block.text.count("\n") + 2):
             if block.role_of(k) != PROCEDURE:
                 skipped.add(block.line + k - 1)
-            elif block.lang in SHELL_FENCES:
+            else:  # a command's `xxxx` and a config sample's `"ClientId": "xxxx"` are for the reader
                 commands.add(block.line + k - 1)
     return skipped, commands
