@@ -381,10 +381,12 @@ class MonitoringTableVsAlarms(Rule):
                 key = ("missing", names, namespaces, re.sub(r"\s", "", row.threshold), " ".join(sorted(_qualifiers(row))))
                 yield key, self.missing(ctx, row, names, namespaces, error_rate)
             elif not error_rate and plain:
-                for alarm in plain:
-                    found = list(self.compare(ctx, index, row, names, [alarm]))
-                    # an alarm that matches one row (the warning tier, the other document) is fine
-                    yield ("differs", alarm.file, alarm.line), (found[0] if found else None)
+                found = list(self.compare(ctx, index, row, names, plain))
+                for finding in found:
+                    yield ("differs", finding.file, finding.line), finding
+                if not found:  # the row agrees with an alarm (or cannot tell which): those alarms are fine
+                    for alarm in plain:
+                        yield ("differs", alarm.file, alarm.attribute_line("Threshold", "threshold")), None
 
     def built(self, ctx: RuleContext, index: AlarmIndex, namespaces: tuple[str, ...]) -> bool:
         """The code builds the service, or watches it (a monitoring stack apart from the resources)."""
