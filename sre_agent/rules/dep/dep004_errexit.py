@@ -40,8 +40,9 @@ def _code(text: str) -> str:
 
 # Commands that exit 0 on empty input: at the end of a pipe they hide a failure upstream
 # (`aws … | jq -r .X` prints nothing and succeeds); `docker login --password-stdin` fails by itself.
-FORGIVING = frozenset({"jq", "tee", "grep", "egrep", "sort", "uniq", "head", "tail", "awk", "sed",
-                       "cut", "tr", "wc", "cat", "column", "xargs", "yq", "base64", "less", "more"})
+# `| head` / `| tail` only shorten what is shown (and pipefail with `head` fails on SIGPIPE).
+FORGIVING = frozenset({"jq", "tee", "grep", "egrep", "sort", "uniq", "awk", "sed", "cut", "tr", "wc",
+                       "cat", "xargs", "yq", "base64"})
 
 
 _ARGUMENT_CHECK = re.compile(r"\$#|\[\[?\s+-[zn]\s+\"?\$")
