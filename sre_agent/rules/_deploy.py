@@ -176,7 +176,25 @@ def runbook_blocks(project: Project) -> Iterator[CommandBlock]:
         for block, parsed in document.shell_blocks():
             section = sections.get(id(block))
             headings = section.path() if section is not None else ()
-            yield CommandBlock(document.path, "runbook", parsed.commands, headings)
+            rollback = any(is_rollback_text(h) for h in headings)  # re-applies an older file
+            commands = tuple(c for c in parsed.commands if rollback or not _foreign_template(project, c))
+            yield CommandBlock(document.path, "runbook", commands, headings)
+
+
+def _foreign_template(project: Project, command: ShellCommand) -> bool:
+    """A document's command that deploys a template file the project does not have
+    (`file://efs.yaml` beside stacks that hold no EFS): a sketch, not this project's deploy path.
+    Only said of a project that has templates; a design-phase project's runbook is judged as is."""
+    if not project.templates:
+        return False
+    argument = command.option("--template-body") or command.option("--template-file")
+    if not argument or "$" in argument or "<" in argument or argument.startswith(("http", "s3://")):
+        return False
+    name = argument[len("file://"):] if argument.startswith("file://") else argument
+    name = name.lstrip("./")
+    if re.search(r"prev|old|backup|rollback|v\d|以前|前回", name, re.IGNORECASE):
+        return False  # `previous-version.yaml`: an earlier release kept outside the repository
+    return not any(t.path == name or t.path.endswith("/" + name) for t in project.templates)
 
 
 def command_blocks(project: Project, workflows: bool = True) -> Iterator[CommandBlock]:

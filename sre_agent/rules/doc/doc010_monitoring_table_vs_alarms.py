@@ -270,6 +270,23 @@ def _one_per_place(ctx: RuleContext, found: Iterable[tuple[tuple, Finding | None
         yield first
 
 
+# Metrics only one kind of resource publishes (by name, whatever the row's heading says).
+METRIC_PUBLISHERS = {
+    **dict.fromkeys(("BurstCreditBalance", "PercentIOLimit", "ClientConnections", "PermittedThroughput",
+                     "MeteredIOBytes", "StorageBytes"), ("AWS::EFS::FileSystem", "aws_efs_file_system")),
+    **dict.fromkeys(("BytesDropCountBlackhole", "PacketDropCountNoRoute", "PacketDropCountBlackhole",
+                     "BytesDropCountNoRoute"), ("AWS::EC2::TransitGateway", "aws_ec2_transit_gateway")),
+}
+
+
+def _published(project, names: tuple[str, ...]) -> bool:
+    types = {t for name in names for t in METRIC_PUBLISHERS.get(name, ())}
+    if not types or any(name not in METRIC_PUBLISHERS for name in names):
+        return True
+    return any(True for t in project.templates for _ in t.of_type(*types)) or any(
+        True for tf in project.terraform for _ in tf.resources(*types))
+
+
 def _has_read_replica(project) -> bool:
     return any("SourceDBInstanceIdentifier" in r.properties
                for t in project.templates for r in t.of_type("AWS::RDS::DBInstance")) or any(
@@ -364,6 +381,8 @@ class MonitoringTableVsAlarms(Rule):
         for row, names, namespaces in rows:
             if has(row.metric, ("メトリクスフィルタ", "メトリクスフィルター", "metric filter")):
                 continue  # a log metric filter's custom metric: named by the filter, not by AWS
+            if not _published(ctx.project, names):
+                continue  # EFS / Transit Gateway metrics for a resource the code does not build
             if "ReplicaLag" in names and not _has_read_replica(ctx.project):
                 continue  # only a read replica publishes it; the design row, not the code, is off
             if namespaces and not self.built(ctx, index, namespaces):
