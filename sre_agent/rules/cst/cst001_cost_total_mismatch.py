@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from sre_agent.docfacts import CostTable, facts_of
-from sre_agent.docfacts.extract import environment_in
+from sre_agent.docfacts.extract import environment_in, has
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.rules.base import Rule, RuleContext
 from sre_agent.rules.cst.cst004_estimate_differs_from_code import categories_in
@@ -26,6 +26,12 @@ def _close(a: float, b: float, currency: str, rows: int, rounded: float = 0.0) -
     tolerance = max(ABSOLUTE_TOLERANCE.get(currency, 1.0) * max(rows, 1) / 2,
                     RELATIVE_TOLERANCE * abs(b))
     return abs(a - b) <= tolerance + rounded
+
+
+# Services a cost table may be about on its own (「環境別 X-Ray コスト試算」): its per-environment
+# rows are that service's cost, not the environments' totals.
+ONE_SERVICE_WORDS = ("x-ray", "xray", "cognito", "waf", "cloudfront", "lambda", "api gateway", "apigateway",
+                     "route 53", "route53", "s3 ", "データ転送", "guardduty", "security hub", "backup")
 
 
 class CostTotalMismatch(Rule):
@@ -83,7 +89,8 @@ class CostTotalMismatch(Rule):
     def _grand_total(self, ctx: RuleContext, summary: CostTable, tables: list[CostTable]) -> Iterable[Finding]:
         """A summary table whose rows are environments (本番 / ステージング): each row must be the
         合計 of that environment's own cost table, in the same document or, if unique, anywhere."""
-        if len(summary.rows) < 2 or not summary.columns or len(categories_in(summary.title)) == 1:
+        if len(summary.rows) < 2 or not summary.columns or len(categories_in(summary.title)) == 1 \
+                or has(summary.title, ONE_SERVICE_WORDS):
             return  # `### RDS` with 本番 / ステージング rows: one component per environment, not the totals
         envs = [environment_in(row.label) for row in summary.rows]
         if None in envs or len(set(envs)) != len(envs):
@@ -101,7 +108,10 @@ class CostTotalMismatch(Rule):
             if total.currency != stated.currency or _close(total.amount, stated.amount, stated.currency, 1,
                                                            total.tolerance + stated.tolerance):
                 continue
-            yield self.finding(ctx, file=row.where.file, line=row.where.line, message=ctx.text(
+            # within one document the sum is wrong; across documents one of them is out of date
+            drift = source.where.file != summary.where.file
+            yield self.finding(ctx, file=row.where.file, line=row.where.line,
+                               severity=Severity.WARNING if drift else None, message=ctx.text(
                 f"全体の集計「{row.label}」{money_text(stated.amount, stated.currency)} が、その環境の表"
                 f"（{source.total.where}）の合計 {money_text(total.amount, total.currency)} と一致しない",
                 f"summary row '{row.label}' {money_text(stated.amount, stated.currency)} differs from "
