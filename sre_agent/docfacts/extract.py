@@ -409,6 +409,8 @@ def _sizes(facts: DocFacts, unit: Unit) -> None:
     table = unit.table
     if table is None or not unit.cells:
         return
+    if table.column("閾値", "しきい値", "threshold") is not None:
+        return  # a monitoring table: 「フリーストレージ容量 10GB以下」 is an alarm, not a size
     env_col = table.column("環境", "environment")
     if env_col is not None:
         env = canonical(unit.cells[env_col]) or environment_in(unit.cells[env_col])
@@ -445,7 +447,7 @@ def _sizes(facts: DocFacts, unit: Unit) -> None:
     for key, words in SIZE_LABELS:
         if not any(w.replace(" ", "").casefold() in label for w in words):
             continue
-        if key == "db_storage_gb" and has(label, ("上限", "自動拡張", "空き", "max")):
+        if key == "db_storage_gb" and has(label, ("上限", "自動拡張", "空き", "max", "フリー", "free", "残")):
             break
         parsed: str | float | None
         if key == "db_instance_class":

@@ -36,6 +36,8 @@ def _cfn_hits(node: Any, depth: int = 0) -> Iterator[tuple[str, int | None]]:
     if depth > 40:
         return
     if isinstance(node, str):
+        if "\n" in node.strip() or node.count(" ") >= 3:
+            return  # prose (an Output's 「デプロイ後の手順」): it names environments, it configures none
         for hit in hardcoded(node, SUB_VARIABLE):
             yield hit, line_of(node)
     elif isinstance(node, int) and not isinstance(node, bool) and ACCOUNT_ID.fullmatch(str(node)):
