@@ -11,7 +11,7 @@ from sre_agent.parsing.markdown import PROCEDURE, MarkdownDoc, heading_role
 from sre_agent.rules.base import Rule, RuleContext
 
 PLACEHOLDER = re.compile(
-    r"(?<![A-Za-z0-9_])(CHANGE_?ME|REPLACE_?ME|TBD|TODO|FIXME|X{4,}|x{4,})(?![A-Za-z_])"
+    r"(?<![A-Za-z0-9_])(CHANGE_?ME(?:_[A-Z0-9_]+)?|REPLACE_?ME(?:_[A-Z0-9_]+)?|TBD|TODO|FIXME|X{4,}|x{4,})(?![A-Za-z_])"
     r"|(要確認|未定|調整中|後日記載)")
 # In a command, `xxxx` marks an argument the operator fills in, like `<stack-name>`; in a value
 # table or a parameter file it is a value nobody has filled in.

@@ -27,8 +27,8 @@ NOT_SECRET_WORDS = frozenset({
 _KEY_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 SAFE_VALUE = re.compile(
     r"^(\{\{resolve:|arn:|alias/|/|\$|file://|fileb://|s3://|ssm:|secretsmanager:)", re.IGNORECASE)
-PLACEHOLDER = re.compile(r"^(<.*>|\[.*\]|x{3,}|\*{3,}|\.{3}|change[_-]?me|tbd|todo|none|null|dummy|"
-                         r"your[-_].*|ここに.*|（.*）)$", re.IGNORECASE)
+PLACEHOLDER = re.compile(r"^(<.*>|\[.*\]|x{3,}|\*{3,}|\.{3}|change[_-]?me([_-].*)?|replace[_-]?(me|with)([_-].*)?|"
+                         r"tbd|todo|none|null|dummy|your[-_].*|ここに.*|（.*）)$", re.IGNORECASE)
 # Values that are settings, not secrets: small numbers and durations (`60`, `30d`), units and
 # enums (`days`, `hours`, `ENABLED`-like words listed here), host names (`sts.amazonaws.com`,
 # an ECR registry) and URLs without credentials in them.
