@@ -606,6 +606,7 @@ def _cost_table(document, section: Section, table: Table) -> CostTable | None:
                     else "month" for i in money_cols)
     currencies = [v.currency_of_header(table.header[i]) for i in money_cols]
     rows, subtotals, total = [], [], None
+    converted = False  # some cell states the amount in both currencies: the rate is given
     signed = []  # per priced row: is every amount written as an increment (+$15.90)?
     raw_rows = table.raw_rows if len(table.raw_rows) == len(table.rows) else table.rows
     for row, raw, line in zip(table.rows, raw_rows, table.row_lines):
@@ -616,8 +617,12 @@ def _cost_table(document, section: Section, table: Table) -> CostTable | None:
             cell = raw[index] if index < len(raw) else row[index] if index < len(row) else None
             found = v.money(cell, currency) if cell is not None else []
             amounts.append(found[0] if found else None)
+            if len({m.currency for m in found}) > 1 and re.search(r"[≒≈=→]|換算", cell or ""):
+                converted = True
         others = " | ".join(c for i, c in enumerate(row) if i not in money_cols)
         cost_line = CostLine(Where(document.path, line), label, tuple(amounts), others)
+        if re.search(r"\d+\s*(?:年|か月|ヶ月|カ月|months?|years?)", v.fold(label)) or has(label, ("tco",)):
+            continue  # 「5年(63か月)総額」: a projection over years, not the sum of the rows above
         if has(label, SUBTOTAL_WORDS):
             subtotals.append(cost_line)
         elif has(label, TOTAL_WORDS):
@@ -644,4 +649,4 @@ def _cost_table(document, section: Section, table: Table) -> CostTable | None:
     return CostTable(Where(document.path, table.line), section.title,
                      tuple(table.header[i] for i in money_cols), periods, tuple(rows),
                      tuple(subtotals), total, environment, region,
-                     bool(DATE_STATED.search(v.fold(text))), all(signed), titles)
+                     bool(DATE_STATED.search(v.fold(text))), all(signed), titles, converted)

@@ -110,6 +110,7 @@ class CostTable:
     date_stated: bool
     delta: bool = False  # every amount written `+$15.90`: what a change adds, not an estimate
     titles: str = ""  # the section path (`月額コスト見積もり（月20時間稼働） / 総コスト一覧`)
+    rate_stated: bool = False  # a cell converts its own amount (`約640ドル ≒ 約99千円`)
 
 
 @dataclass(frozen=True)

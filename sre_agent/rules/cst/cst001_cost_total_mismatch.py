@@ -125,10 +125,11 @@ class CostTotalMismatch(Rule):
             if table.total is None or table.total.amounts[col] is None:
                 continue
             if len(currencies) > 1:
-                yield self.finding(ctx, file=table.where.file, line=table.where.line, message=ctx.text(
-                    f"コスト表「{column}」列に円とドルが混在している（換算レートの明記がないまま合算できない）",
-                    f"column '{column}' mixes yen and dollar amounts without a conversion"))
-                continue
+                if not table.rate_stated:  # with `$640 ≒ 99千円` in a cell the rate is stated
+                    yield self.finding(ctx, file=table.where.file, line=table.where.line, message=ctx.text(
+                        f"コスト表「{column}」列に円とドルが混在している（換算レートの明記がないまま合算できない）",
+                        f"column '{column}' mixes yen and dollar amounts without a conversion"))
+                continue  # rows in two currencies are not added up
             total = table.total.amounts[col] if table.total is not None else None
             if total is None or not amounts or total.currency not in currencies:
                 continue
