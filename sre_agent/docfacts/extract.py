@@ -621,7 +621,8 @@ def _cost_table(document, section: Section, table: Table) -> CostTable | None:
                 converted = True
         others = " | ".join(c for i, c in enumerate(row) if i not in money_cols)
         cost_line = CostLine(Where(document.path, line), label, tuple(amounts), others)
-        if re.search(r"\d+\s*(?:年|か月|ヶ月|カ月|months?|years?)", v.fold(label)) or has(label, ("tco",)):
+        if has(label, ("tco",)) or (has(label, (*TOTAL_WORDS, "総額")) and re.search(
+                r"\d+\s*(?:年|か月|ヶ月|カ月|months?|years?)", v.fold(label))):
             continue  # 「5年(63か月)総額」: a projection over years, not the sum of the rows above
         if has(label, SUBTOTAL_WORDS):
             subtotals.append(cost_line)
