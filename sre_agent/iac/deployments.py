@@ -31,6 +31,7 @@ class Deployment:
     templates: list[CfnTemplate]
     parameter_sets: list = field(default_factory=list)
     paired_by_name: bool = False  # the stack variable chooses both files: pair them by name
+    capabilities: tuple[str, ...] | None = ()  # `--capabilities` words; None when a variable decides
 
     def pairs(self) -> Iterator[tuple[CfnTemplate, object]]:
         for template in self.templates:
@@ -69,8 +70,23 @@ def _deployments(project) -> list[Deployment]:
             psets = [p for p in project.parameter_sets if not p.terraform and p.stack is None
                      and params_pattern and params_pattern.search(p.path)]
             shared_vars = template_vars & params_vars
-        found.append(Deployment(path, command.line, action, templates, psets, bool(shared_vars)))
+        found.append(Deployment(path, command.line, action, templates, psets, bool(shared_vars),
+                                _capabilities(command)))
     return found
+
+
+def _capabilities(command: ShellCommand) -> tuple[str, ...] | None:
+    words = list(command.words)
+    if "--capabilities" not in words:
+        return ()
+    given = []
+    for word in words[words.index("--capabilities") + 1:]:
+        if word.startswith("--"):
+            break
+        if "$" in word:
+            return None
+        given += word.replace(",", " ").split()
+    return tuple(given)
 
 
 def _action(command: ShellCommand) -> str | None:
