@@ -199,3 +199,16 @@ def test_a_fixed_task_count_the_design_decides_is_an_accepted_risk() -> None:
                     ReviewConfig(workers=False, analyzers=("sre",)))
     [maz] = [f for f in result.findings if f.id == "SRE-MAZ-006"]
     assert maz.severity.value == "info" and "06_コンピュート設計.md:6" in maz.message
+
+
+def test_a_deploy_command_names_the_template_nearest_to_it(tmp_path: Path) -> None:
+    from sre_agent.iac.deployments import deployments
+
+    body = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+    write(tmp_path, "shared/stacks/1-foundation/stack.yaml", body)
+    write(tmp_path, "shared/stacks/3-vpn/stack.yaml", body)
+    write(tmp_path, "shared/stacks/3-vpn/README.md", "# VPN\n\n## デプロイ手順\n\n```bash\n"
+          "aws cloudformation create-change-set --stack-name vpn --change-set-name c1 "
+          "--template-body file://stack.yaml --change-set-type CREATE\n```\n")
+    [deployment] = deployments(load_project([tmp_path]))
+    assert [t.path for t in deployment.templates] == ["shared/stacks/3-vpn/stack.yaml"]

@@ -9,6 +9,7 @@ filtered copy in /tmp, an S3 URL) is not a deployment we can judge and is left o
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -59,7 +60,8 @@ def _deployments(project) -> list[Deployment]:
             continue
         variables = assigned.get(path, {})
         template_pattern, template_vars = _pattern(template_arg, variables)
-        templates = [t for t in project.templates if template_pattern and template_pattern.search(t.path)]
+        templates = _nearest([t for t in project.templates if template_pattern and template_pattern.search(t.path)],
+                             path)
         if not templates:
             continue
         params_arg = command.option("--parameters") or command.option("--parameter-overrides")
@@ -73,6 +75,20 @@ def _deployments(project) -> list[Deployment]:
         found.append(Deployment(path, command.line, action, templates, psets, bool(shared_vars),
                                 _capabilities(command)))
     return found
+
+
+def _nearest(templates: list[CfnTemplate], command_file: str) -> list[CfnTemplate]:
+    """`file://stack.yaml` in stacks/3-vpn/README.md is that folder's stack.yaml, not every
+    stack.yaml of the project: of the matches, those nearest the file that runs the command."""
+    if len(templates) < 2:
+        return templates
+    folder = posixpath.dirname(command_file)
+    def shared(t: CfnTemplate) -> int:
+        return len(posixpath.commonpath([folder, t.path]).split("/")) if folder and posixpath.commonpath(
+            [folder, t.path]) else 0
+    best = max(shared(t) for t in templates)
+    near = [t for t in templates if shared(t) == best]
+    return near if best > 0 else templates
 
 
 def _capabilities(command: ShellCommand) -> tuple[str, ...] | None:
