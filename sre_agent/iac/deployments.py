@@ -9,12 +9,11 @@ filtered copy in /tmp, an S3 URL) is not a deployment we can judge and is left o
 
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from sre_agent.iac.stacks import name_tokens
+from sre_agent.iac.stacks import name_tokens, shared_folders
 from sre_agent.parsing.cloudformation import CfnTemplate
 from sre_agent.parsing.shell import ShellCommand
 
@@ -82,12 +81,8 @@ def _nearest(templates: list[CfnTemplate], command_file: str) -> list[CfnTemplat
     stack.yaml of the project: of the matches, those nearest the file that runs the command."""
     if len(templates) < 2:
         return templates
-    folder = posixpath.dirname(command_file)
-    def shared(t: CfnTemplate) -> int:
-        return len(posixpath.commonpath([folder, t.path]).split("/")) if folder and posixpath.commonpath(
-            [folder, t.path]) else 0
-    best = max(shared(t) for t in templates)
-    near = [t for t in templates if shared(t) == best]
+    best = max(shared_folders(command_file, t.path) for t in templates)
+    near = [t for t in templates if shared_folders(command_file, t.path) == best]
     return near if best > 0 else templates
 
 

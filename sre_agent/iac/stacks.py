@@ -119,12 +119,18 @@ class StackModel:
         return named if named or pset.stack else None
 
 
+def shared_folders(path: str, other: str) -> int:
+    """How many leading folders two project paths share (0 when one is at the top level)."""
+    folder = posixpath.dirname(path)
+    common = posixpath.commonpath([folder, other]) if folder else ""
+    return len(common.split("/")) if common else 0
+
+
 def _nearest(shared: list, template_path: str) -> list:
     """Of the shared files of one environment, those nearest the template (`service/parameters/
     dev.json` for `service/stacks/x.yaml`, not the `platform/` one beside it)."""
     def depth(pset) -> int:
-        return len(posixpath.commonpath([posixpath.dirname(pset.path) or ".", template_path]).split("/")) \
-            if posixpath.dirname(pset.path) else 0
+        return shared_folders(pset.path, template_path)
     best: dict[str | None, int] = {}
     for pset in shared:
         best[environment_of(pset)] = max(best.get(environment_of(pset), -1), depth(pset))
