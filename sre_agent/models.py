@@ -116,8 +116,10 @@ class Passed(BaseModel):
 
 
 class LlmStatus(BaseModel):
-    """The LLM pass: whether it ran, what it cost, what it saw. `error` set = the pass failed
-    and the review is the deterministic one; `not_sent` lists what the model never saw."""
+    """The LLM pass: whether it ran, what it cost, what it saw. `used` = the model's answer is
+    part of this review; `error` set = the pass failed and the review is the deterministic one;
+    `not_sent` lists what the model never saw; `lowered` names the model-only ❌ kept at ⚠️;
+    `verdict_moved_from` is the deterministic verdict when the model's findings changed it."""
 
     used: bool = False
     reason: str | None = None
@@ -133,7 +135,10 @@ class LlmStatus(BaseModel):
     sent: list[str] = Field(default_factory=list)
     not_sent: list[str] = Field(default_factory=list)
     redactions: int = 0
+    redactions_by_kind: dict[str, int] = Field(default_factory=dict)
     rejected_evidence: list[str] = Field(default_factory=list)
+    lowered: list[str] = Field(default_factory=list)
+    verdict_moved_from: Literal["yes", "conditional", "no"] | None = None
 
 
 class Review(BaseModel):

@@ -151,8 +151,12 @@ def review_project(project: Project, config: ReviewConfig, llm_backend=None,
     findings += llm_findings   # added only: the verdict below is computed over all of them
     suppressions.apply(findings, suppressions.collect(project))
     findings.sort(key=Finding.sort_key)
+    verdict = verdict_for(findings)
+    without_model = verdict_for([f for f in findings if f.source != "llm"])
+    if verdict != without_model:
+        llm_status.verdict_moved_from = without_model
     return Review(
-        root=".", verdict=verdict_for(findings), files=project.files, findings=findings,
+        root=".", verdict=verdict, files=project.files, findings=findings,
         llm=llm_status,
         passed=[p for p in rules.passed if not _has_problem(findings, p.rule_id)],
         analyzers=runs, mode=config.mode, standards=_standards_in_force(config),

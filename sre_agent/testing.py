@@ -8,7 +8,7 @@
     result = review(["my-project"], ReviewConfig(analyzers=("sre",)), llm_backend=fake)
     assert fake.requests and result.llm.used
 
-A reply is an `LlmReview`, a dict (the tool input, validated by the pass like a real answer —
+A reply is an `LlmReview`, a dict (the JSON answer, validated by the pass like a real one —
 so malformed dicts exercise the retry), a `Reply`, or an exception to raise (for example
 `sre_agent.llm.LlmCallError("overloaded")`). `FakeLLM(function)` calls `function(request)`
 for each request instead; `request` is the dict of keyword arguments the pass sent.
@@ -22,9 +22,10 @@ from typing import Any, Callable
 
 from sre_agent.llm.backend import Reply, Usage
 from sre_agent.llm.review_pass import estimate_tokens
-from sre_agent.llm.schema import TOOL_NAME, LlmReview
+from sre_agent.llm.schema import LlmReview
 
 Canned = LlmReview | dict | Reply | Exception
+EMPTY = LlmReview(operability=[], infrastructure=[], monitoring=[], cost=[])
 
 
 def item(mark: str, judgement: str, reason: str, *, file: str | None = None,
@@ -41,14 +42,15 @@ class FakeLLM:
     """A `sre_agent.llm.MessagesBackend` that answers from a script; records every request."""
 
     def __init__(self, replies: list[Canned] | Callable[[dict], Canned] | None = None) -> None:
-        self._replies = replies if replies is not None else [LlmReview()]
+        self._replies = replies if replies is not None else [EMPTY]
         self._index = 0
         self.requests: list[dict[str, Any]] = []
         self.counted: list[dict[str, Any]] = []
 
     def count_tokens(self, *, model: str, system: list[dict], messages: list[dict],
-                     tools: list[dict]) -> int:
-        request = {"model": model, "system": system, "messages": messages, "tools": tools}
+                     output_config: dict, timeout: float) -> int:
+        request = {"model": model, "system": system, "messages": messages,
+                   "output_config": output_config}
         self.counted.append(request)
         return estimate_tokens(json.dumps(request, ensure_ascii=False))
 
@@ -61,9 +63,8 @@ class FakeLLM:
             return canned
         payload = canned.model_dump() if isinstance(canned, LlmReview) else canned
         prompt = json.dumps({k: request.get(k) for k in ("system", "messages")}, ensure_ascii=False)
-        return Reply(content=[{"type": "tool_use", "id": f"toolu_fake_{len(self.requests)}",
-                               "name": TOOL_NAME, "input": payload}],
-                     stop_reason="tool_use",
+        return Reply(content=[{"type": "text", "text": json.dumps(payload, ensure_ascii=False)}],
+                     stop_reason="end_turn",
                      usage=Usage(input_tokens=estimate_tokens(prompt),
                                  output_tokens=estimate_tokens(json.dumps(payload, ensure_ascii=False))))
 

@@ -1,10 +1,21 @@
-"""A local stand-in for the Messages API, good enough for the real anthropic SDK.
+"""A local stand-in for the Messages API that refuses what the real API refuses.
 
-Bound to 127.0.0.1 on a free port, one thread, stopped by the `messages_api` fixture. Each
-POST /v1/messages takes the next scripted step; /v1/messages/count_tokens answers with an
-estimate. Every request body is recorded raw, so tests can assert what reached the wire.
-Prompt caching is imitated: the first time a `cache_control` system prefix is seen its tokens
-count as cache creation, afterwards as cache reads.
+Bound to 127.0.0.1 on a free port, stopped by the `api` fixture. What it enforces is taken from
+each model's "What's new" page and migration guide (platform.claude.com, checked 2026-12-02),
+so a request our tests accept is one production accepts:
+- claude-sonnet-5-5: 400 for a forced `tool_choice` (`tool` / `any`), `temperature` / `top_p` /
+  `top_k`, an assistant prefill (last message from the assistant), and `thinking` disabled or
+  with `budget_tokens`;
+- claude-opus-5-5: 400 for a forced `tool_choice` and for `thinking` disabled or with a budget;
+- claude-haiku-5-5: 400 for sampling parameters, a prefill and a thinking budget;
+- a retired or unknown model id: 404 `not_found_error`;
+- `output_config.format`: a JSON schema whose every object sets `additionalProperties: false`;
+  `output_config.effort` one of low … max; `max_tokens` at most 128k.
+Answers start with an (omitted) thinking block, as adaptive thinking does, then the text.
+Each POST /v1/messages takes the next scripted step; /v1/messages/count_tokens answers with a
+count (or the failure `count_tokens` is set to). Every request body is recorded raw, so tests
+can assert what reached the wire. Prompt caching is imitated: the first time a `cache_control`
+system prefix is seen its tokens count as cache creation, afterwards as cache reads.
 """
 
 from __future__ import annotations
@@ -15,21 +26,101 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
-from sre_agent.llm.schema import TOOL_NAME
-
 Step = dict[str, Any] | Callable[[dict], dict[str, Any]]
 
+SAMPLING = ("temperature", "top_p", "top_k")
+REFUSED: dict[str, set[str]] = {
+    "claude-sonnet-5-5": {"forced-tool", "sampling", "prefill", "thinking-disabled", "thinking-budget"},
+    "claude-opus-5-5": {"forced-tool", "thinking-disabled", "thinking-budget"},
+    "claude-haiku-5-5": {"sampling", "prefill", "thinking-budget"},
+    "claude-sonnet-5": set(), "claude-opus-5": set(), "claude-sonnet-4-6": set(),
+    "claude-haiku-4-5": set(),
+}
+RETIRED = {"claude-3-opus-20240229", "claude-3-5-sonnet-20241022", "claude-3-7-sonnet-20250219",
+           "claude-2.1", "claude-mythos-preview"}
+MESSAGES = {
+    "forced-tool": "tool_choice.type: forced tool use is not supported for this model. "
+                   "Use tool_choice \"auto\" or structured outputs (output_config.format).",
+    "sampling": "temperature, top_p and top_k are not supported for this model; omit them.",
+    "prefill": "This model does not support assistant message prefill. "
+               "The conversation must end with a user message.",
+    "thinking-disabled": "\"thinking.type.disabled\" is not supported for this model. Use "
+                         "\"thinking.type.adaptive\" and \"output_config.effort\" to control "
+                         "thinking behavior.",
+    "thinking-budget": "\"thinking.type.enabled\" is not supported for this model. Use "
+                       "\"thinking.type.adaptive\" and \"output_config.effort\" to control "
+                       "thinking behavior.",
+}
 
-def tool(review: dict) -> dict:
-    return {"tool": review}
+
+def answer(review: dict) -> dict:
+    """A structured answer: the JSON text of `review`."""
+    return {"answer": review}
 
 
-def status(code: int) -> dict:
-    return {"status": code}
+def text(body: str, stop: str = "end_turn") -> dict:
+    return {"text": body, "stop": stop}
+
+
+def status(code: int, message: str = "Overloaded", kind: str = "overloaded_error") -> dict:
+    return {"status": code, "message": message, "kind": kind}
 
 
 def hang(seconds: float = 30.0) -> dict:
     return {"hang": seconds}
+
+
+def refused(request: dict) -> str | None:
+    """Why the real API would refuse this request for its model, or None."""
+    model = request.get("model", "")
+    if model in RETIRED or model not in REFUSED:
+        return "model"
+    rules = REFUSED[model]
+    choice = request.get("tool_choice") or {}
+    thinking = request.get("thinking") or {}
+    messages = request.get("messages") or []
+    checks = {
+        "forced-tool": choice.get("type") in ("tool", "any"),
+        "sampling": any(key in request for key in SAMPLING),
+        "prefill": bool(messages) and messages[-1].get("role") == "assistant",
+        "thinking-disabled": thinking.get("type") == "disabled",
+        "thinking-budget": thinking.get("type") == "enabled" or "budget_tokens" in thinking,
+    }
+    return next((rule for rule in sorted(rules) if checks[rule]), None)
+
+
+def schema_problem(schema: Any, where: str = "schema") -> str | None:
+    """Structured outputs need `additionalProperties: false` on every object."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "object" and schema.get("additionalProperties") is not False:
+            return f"{where}: For 'object' type, 'additionalProperties' must be explicitly set to false"
+        for key, value in schema.items():
+            problem = schema_problem(value, f"{where}.{key}")
+            if problem:
+                return problem
+    elif isinstance(schema, list):
+        for index, value in enumerate(schema):
+            problem = schema_problem(value, f"{where}[{index}]")
+            if problem:
+                return problem
+    return None
+
+
+def config_problem(request: dict) -> str | None:
+    config = request.get("output_config") or {}
+    effort = config.get("effort")
+    if effort is not None and effort not in ("low", "medium", "high", "xhigh", "max"):
+        return f"output_config.effort: unknown effort {effort!r}"
+    fmt = config.get("format")
+    if fmt is not None:
+        if fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
+            return "output_config.format: expected {\"type\": \"json_schema\", \"schema\": {...}}"
+        problem = schema_problem(fmt["schema"], "output_config.format.schema")
+        if problem:
+            return problem
+    if int(request.get("max_tokens", 0)) > 128_000:
+        return "max_tokens: 128000 is the maximum for this model"
+    return None
 
 
 @dataclass
@@ -39,7 +130,8 @@ class MessagesApi:
     count_bodies: list[bytes] = field(default_factory=list)  # count_tokens, raw
     statuses: list[int] = field(default_factory=list)
     released: threading.Event = field(default_factory=threading.Event)
-    count_tokens_status: int = 200      # e.g. 404: a gateway without the count endpoint
+    # "ok", an HTTP status (404: a gateway without the endpoint), "malformed" or "hang"
+    count_tokens: str | int = "ok"
     _cached: set[str] = field(default_factory=set)
     url: str = ""
 
@@ -54,16 +146,16 @@ class MessagesApi:
 
     def next_step(self, request: dict) -> dict:
         index = len(self.bodies) - 1
-        step = self.script[min(index, len(self.script) - 1)] if self.script else tool({})
+        step = self.script[min(index, len(self.script) - 1)] if self.script else answer({})
         return step(request) if callable(step) else step
 
-    def usage(self, request: dict, output: Any) -> dict:
+    def usage(self, request: dict, output: str) -> dict:
         cached = "".join(b.get("text", "") for b in request.get("system", [])
                          if isinstance(b, dict) and b.get("cache_control"))
         rest = json.dumps(request.get("messages"), ensure_ascii=False)
-        prefix_tokens = (len(cached) + len(json.dumps(request.get("tools")))) // 4
+        prefix_tokens = (len(cached) + len(json.dumps(request.get("output_config")))) // 4
         usage = {"input_tokens": len(rest) // 4,
-                 "output_tokens": len(json.dumps(output, ensure_ascii=False)) // 4,
+                 "output_tokens": 200 + len(output) // 4,       # thinking counts as output
                  "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
         if cached and cached in self._cached:
             usage["cache_read_input_tokens"] = prefix_tokens
@@ -90,44 +182,75 @@ def _handler(api: MessagesApi) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _error(self, code: int, kind: str, message: str, headers: dict | None = None) -> None:
+            self._reply(code, {"type": "error", "error": {"type": kind, "message": message}},
+                        headers)
+
+        def _validate(self, request: dict) -> bool:
+            """Answer 404/400 as the real API would; True when the request may go on."""
+            why = refused(request)
+            if why == "model":
+                self._error(404, "not_found_error", f"model: {request.get('model')}")
+                return False
+            if why:
+                self._error(400, "invalid_request_error", MESSAGES[why])
+                return False
+            problem = config_problem(request)
+            if problem:
+                self._error(400, "invalid_request_error", problem)
+                return False
+            return True
+
+        def _count_tokens(self, body: bytes, request: dict) -> None:
+            api.count_bodies.append(body)
+            mode = api.count_tokens
+            if mode == "hang":
+                api.released.wait(30)
+                return
+            if isinstance(mode, int):
+                self._error(mode, "not_found_error" if mode == 404 else "api_error",
+                            "count_tokens is not available here")
+                return
+            if not self._validate(request):
+                return
+            if mode == "malformed":
+                self._reply(200, {"input_tokens": None, "note": "gateway says hi"})
+                return
+            self._reply(200, {"input_tokens": len(body.decode()) // 4})
+
         def do_POST(self) -> None:  # noqa: N802
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             request = json.loads(body)
             if self.path.startswith("/v1/messages/count_tokens"):
-                api.count_bodies.append(body)
-                if api.count_tokens_status != 200:
-                    self._reply(api.count_tokens_status, {"type": "error", "error": {
-                        "type": "not_found_error", "message": "no count_tokens here"}})
-                    return
-                self._reply(200, {"input_tokens": len(body.decode()) // 4})
+                self._count_tokens(body, request)
                 return
             if not self.path.startswith("/v1/messages"):
-                self._reply(404, {"type": "error", "error": {"type": "not_found_error",
-                                                             "message": self.path}})
+                self._error(404, "not_found_error", self.path)
                 return
             api.bodies.append(body)
+            if not self._validate(request):
+                api.statuses.append(400)
+                return
             step = api.next_step(request)
             if "hang" in step:
                 api.released.wait(step["hang"])
                 return
             if "status" in step:
                 api.statuses.append(step["status"])
-                self._reply(step["status"], {"type": "error", "error": {
-                    "type": "overloaded_error", "message": "Overloaded"}},
-                    {"retry-after-ms": "10"})
+                self._error(step["status"], step["kind"], step["message"], {"retry-after-ms": "10"})
                 return
-            if "text" in step:
-                content = [{"type": "text", "text": step["text"]}]
-                stop = "end_turn"
+            if "answer" in step:
+                output, stop = json.dumps(step["answer"], ensure_ascii=False), "end_turn"
             else:
-                content = [{"type": "tool_use", "id": f"toolu_{len(api.bodies):04d}",
-                            "name": TOOL_NAME, "input": step["tool"]}]
-                stop = "tool_use"
+                output, stop = step["text"], step.get("stop", "end_turn")
+            content = [{"type": "thinking", "thinking": "", "signature": "c2lnbmF0dXJl"}]
+            if output:
+                content.append({"type": "text", "text": output})
             api.statuses.append(200)
             self._reply(200, {"id": f"msg_{len(api.bodies):04d}", "type": "message",
                               "role": "assistant", "model": request.get("model"),
                               "content": content, "stop_reason": stop, "stop_sequence": None,
-                              "usage": api.usage(request, content)})
+                              "usage": api.usage(request, output)})
 
     return Handler
 

@@ -55,7 +55,8 @@ def test_json_on_stdout_only_and_the_group_command(tmp_path: Path) -> None:
         "used": False, "reason": "no ANTHROPIC_API_KEY", "model": None, "requests": 0,
         "input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0,
         "cache_creation_tokens": 0, "estimated_cost_usd": None, "token_count": None,
-        "error": None, "sent": [], "not_sent": [], "redactions": 0, "rejected_evidence": [],
+        "error": None, "sent": [], "not_sent": [], "redactions": 0, "redactions_by_kind": {},
+        "rejected_evidence": [], "lowered": [], "verdict_moved_from": None,
     }
 
 

@@ -1,10 +1,11 @@
 """The one place that talks to the Messages API, behind a two-method protocol.
 
 `MessagesBackend` is what the pass needs: `count_tokens` and `create`. `AnthropicBackend` is
-the real one (the anthropic SDK, imported lazily — it is the optional `[llm]` extra); it reads
-`ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` itself, retries 408/409/429/5xx/529 and
-connection errors with its own exponential backoff, `max_retries` times. `sre_agent.testing.
-FakeLLM` is another implementation for tests.
+the real one (the anthropic SDK); it reads `ANTHROPIC_API_KEY` and `ANTHROPIC_BASE_URL` itself,
+retries 408/409/429/5xx/529 and connection errors with its own exponential backoff,
+`max_retries` times. `sre_agent.testing.FakeLLM` is another implementation for tests.
+An API error keeps the API's own words (`invalid_request_error: "thinking.type.disabled" is
+not supported…`): a user who reads only "HTTP 400" cannot fix anything.
 """
 
 from __future__ import annotations
@@ -30,17 +31,17 @@ class Reply(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     stop_reason: str | None = None
 
-    def tool_call(self, name: str) -> dict[str, Any] | None:
-        return next((b for b in self.content
-                     if b.get("type") == "tool_use" and b.get("name") == name), None)
+    def text(self) -> str:
+        """The answer: the text blocks, whatever thinking blocks come before them."""
+        return "".join(b.get("text", "") for b in self.content if b.get("type") == "text")
 
 
 class MessagesBackend(Protocol):
     def count_tokens(self, *, model: str, system: list[dict], messages: list[dict],
-                     tools: list[dict]) -> int: ...
+                     output_config: dict, timeout: float) -> int: ...
 
     def create(self, *, model: str, max_tokens: int, system: list[dict], messages: list[dict],
-               tools: list[dict], tool_choice: dict, timeout: float) -> Reply: ...
+               output_config: dict, timeout: float) -> Reply: ...
 
 
 class AnthropicBackend:
@@ -51,21 +52,24 @@ class AnthropicBackend:
         self.client = anthropic.Anthropic(timeout=timeout, max_retries=max_retries)
 
     def count_tokens(self, *, model: str, system: list[dict], messages: list[dict],
-                     tools: list[dict]) -> int:
+                     output_config: dict, timeout: float) -> int:
+        """One try, no retries: counting is an optimisation, the estimate is the fallback."""
         try:
-            return self.client.messages.count_tokens(model=model, system=system,
-                                                     messages=messages, tools=tools).input_tokens
+            answer = self.client.with_options(max_retries=0).messages.count_tokens(
+                model=model, system=system, messages=messages, output_config=output_config,
+                timeout=timeout)
         except self._anthropic.APIError as exc:
-            raise LlmCallError(f"count_tokens: {_describe(exc)}") from exc
+            raise LlmCallError(f"count_tokens: {describe(exc)}") from exc
+        return answer.input_tokens
 
     def create(self, *, model: str, max_tokens: int, system: list[dict], messages: list[dict],
-               tools: list[dict], tool_choice: dict, timeout: float) -> Reply:
+               output_config: dict, timeout: float) -> Reply:
         try:
             message = self.client.messages.create(
                 model=model, max_tokens=max_tokens, system=system, messages=messages,
-                tools=tools, tool_choice=tool_choice, timeout=timeout)
+                output_config=output_config, timeout=timeout)
         except self._anthropic.APIError as exc:
-            raise LlmCallError(_describe(exc)) from exc
+            raise LlmCallError(describe(exc)) from exc
         usage = message.usage
         return Reply(
             content=[block.model_dump(exclude_none=True) for block in message.content],
@@ -75,7 +79,14 @@ class AnthropicBackend:
                         cache_creation_tokens=usage.cache_creation_input_tokens or 0))
 
 
-def _describe(exc: Exception) -> str:
+def describe(exc: Exception) -> str:
+    """`BadRequestError (HTTP 400, invalid_request_error): <the API's message>`."""
     status = getattr(exc, "status_code", None)
     name = type(exc).__name__
-    return f"{name} (HTTP {status})" if status else f"{name}: {exc}"
+    if not status:
+        return f"{name}: {exc}"
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        return f"{name} (HTTP {status}, {error.get('type', 'error')}): {error['message']}"
+    return f"{name} (HTTP {status}): {getattr(exc, 'message', '') or exc}"

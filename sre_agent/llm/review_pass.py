@@ -4,15 +4,19 @@ Safe by construction:
 - what is sent is chosen by the role's limits and redacted (context.py, redact.py);
 - the static prefix (role, perspectives, rule catalogue, standards) is one system block marked
   `cache_control: ephemeral`, so the 2nd..nth request of a split pass reads it from the cache;
-- the project is data between delimiters; the model answers only through a forced tool whose
-  schema is `LlmReview`; an invalid answer is asked again with the validation errors, at most
-  `validation_retries` times;
+- the project is data between delimiters; the model answers in structured output
+  (`output_config.format`, the JSON schema of `LlmReview`), validated strictly; an invalid
+  answer is asked again once with the validation errors, then the pass fails;
+- the request carries nothing a current model refuses (see config.py), and a refusal or an
+  answer cut at `max_tokens` fails the pass with that reason, never as an empty review;
 - a project over the input budget is split by stack / document group, and the appendix says
   what was sent and what was not — never a silent truncation;
-- every evidence reference is verified (verify.py); the findings are only *added*: the caller
-  recomputes the verdict with `models.verdict_for` over deterministic + llm findings.
-Any failure (API error after the SDK's retries, time budget, invalid output) fails the whole
-pass: no llm finding is kept, `LlmStatus.error` says why, the deterministic review stands.
+- every evidence reference is verified (verify.py), and a model-only ❌ without a deterministic
+  finding on the same resource is lowered to ⚠️: the model alone never fails a project. The
+  findings are only *added*: the caller recomputes the verdict over deterministic + llm findings.
+Any failure (API error after the SDK's retries, time budget, invalid output, refusal) fails the
+whole pass: no llm finding is kept, `used` is false, `LlmStatus.error` says why, the
+deterministic review stands.
 """
 
 from __future__ import annotations
@@ -25,17 +29,20 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from sre_agent.llm.backend import LlmCallError, MessagesBackend, Reply
-from sre_agent.llm.config import LlmSettings, estimated_cost
+from sre_agent.llm.config import LlmSettings, request_cost
 from sre_agent.llm.context import ContextFile, ProjectContext, neutralise, select_context
 from sre_agent.llm.prompts import bundled_standards, render
-from sre_agent.llm.schema import TOOL_NAME, LlmReview, review_tool
-from sre_agent.llm.verify import NEAR, findings_from
+from sre_agent.llm.redact import flagged_lines
+from sre_agent.llm.schema import LlmReview, output_format
+from sre_agent.llm.verify import NEAR, cap_uncorroborated, findings_from
 from sre_agent.models import Finding, LlmStatus, Perspective
 from sre_agent.project import Project
 
 LOG = logging.getLogger("sre_agent.llm")
 CACHE = {"type": "ephemeral"}
 PLAN_MARGIN = 0.05   # room for the part header and a validation retry turn
+ASK_SERVER_ABOVE = 0.5   # of the input budget: below it the estimate decides alone
+COUNT_TIMEOUT = 15.0     # seconds: a count that takes longer is not worth waiting for
 
 
 class LlmPassError(Exception):
@@ -55,7 +62,7 @@ def system_blocks(standards_dir: str | None = None) -> list[dict]:
 
     rules = [{"id": r.id, "perspective": r.perspective.value, "severity": r.severity.value,
               "name": r.name, "title": r.title_ja} for r in all_rules()]
-    text = render("system.md.j2", tool_name=TOOL_NAME, rules=rules, standards=bundled_standards(standards_dir))
+    text = render("system.md.j2", rules=rules, standards=bundled_standards(standards_dir))
     return [{"type": "text", "text": text, "cache_control": CACHE}]
 
 
@@ -119,13 +126,16 @@ class LlmPass:
                  backend: MessagesBackend, lang: str = "ja") -> None:
         self.project, self.findings, self.settings = project, findings, settings
         self.backend, self.lang = backend, lang
-        self.status = LlmStatus(used=True, model=settings.model)
+        self.status = LlmStatus(used=False, model=settings.model)
         self.deadline = time.monotonic() + settings.budget
-        self.context: ProjectContext = select_context(project)
+        self.context: ProjectContext = select_context(project, flagged=flagged_lines(findings))
         self.system = system_blocks(settings.standards_dir)
-        self.tools = [review_tool()]
+        self.output_config: dict = {"format": output_format()}
+        if settings.effort:
+            self.output_config["effort"] = settings.effort
         self.shown = findings_for_prompt(findings, self.context.redactor.redact)
         self.facts = document_facts(project, self.context) if settings.deep else []
+        self.cost: float | None = 0.0
 
     # -- sizing ------------------------------------------------------------------------
     def _message(self, files: list[ContextFile], part: int = 1, count: int = 1) -> str:
@@ -133,18 +143,34 @@ class LlmPass:
                             part=part, part_count=count, facts=self.facts)
 
     def count(self, files: list[ContextFile]) -> int:
+        """Tokens of a request with these files. The server is asked only when the answer can
+        matter — the local estimate (generous for Japanese: a token per character) is over
+        half the input budget — and only until it fails once: a failure, a 404 (a gateway
+        without the endpoint) or an answer that is not a token count falls back to the estimate
+        for the rest of the pass. Counting is an optimisation, never a reason to fail or wait."""
         messages = [{"role": "user", "content": self._message(files)}]
-        if self.status.token_count != "estimate":
-            try:
-                tokens = self.backend.count_tokens(model=self.settings.model, system=self.system,
-                                                   messages=messages, tools=self.tools)
-                self.status.token_count = "server"
-                return tokens
-            except LlmCallError as exc:
-                LOG.debug("count_tokens unavailable, estimating: %s", exc)
-                self.status.token_count = "estimate"
-        text = self.system[0]["text"] + json.dumps(self.tools, ensure_ascii=False) + messages[0]["content"]
-        return estimate_tokens(text)
+        text = (self.system[0]["text"] + json.dumps(self.output_config, ensure_ascii=False)
+                + messages[0]["content"])
+        estimate = estimate_tokens(text)
+        if self.status.token_count is None and estimate <= self.settings.max_input_tokens * ASK_SERVER_ABOVE:
+            self.status.token_count = "estimate"
+        if self.status.token_count == "estimate":
+            return estimate
+        try:
+            tokens = self.backend.count_tokens(
+                model=self.settings.model, system=self.system, messages=messages,
+                output_config=self.output_config,
+                timeout=min(self.settings.timeout, COUNT_TIMEOUT, self._remaining()))
+            if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens <= 0:
+                raise ValueError(f"count_tokens answered {tokens!r}")
+        except LlmPassError:
+            raise
+        except Exception as exc:    # noqa: BLE001 — any failure means: estimate
+            LOG.debug("count_tokens unavailable, estimating: %s", exc)
+            self.status.token_count = "estimate"
+            return estimate
+        self.status.token_count = "server"
+        return tokens
 
     def plan(self) -> list[Batch]:
         """One request when it fits; else groups (a stack, a document folder, the scripts)
@@ -199,39 +225,46 @@ class LlmPass:
         self.status.requests += 1
         reply = self.backend.create(model=self.settings.model,
                                     max_tokens=self.settings.max_output_tokens,
-                                    system=self.system, messages=messages, tools=self.tools,
-                                    tool_choice={"type": "tool", "name": TOOL_NAME},
-                                    timeout=timeout)
+                                    system=self.system, messages=messages,
+                                    output_config=self.output_config, timeout=timeout)
+        usage = reply.usage
         for field in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens"):
-            setattr(self.status, field, getattr(self.status, field) + getattr(reply.usage, field))
+            setattr(self.status, field, getattr(self.status, field) + getattr(usage, field))
+        cost = request_cost(self.settings.model, usage.input_tokens, usage.output_tokens,
+                            usage.cache_read_tokens, usage.cache_creation_tokens)
+        self.cost = None if cost is None or self.cost is None else self.cost + cost
         return reply
+
+    def _answer(self, reply: Reply) -> LlmReview:
+        """The structured answer, or why there is none. A refusal or a cut-off answer is not
+        retried: the same request would end the same way."""
+        if reply.stop_reason == "refusal":
+            raise LlmPassError("the model declined to answer (stop_reason: refusal)")
+        if reply.stop_reason == "max_tokens":
+            raise LlmPassError(
+                f"the answer was cut off at max_tokens={self.settings.max_output_tokens:,} "
+                "(thinking counts against it): raise SRE_AGENT_LLM_MAX_OUTPUT_TOKENS or lower "
+                "SRE_AGENT_LLM_EFFORT")
+        return LlmReview.model_validate_json(reply.text())
 
     def ask(self, batch: Batch, part: int, count: int) -> LlmReview:
         messages: list[dict] = [{"role": "user", "content": self._message(batch.files, part, count)}]
         for attempt in range(1, self.settings.validation_retries + 2):
             reply = self._send(messages)
-            call = reply.tool_call(TOOL_NAME)
             try:
-                if call is None:
-                    raise ValueError(f"no call of the tool {TOOL_NAME} (stop_reason "
-                                     f"{reply.stop_reason})")
-                return LlmReview.model_validate(call.get("input"))
-            except (ValidationError, ValueError) as exc:
+                return self._answer(reply)
+            except ValidationError as exc:
                 errors = str(exc)
                 if attempt > self.settings.validation_retries:
-                    raw = json.dumps(call.get("input") if call else reply.content,
-                                     ensure_ascii=False)[:300]
+                    raw = (reply.text() or json.dumps(reply.content, ensure_ascii=False))[:300]
                     raise LlmPassError(f"invalid structured output after {attempt} attempts: "
                                        f"{errors.splitlines()[0]}; last reply: {raw}") from exc
-                retry = render("retry.md.j2", tool_name=TOOL_NAME, attempt=attempt, errors=errors)
-                messages.append({"role": "assistant", "content": reply.content or
-                                 [{"type": "text", "text": "(empty)"}]})
-                if call is not None:
-                    messages.append({"role": "user", "content": [
-                        {"type": "tool_result", "tool_use_id": call.get("id", ""),
-                         "is_error": True, "content": retry}]})
-                else:
-                    messages.append({"role": "user", "content": retry})
+                # the conversation ends with our turn: no prefill, and only the answer's text
+                # goes back (thinking blocks are not needed to correct a JSON answer)
+                messages.append({"role": "assistant", "content": [
+                    {"type": "text", "text": reply.text() or "(empty)"}]})
+                messages.append({"role": "user", "content": render(
+                    "retry.md.j2", attempt=attempt, errors=errors)})
         raise AssertionError("unreachable")
 
     def run(self) -> list[Finding]:
@@ -248,6 +281,8 @@ class LlmPass:
                                           numbering)
             found += new
             self.status.rejected_evidence += rejected
+        self.status.lowered = cap_uncorroborated(found, self.findings, self.lang)
+        self.status.used = True
         return found
 
     def _sent_in(self, batch: Batch):
@@ -263,10 +298,11 @@ class LlmPass:
         return sent
 
     def finish(self) -> None:
-        self.status.redactions = sum(self.context.redactor.counts.values())
-        s = self.status
-        s.estimated_cost_usd = estimated_cost(s.model or "", s.input_tokens, s.output_tokens,
-                                              s.cache_read_tokens, s.cache_creation_tokens)
+        redactor = self.context.redactor
+        self.status.redactions = sum(redactor.counts.values())
+        self.status.redactions_by_kind = dict(getattr(redactor, "by_kind", {}))
+        if self.status.requests and self.cost is not None:
+            self.status.estimated_cost_usd = round(self.cost, 4)
 
 
 def run_llm_pass(project: Project, findings: list[Finding], settings: LlmSettings,
@@ -297,5 +333,8 @@ def run_llm_pass(project: Project, findings: list[Finding], settings: LlmSetting
         LOG.debug("LLM pass crashed", exc_info=True)
         llm_pass.status.error = f"internal error: {type(exc).__name__}: {exc}"
         found = []
+    if llm_pass.status.error:
+        llm_pass.status.used = False
+        llm_pass.status.reason = "the LLM pass failed; the review is the deterministic one"
     llm_pass.finish()
     return llm_pass.status, found

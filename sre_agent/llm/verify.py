@@ -1,12 +1,16 @@
 """Nothing the model says is believed without a look at the files.
 
 Each evidence reference is checked against the parsed project: the line is one we sent (a
-file, an infra section of a document, or a cross-document fact), the line exists, the quoted
-text is on that line or within `NEAR` lines of it (NFKC and whitespace normalised), and the
-named resource exists in that file. A ❌/⚠️ item with at least one good
-reference becomes a finding (source `llm`) at that place; one without becomes an info-level,
-location-free recommendation marked as unverified — never an error or warning. ✅ items add
-nothing: the model cannot clear what the rules found.
+file, an infra section of a document, or a cross-document fact), the line exists, the quote
+holds at least one whole line within `NEAR` lines of it (NFKC and whitespace normalised;
+`[REDACTED]` stands for the masked value) — or names a resource's logical id with one of its
+properties (`Database.MultiAZ`) — and a named resource exists in that file and holds the line.
+Three characters of a line prove nothing; a whole line is what a reader can check.
+A ❌/⚠️ item with at least one good reference becomes a finding (source `llm`) at that place;
+one without becomes an info-level, location-free recommendation marked as unverified — never an
+error or warning. ✅ items add nothing: the model cannot clear what the rules found. And a
+model ❌ stays ❌ only where a deterministic ❌ stands on the same resource (or line): the model
+alone never fails a project (`cap_uncorroborated`).
 """
 
 from __future__ import annotations
@@ -43,6 +47,59 @@ def _resources(project: Project, path: str) -> set[str]:
     return names
 
 
+def _resource_span(project: Project, path: str, name: str) -> tuple[int, int] | None:
+    """The lines a resource occupies: a CloudFormation resource up to the next one, a Terraform
+    block to its end; None when the file has no such resource (or parameter)."""
+    for template in project.templates:
+        if template.path != path:
+            continue
+        starts = sorted(r.line for r in template.resources.values())
+        if name in template.resources:
+            start = template.resources[name].line
+            later = [line for line in starts if line > start]
+            return start, (later[0] - 1 if later else 10**9)
+        if name in (template.parameters or {}):
+            return 1, 10**9
+    for tf in project.terraform:
+        if tf.path == path:
+            for block in tf.blocks:
+                if getattr(block, "address", None) == name:
+                    return block.line, block.end_line
+    return None
+
+
+_MEANINGFUL = re.compile(r"[0-9a-z\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def quote_problem(lines: list[str], line: int, quote: str,
+                  resources: set[str]) -> str | None:
+    """Why the quote does not hold a whole line near `line` (1-based), or None."""
+    first = max(0, line - 1 - NEAR)
+    window = [_squash(text) for text in lines[first:line + NEAR]]
+    joined, spans, offset = "", [], 0
+    for text in window:
+        spans.append((offset, offset + len(text)))
+        joined += text + " "
+        offset += len(text) + 1
+    parts = [re.escape(part) for part in _squash(quote).split("[redacted]")]
+    pattern = re.compile(".*?".join(parts)) if any(parts) else None
+    match = pattern.search(joined) if pattern else None
+    if match:
+        start, end = match.span()
+        if any(start <= a and b <= end and _MEANINGFUL.search(text)
+               for (a, b), text in zip(spans, window)):
+            return None
+    named = re.match(r"^\s*([A-Za-z][\w-]*)\s*[.:/ ]\s*(?:Properties\s*[.:/ ]\s*)?([A-Za-z][\w-]*)\s*$",
+                     quote)
+    if named and named.group(1) in resources:
+        key = re.compile(rf"(^|[\s\"'{{,]){re.escape(named.group(2).casefold())}[\"']?\s*[:=]")
+        if any(key.search(text) for text in window):
+            return None
+    if match:
+        return "the quote is only part of a line (quote the whole line)"
+    return "quoted text not found near this line"
+
+
 def evidence_problem(project: Project, sent: Callable[[str, int], bool],
                      ev: Evidence) -> str | None:
     """Why this reference cannot be trusted, or None when it checks out."""
@@ -51,12 +108,15 @@ def evidence_problem(project: Project, sent: Callable[[str, int], bool],
     lines = project.texts[ev.file].split("\n")
     if not 1 <= ev.line <= len(lines):
         return f"{ev.file}:{ev.line}: no such line ({len(lines)} lines)"
-    quote = _squash(ev.quote.replace("[REDACTED]", ""))
-    window = _squash("\n".join(lines[max(0, ev.line - 1 - NEAR):ev.line + NEAR]))
-    if not quote or quote not in window:
-        return f"{ev.file}:{ev.line}: quoted text not found near this line"
-    if ev.resource and ev.resource not in _resources(project, ev.file):
-        return f"{ev.file}: no resource {ev.resource}"
+    problem = quote_problem(lines, ev.line, ev.quote, _resources(project, ev.file))
+    if problem:
+        return f"{ev.file}:{ev.line}: {problem}"
+    if ev.resource:
+        span = _resource_span(project, ev.file, ev.resource)
+        if span is None:
+            return f"{ev.file}: no resource {ev.resource}"
+        if not span[0] <= ev.line <= span[1]:
+            return f"{ev.file}:{ev.line}: not inside {ev.resource} (lines {span[0]}-{span[1]})"
     return None
 
 
@@ -84,6 +144,34 @@ def findings_from(review: LlmReview, project: Project, sent: Callable[[str, int]
                     good.append(ev)
             findings.append(_finding(item, rule_id, perspective, good, lang))
     return findings, rejected
+
+
+LOWERED_JA = "（決定的な指摘の裏付けがないため ⚠️ に留めた）"
+LOWERED_EN = " (kept at ⚠️: no deterministic finding corroborates it)"
+
+
+def _corroborates(rule: Finding, model: Finding) -> bool:
+    """A deterministic ❌ on the same resource of the same file, or on a line near it."""
+    if rule.suppressed or rule.severity is not Severity.ERROR or rule.file != model.file:
+        return False
+    if model.resource and rule.resource == model.resource:
+        return True
+    return bool(rule.line and model.line and abs(rule.line - model.line) <= NEAR)
+
+
+def cap_uncorroborated(found: list[Finding], deterministic: list[Finding],
+                       lang: str = "ja") -> list[str]:
+    """Lower every model ❌ that no deterministic ❌ backs to ⚠️; say which, for the appendix."""
+    lowered: list[str] = []
+    for finding in found:
+        if finding.severity is not Severity.ERROR:
+            continue
+        if any(_corroborates(rule, finding) for rule in deterministic):
+            continue
+        finding.severity = Severity.WARNING
+        finding.message += LOWERED_EN if lang == "en" else LOWERED_JA
+        lowered.append(f"{finding.id} ({finding.location()})")
+    return lowered
 
 
 def _finding(item: ReviewItem, rule_id: str, perspective: Perspective, good: list[Evidence],
