@@ -5,7 +5,8 @@ design documents, the technical standards, the IaC and the scripts — never app
 code and never business-requirement detail. So: templates, Terraform, parameter files, scripts
 and CI workflows are sent whole; design documents only by their sections whose heading names
 an infra topic (the section and its sub-sections); standards whole; everything else is listed
-as not sent, with the reason. All text is redacted (see redact.py) and line-numbered with the
+as not sent, with the reason. All text is redacted (see redact.py; the lines the deterministic
+findings report as literal secrets are masked whatever their shape) and line-numbered with the
 file's own line numbers so the model can cite them.
 """
 
@@ -109,8 +110,10 @@ def _group(path: str, prefix: str) -> str:
     return f"{prefix}:{'.' if parent == '.' else parent}"
 
 
-def select_context(project: Project) -> ProjectContext:
-    ctx = ProjectContext()
+def select_context(project: Project, flagged: dict[str, set[int]] | None = None) -> ProjectContext:
+    """What is sent, redacted. `flagged` (path → line numbers, `redact.flagged_lines`) are the
+    lines our rules found a literal secret on: masked even where no redaction pattern matches."""
+    ctx = ProjectContext(redactor=Redactor(flagged))
     taken: set[str] = set()
 
     def add(path: str, kind: str, group: str, ranges=None) -> None:
