@@ -217,6 +217,43 @@ def test_planted_secrets_business_detail_and_app_code_never_reach_the_wire(
     assert any(n.startswith("docs/02_要件定義書.md") for n in result.llm.not_sent)
 
 
+PLANTED = {   # kind of shape → the secret value
+    "flag": "Pa55w0rd-Prod", "mid-line": "Hunter2-Env", "table": "Tbl-Hunter2-Prod",
+    "prose": "Welcome#2026", "yaml": "S3cr3t-Yaml-Val", "rule-only": "Juhacchu2024prd",
+}
+
+
+def test_every_kind_of_planted_secret_stays_off_the_wire(project: Path, api: MessagesApi) -> None:
+    """One of each shape a real project leaks, planted where it is sent; the wire is read."""
+    hotfix = project / "scripts/deploy-hotfix.sh"
+    hotfix.write_text(hotfix.read_text(encoding="utf-8") + (
+        "aws rds modify-db-instance --db-instance-identifier order-prd "
+        f"--master-user-password '{PLANTED['flag']}' --apply-immediately\n"
+        f"PGHOST=order-db.prd.internal DB_PASS={PLANTED['mid-line']} psql -c 'select 1'\n"),
+        encoding="utf-8")
+    runbook = project / "docs/90_運用手順/デプロイ手順書.md"
+    runbook.write_text(runbook.read_text(encoding="utf-8") + (
+        "\n## 5. 運用アカウント（デプロイ時に使用）\n\n| 項目 | 値 |\n|------|----|\n"
+        f"| DB パスワード | {PLANTED['table']} |\n\n初期パスワード: {PLANTED['prose']}\n\n"
+        f"```yaml\ndatabase:\n  db_password: \"{PLANTED['yaml']}\"\n```\n"), encoding="utf-8")
+    rds = project / "infra/templates/database/rds.yaml"
+    rds.write_text(rds.read_text(encoding="utf-8").replace("Parameters:\n", (
+        "Parameters:\n  LegacyAdminPassword:\n    Type: String\n"
+        f"    Default: {PLANTED['rule-only']}\n"), 1), encoding="utf-8")
+    api.script = [answer(GOOD_REVIEW)]
+    result = review([project], ReviewConfig(**FAST))
+    assert result.llm.used and result.llm.error is None
+    wire = api.wire()
+    assert "運用アカウント" in wire and "DB パスワード" in wire          # the section was sent
+    for shape, secret in PLANTED.items():
+        assert secret not in wire, shape
+    by_kind = result.model_dump(mode="json")["llm"]["redactions_by_kind"]
+    assert {"command-flag", "key-value", "japanese-label"} <= set(by_kind)
+    assert sum(by_kind.values()) == result.llm.redactions >= len(PLANTED)
+    assert any(f.id == "SRE-SEC-001" and f.file == "infra/templates/database/rds.yaml"
+               for f in result.findings)
+
+
 def test_malformed_output_is_retried_with_the_validation_errors(project: Path,
                                                                  api: MessagesApi) -> None:
     api.script = [answer({"operability": [{"mark": "maybe", "judgement": "x"}]}),
