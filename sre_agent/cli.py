@@ -49,7 +49,7 @@ def _review_parser(prog: str) -> argparse.ArgumentParser:
                         help="time cfn-lint or checkov may spend on one file before it is stopped "
                         "and reported")
     parser.add_argument("--llm", choices=("off", "on", "auto"), default="auto",
-                        help="LLM analysis with the anthropic SDK (extra [llm]); auto = on when "
+                        help="LLM analysis with the anthropic SDK; auto = on when "
                         "ANTHROPIC_API_KEY is set. ANTHROPIC_BASE_URL, SRE_AGENT_LLM_TIMEOUT "
                         "(seconds per request) and SRE_AGENT_LLM_BUDGET (seconds) are honoured")
     parser.add_argument("--model", default=None,

@@ -610,11 +610,11 @@ def test_a_pessimistic_model_cannot_make_a_clean_project_fail(tmp_path: Path) ->
     assert len(added) == 3 and all(f.severity is Severity.WARNING for f in added)
     assert result.verdict != "no" and len(result.llm.lowered) == 3
     assert all("裏付けがないため ⚠️ に留めた" in f.message for f in added)
-    if before.verdict == "yes":
-        assert result.verdict == "conditional" and result.llm.verdict_moved_from == "yes"
-        text = render_review(result, "md", "ja")
-        assert "- 運用可能: ⚠️ 条件付き（この判定は LLM 分析の指摘による。ルールのみの判定: Yes）" in text
-        assert "⚠️ に留めた LLM の ❌: LLM-OPS-001" in text
+    assert before.verdict == "yes"
+    assert result.verdict == "conditional" and result.llm.verdict_moved_from == "yes"
+    text = render_review(result, "md", "ja")
+    assert "- 運用可能: ⚠️ 条件付き（この判定は LLM 分析の指摘による。ルールのみの判定: Yes）" in text
+    assert "⚠️ に留めた LLM の ❌: LLM-OPS-001" in text
 
 
 def test_a_model_error_backed_by_a_rule_error_on_the_same_resource_stays_an_error(
