@@ -19,6 +19,7 @@ from sre_agent.models import (
 from sre_agent.project import DEFAULT_MAX_BYTES, Project, load_project, relative
 from sre_agent.rules.base import RuleContext, all_rules
 from sre_agent import suppressions
+from sre_agent.filecache import FileResults, full_key
 from sre_agent.workers import WorkerRun, drive_all
 
 LOG = logging.getLogger("sre_agent")
@@ -219,8 +220,9 @@ def _run_analyzers(ctx: RuleContext, config: ReviewConfig, rules: SreRulesAnalyz
     budget per file; the others (our rules, which read the whole project) run here meanwhile."""
     findings: list[Finding] = []
     runs: list[AnalyzerRun] = []
-    pooled: list[tuple[Analyzer, WorkerRun]] = []
+    pooled: list[tuple[Analyzer, WorkerRun, dict[str, str], list[Finding]]] = []
     local: list[Analyzer] = []
+    stored = FileResults() if config.cache else None
     for analyzer in _analyzers(config, rules):
         chunks = getattr(analyzer, "chunks", None)
         if config.workers and chunks is not None:
@@ -229,8 +231,9 @@ def _run_analyzers(ctx: RuleContext, config: ReviewConfig, rules: SreRulesAnalyz
                 path_of = getattr(analyzer, "path_of", lambda item: item)
                 work = [kept for chunk in work
                         if (kept := [i for i in chunk if in_focus(path_of(i), focus)])]
-            pooled.append((analyzer, WorkerRun(analyzer.name, partial(analyzer.analyze_files, ctx),
-                                               work, config.file_timeout)))
+            work, keys, cached = _split_cached(analyzer, ctx, work, stored)
+            pooled.append((analyzer, WorkerRun(analyzer.name, partial(analyzer.analyze_items, ctx),
+                                               work, config.file_timeout), keys, cached))
         else:
             local.append(analyzer)
 
@@ -242,20 +245,58 @@ def _run_analyzers(ctx: RuleContext, config: ReviewConfig, rules: SreRulesAnalyz
             runs.append(run)
 
     started = time.perf_counter()
-    drive_all([worker for _, worker in pooled], while_waiting=run_local)
+    drive_all([worker for _, worker, _, _ in pooled], while_waiting=run_local)
     elapsed = round(time.perf_counter() - started, 3)
-    for analyzer, worker in pooled:
+    fresh: dict[str, list[Finding]] = {}
+    for analyzer, worker, keys, cached in pooled:
         path_of = getattr(analyzer, "path_of", lambda item: item)
-        findings.extend(sorted(worker.outcome.results, key=Finding.sort_key))  # helpers finish in any order
+        results = list(cached)
+        for item, found in worker.outcome.results:
+            results.extend(found)
+            if item in keys:
+                fresh[keys[item]] = found
+        findings.extend(sorted(results, key=_total_order))  # helpers finish in any order
         findings.extend(analyzer_error(ctx, analyzer.name, failure.reason, file=path_of(failure.file))
                         for failure in worker.outcome.failures)
         failed = len(worker.outcome.failures)
         runs.append(AnalyzerRun(name=analyzer.name, version=analyzer.version(), seconds=elapsed,
                                 files=_files_for(analyzer.name, ctx.project),
                                 error=f"{failed} file(s) not analyzed" if failed else None))
+    if stored is not None:
+        stored.put_many(fresh)
+        stored.close()
     order = {name: i for i, name in enumerate(config.analyzers)}
     runs.sort(key=lambda r: order.get("sre" if r.name == "sre-rules" else r.name, 99))
     return findings, runs
+
+
+def _split_cached(analyzer: Analyzer, ctx: RuleContext, work: list[list[str]],
+                  stored: FileResults | None) -> tuple[list[list[str]], dict[str, str], list[Finding]]:
+    """The work still to run, the cache key of each item in it, and the cached findings of the
+    rest. An analyzer without `cache_key`, or an item it cannot key, always runs."""
+    key_of = getattr(analyzer, "cache_key", None)
+    if key_of is None or stored is None:
+        return work, {}, []
+    keys = {item: full_key(key) for chunk in work for item in chunk
+            if (key := key_of(ctx, item)) is not None}
+    hits = stored.get_many(list(keys.values()))
+    cached: list[Finding] = []
+    left: list[list[str]] = []
+    for chunk in work:
+        kept = []
+        for item in chunk:
+            if keys.get(item) in hits:
+                cached.extend(hits[keys[item]])
+            else:
+                kept.append(item)
+        if kept:
+            left.append(kept)
+    return left, {item: key for item, key in keys.items() if key not in hits}, cached
+
+
+def _total_order(finding: Finding) -> tuple:
+    """Cached and fresh results must come out in the same order as a cold run's."""
+    return (*finding.sort_key(), finding.resource or "", finding.message, finding.title or "")
 
 
 def _llm_pass(project: Project, findings: list[Finding], config: ReviewConfig,

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 from sre_agent.analyzers.peer_catalogue import place_cfn_lint
+from sre_agent.filecache import digest
 from sre_agent.models import Finding
 from sre_agent.rules.base import RuleContext
 from sre_agent.workers import chunked
@@ -45,16 +46,28 @@ class CfnLintAnalyzer:
         return self.analyze_files(ctx, [t.path for t in ctx.project.templates])
 
     def analyze_files(self, ctx: RuleContext, files: list[str]) -> list[Finding]:
+        return [f for _, found in self.analyze_items(ctx, files) for f in found]
+
+    def analyze_items(self, ctx: RuleContext, files: list[str]) -> list[tuple[str | None, list[Finding]]]:
+        """Each template's findings on their own: a template's result depends on its own text
+        only (no cross-file checks this way), so it can be cached per file (filecache.py)."""
         from cfnlint.runner import run_template_by_data
 
         config, rules = _engine(self.region)
         wanted = set(files)
-        findings: list[Finding] = []
+        results: list[tuple[str | None, list[Finding]]] = []
         for template in ctx.project.templates:
             if template.path in wanted:
-                for match in run_template_by_data(template.data, config, rules):
-                    findings.append(self._finding(ctx, template.path, match))
-        return findings
+                results.append((template.path, [
+                    self._finding(ctx, template.path, match)
+                    for match in run_template_by_data(template.data, config, rules)]))
+        return results
+
+    def cache_key(self, ctx: RuleContext, item: str) -> str | None:
+        text = ctx.project.texts.get(item)
+        if text is None:
+            return None
+        return f"cfn-lint|{self.version()}|{self.region}|{ctx.lang}|{item}|{digest(text)}"
 
     def _finding(self, ctx: RuleContext, path: str, match: Any) -> Finding:
         rule_id = match.rule.id

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from sre_agent.analyzers.base import analyzer_error
 from sre_agent.analyzers.peer_catalogue import place_checkov
+from sre_agent.filecache import digest
 from sre_agent.models import FileKind, FileStatus, Finding, Severity
 from sre_agent.rules.base import RuleContext
 from sre_agent.workers import chunked
@@ -93,6 +94,11 @@ class CheckovAnalyzer:
 
     def analyze_files(self, ctx: RuleContext, files: list[str]) -> list[Finding]:
         """`files` are `framework:path` items as `chunks` makes them."""
+        return [f for _, found in self.analyze_items(ctx, files) for f in found]
+
+    def analyze_items(self, ctx: RuleContext, files: list[str]) -> list[tuple[str | None, list[Finding]]]:
+        """Findings per `framework:path` item, so that each can be cached on its own. A finding
+        that names no file of its batch goes under None: that batch is not cached."""
         quiet_checkov()
         scan_yaml_as_lines()
         from checkov.cloudformation.runner import Runner as CfnRunner
@@ -105,11 +111,33 @@ class CheckovAnalyzer:
         by_framework: dict[str, list[str]] = {}
         for item in files:
             framework, path = item.split(":", 1)
-            by_framework.setdefault(framework, []).append(str(ctx.project.abs(path)))
-        findings: list[Finding] = []
-        for framework, selected in by_framework.items():
-            findings += self._scan(ctx, framework, runners[framework], selected)
-        return findings
+            by_framework.setdefault(framework, []).append(path)
+        results: list[tuple[str | None, list[Finding]]] = []
+        for framework, paths in by_framework.items():
+            found = self._scan(ctx, framework, runners[framework],
+                               [str(ctx.project.abs(path)) for path in paths])
+            per_item: dict[str | None, list[Finding]] = {f"{framework}:{p}": [] for p in paths}
+            for finding in found:
+                item = f"{framework}:{finding.file}"
+                per_item.setdefault(item if item in per_item else None, []).append(finding)
+            if None in per_item:   # unattributable: keep the findings, cache none of the batch
+                results.append((None, [f for group in per_item.values() for f in group]))
+            else:
+                results.extend(per_item.items())
+        return results
+
+    def cache_key(self, ctx: RuleContext, item: str) -> str | None:
+        """A file's content decides its result; a Terraform module's result depends on every
+        Terraform file (variables, tfvars, local modules): keyed on all of them together."""
+        framework, path = item.split(":", 1)
+        if framework == "terraform":
+            texts = sorted((t.path, ctx.project.texts.get(t.path, "")) for t in ctx.project.terraform)
+            content = digest("\0".join(f"{p}\0{t}" for p, t in texts))
+        elif path in ctx.project.texts:
+            content = digest(ctx.project.texts[path])
+        else:
+            return None
+        return f"checkov|{self.version()}|{ctx.lang}|{item}|{content}"
 
     def _scan(self, ctx: RuleContext, framework: str, runner: Callable[[], Any],
               files: list[str]) -> list[Finding]:
