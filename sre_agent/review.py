@@ -148,9 +148,11 @@ def review_project(project: Project, config: ReviewConfig, llm_backend=None,
     findings = merge_equivalents(findings)
     for finding in rules.accepted:  # a merged checkov twin must not lift an accepted risk back to ⚠️
         finding.severity = Severity.INFO
+    muted = suppressions.collect(project)
+    suppressions.apply(findings, muted)   # before the model: a muted ❌ backs no model ❌
     llm_status, llm_findings = _llm_pass(project, findings, config, llm_backend)
+    suppressions.apply(llm_findings, muted)
     findings += llm_findings   # added only: the verdict below is computed over all of them
-    suppressions.apply(findings, suppressions.collect(project))
     findings.sort(key=Finding.sort_key)
     verdict = verdict_for(findings)
     without_model = verdict_for([f for f in findings if f.source != "llm"])

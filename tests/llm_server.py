@@ -11,7 +11,8 @@ so a request our tests accept is one production accepts:
 - a retired or unknown model id: 404 `not_found_error`;
 - `output_config.format`: a JSON schema whose every object sets `additionalProperties: false`;
   `output_config.effort` one of low … max; `max_tokens` at most 128k.
-Answers start with an (omitted) thinking block, as adaptive thinking does, then the text.
+Answers start with an (omitted) thinking block, as adaptive thinking does, then the text;
+a request with `"stream": true` gets them as server-sent events.
 Each POST /v1/messages takes the next scripted step; /v1/messages/count_tokens answers with a
 count (or the failure `count_tokens` is set to). Every request body is recorded raw, so tests
 can assert what reached the wire. Prompt caching is imitated: the first time a `cache_control`
@@ -247,10 +248,53 @@ def _handler(api: MessagesApi) -> type[BaseHTTPRequestHandler]:
             if output:
                 content.append({"type": "text", "text": output})
             api.statuses.append(200)
-            self._reply(200, {"id": f"msg_{len(api.bodies):04d}", "type": "message",
-                              "role": "assistant", "model": request.get("model"),
-                              "content": content, "stop_reason": stop, "stop_sequence": None,
-                              "usage": api.usage(request, output)})
+            message = {"id": f"msg_{len(api.bodies):04d}", "type": "message",
+                       "role": "assistant", "model": request.get("model"),
+                       "content": content, "stop_reason": stop, "stop_sequence": None,
+                       "usage": api.usage(request, output)}
+            if request.get("stream"):
+                self._stream(message)
+            else:
+                self._reply(200, message)
+
+        def _stream(self, message: dict) -> None:
+            """The message as server-sent events, in small text deltas, as the API streams."""
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("cache-control", "no-cache")
+            self.end_headers()
+
+            def event(kind: str, data: dict) -> None:
+                self.wfile.write(f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+                                 .encode())
+                self.wfile.flush()
+
+            usage = message["usage"]
+            event("message_start", {"type": "message_start", "message": {
+                **message, "content": [], "stop_reason": None,
+                "usage": {**usage, "output_tokens": 1}}})
+            for index, block in enumerate(message["content"]):
+                if block["type"] == "thinking":
+                    event("content_block_start", {"type": "content_block_start", "index": index,
+                                                  "content_block": {"type": "thinking",
+                                                                    "thinking": "", "signature": ""}})
+                    event("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                  "delta": {"type": "signature_delta",
+                                                            "signature": block["signature"]}})
+                else:
+                    event("content_block_start", {"type": "content_block_start", "index": index,
+                                                  "content_block": {"type": "text", "text": ""}})
+                    text = block["text"]
+                    for start in range(0, len(text), 200):
+                        event("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                      "delta": {"type": "text_delta",
+                                                                "text": text[start:start + 200]}})
+                event("content_block_stop", {"type": "content_block_stop", "index": index})
+            event("message_delta", {"type": "message_delta",
+                                    "delta": {"stop_reason": message["stop_reason"],
+                                              "stop_sequence": None},
+                                    "usage": {"output_tokens": usage["output_tokens"]}})
+            event("message_stop", {"type": "message_stop"})
 
     return Handler
 

@@ -164,6 +164,7 @@ def test_current_models_accept_our_request_and_their_answer_is_used(
         assert request["messages"][-1]["role"] == "user"                # no prefill
         assert request["output_config"]["format"]["type"] == "json_schema"
     assert api.requests[0]["output_config"]["effort"] == "high"          # deep review
+    assert api.requests[0]["stream"] is True                             # long answers stream
     assert api.requests[0]["max_tokens"] >= 16_000                        # room for thinking
 
 
@@ -638,6 +639,10 @@ def test_a_model_error_backed_by_a_rule_error_on_the_same_resource_stays_an_erro
     ("!Ref", None, False),
     ("Database.NotAProperty", "Database", False),
     ("      MultiAZ: !Ref MultiAZ", "DBSubnetGroup", False),     # the line is not in that resource
+    ("   98|       MultiAZ: !Ref MultiAZ", "Database", True),   # with the numbering it was shown
+    ("[REDACTED]: [REDACTED]", None, False),                     # no wildcard: compared as sent
+    ("Database.Type", None, False),                              # not a property
+    ("DBSubnetGroup.MultiAZ", None, False),                      # not that resource's key
 ])
 def test_evidence_must_quote_a_whole_line_of_the_cited_resource(
         project: Path, quote: str, resource: str | None, accepted: bool) -> None:
@@ -659,3 +664,21 @@ def test_prices_follow_the_dated_table() -> None:
     assert request_cost(LIGHT_MODEL, 50_000, 10_000, 0, 0) == pytest.approx(0.005 + 0.005)
     assert request_cost(LIGHT_MODEL, 150_000, 10_000, 0, 0) == pytest.approx(0.075 + 0.025)
     assert request_cost("some-gateway-model", 1, 1, 0, 0) is None
+
+
+def test_a_quote_is_checked_against_what_was_sent_and_placed_where_it_proves(project: Path) -> None:
+    """A redacted line is quoted as the model saw it; the finding lands on the quoted line,
+    not on the (off by one) line the model named."""
+    secret_row = item("❌", "本番パラメータに平文のパスワード", "パラメータファイルに DB パスワードが平文で書かれている。",
+                      file="infra/parameters/prd.json", line=19,
+                      quote='{"ParameterKey": "LegacyDBPassword", "ParameterValue": "[REDACTED]"}')
+    off_by_one = item("⚠️", "マルチAZ", "本番 RDS のマルチAZ 設定がパラメータ任せになっている。",
+                      file="infra/templates/database/rds.yaml", line=97, resource="Database",
+                      quote="MultiAZ: !Ref MultiAZ")
+    fake = FakeLLM([{**EMPTY_REVIEW, "operability": [secret_row], "infrastructure": [off_by_one]}])
+    result = review([project], ReviewConfig(**FAST), llm_backend=fake)
+    assert DB_PASSWORD not in json.dumps(fake.requests, ensure_ascii=False)
+    added = {f.title: (f.file, f.line, f.severity) for f in result.findings if f.source == "llm"}
+    assert added["マルチAZ"] == ("infra/templates/database/rds.yaml", 98, Severity.WARNING)
+    assert added["本番パラメータに平文のパスワード"][:2] == ("infra/parameters/prd.json", 19), \
+        result.llm.rejected_evidence

@@ -10,6 +10,7 @@ not supported…`): a user who reads only "HTTP 400" cannot fix anything.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
@@ -41,7 +42,7 @@ class MessagesBackend(Protocol):
                      output_config: dict, timeout: float) -> int: ...
 
     def create(self, *, model: str, max_tokens: int, system: list[dict], messages: list[dict],
-               output_config: dict, timeout: float) -> Reply: ...
+               output_config: dict, timeout: float, deadline: float | None = None) -> Reply: ...
 
 
 class AnthropicBackend:
@@ -59,17 +60,25 @@ class AnthropicBackend:
                 model=model, system=system, messages=messages, output_config=output_config,
                 timeout=timeout)
         except self._anthropic.APIError as exc:
-            raise LlmCallError(f"count_tokens: {describe(exc)}") from exc
+            raise LlmCallError(f"count_tokens: {describe(exc, timeout)}") from exc
         return answer.input_tokens
 
     def create(self, *, model: str, max_tokens: int, system: list[dict], messages: list[dict],
-               output_config: dict, timeout: float) -> Reply:
+               output_config: dict, timeout: float, deadline: float | None = None) -> Reply:
+        """Streamed: an answer with room for thinking can take minutes, and the SDK (rightly)
+        refuses a non-streamed request that may outlive its 10-minute default. `timeout` is
+        then the longest silence we accept; `deadline` (monotonic) ends a stream that is still
+        talking when the pass's time budget is spent."""
         try:
-            message = self.client.messages.create(
-                model=model, max_tokens=max_tokens, system=system, messages=messages,
-                output_config=output_config, timeout=timeout)
+            with self.client.messages.stream(
+                    model=model, max_tokens=max_tokens, system=system, messages=messages,
+                    output_config=output_config, timeout=timeout) as stream:
+                for _ in stream:
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise LlmCallError("the time budget ran out while the answer was streaming")
+                message = stream.get_final_message()
         except self._anthropic.APIError as exc:
-            raise LlmCallError(describe(exc)) from exc
+            raise LlmCallError(describe(exc, timeout)) from exc
         usage = message.usage
         return Reply(
             content=[block.model_dump(exclude_none=True) for block in message.content],
@@ -79,10 +88,12 @@ class AnthropicBackend:
                         cache_creation_tokens=usage.cache_creation_input_tokens or 0))
 
 
-def describe(exc: Exception) -> str:
+def describe(exc: Exception, timeout: float | None = None) -> str:
     """`BadRequestError (HTTP 400, invalid_request_error): <the API's message>`."""
     status = getattr(exc, "status_code", None)
     name = type(exc).__name__
+    if "Timeout" in name and timeout is not None:
+        return f"{name}: no answer within {timeout:.0f} s (after the SDK's retries)"
     if not status:
         return f"{name}: {exc}"
     body = getattr(exc, "body", None)

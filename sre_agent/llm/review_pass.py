@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 
@@ -33,7 +34,7 @@ from sre_agent.llm.config import LlmSettings, request_cost
 from sre_agent.llm.context import ContextFile, ProjectContext, neutralise, select_context
 from sre_agent.llm.prompts import bundled_standards, render
 from sre_agent.llm.redact import flagged_lines
-from sre_agent.llm.schema import LlmReview, output_format
+from sre_agent.llm.schema import LlmReview, clipped, output_format
 from sre_agent.llm.verify import NEAR, cap_uncorroborated, findings_from
 from sre_agent.models import Finding, LlmStatus, Perspective
 from sre_agent.project import Project
@@ -114,6 +115,15 @@ def user_message(files: list[ContextFile], shown: list[dict], *, deep: bool, lan
     groups = sorted({f.group for f in files})
     return render("project.md.j2", deep=deep, lang=lang, findings=shown, files=files,
                   part=part, part_count=part_count, groups=groups, facts=facts or [])
+
+
+_NUMBERED = re.compile(r"^\s*(\d+)\| ?(.*)$")
+
+
+def sent_lines(numbered: str) -> dict[int, str]:
+    """Line number → the text the model saw, read back from `context.numbered_lines`."""
+    return {int(m.group(1)): m.group(2) for line in numbered.split("\n")
+            if (m := _NUMBERED.match(line))}
 
 
 @dataclass
@@ -226,7 +236,8 @@ class LlmPass:
         reply = self.backend.create(model=self.settings.model,
                                     max_tokens=self.settings.max_output_tokens,
                                     system=self.system, messages=messages,
-                                    output_config=self.output_config, timeout=timeout)
+                                    output_config=self.output_config, timeout=timeout,
+                                    deadline=self.deadline)
         usage = reply.usage
         for field in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens"):
             setattr(self.status, field, getattr(self.status, field) + getattr(usage, field))
@@ -240,12 +251,19 @@ class LlmPass:
         retried: the same request would end the same way."""
         if reply.stop_reason == "refusal":
             raise LlmPassError("the model declined to answer (stop_reason: refusal)")
+        if reply.stop_reason == "model_context_window_exceeded":
+            raise LlmPassError("the request and answer outgrew the model's context window: lower "
+                               "SRE_AGENT_LLM_MAX_INPUT_TOKENS so the project is split")
         if reply.stop_reason == "max_tokens":
             raise LlmPassError(
                 f"the answer was cut off at max_tokens={self.settings.max_output_tokens:,} "
                 "(thinking counts against it): raise SRE_AGENT_LLM_MAX_OUTPUT_TOKENS or lower "
                 "SRE_AGENT_LLM_EFFORT")
-        return LlmReview.model_validate_json(reply.text())
+        try:
+            data = json.loads(reply.text())
+        except ValueError:
+            return LlmReview.model_validate_json(reply.text())   # raises: not JSON at all
+        return LlmReview.model_validate(clipped(data))
 
     def ask(self, batch: Batch, part: int, count: int) -> LlmReview:
         messages: list[dict] = [{"role": "user", "content": self._message(batch.files, part, count)}]
@@ -286,15 +304,19 @@ class LlmPass:
         return found
 
     def _sent_in(self, batch: Batch):
-        """What the model saw in this request: the batch's lines, and the fact lines (the
-        facts block is in every request, so a split pass can cite them from any part)."""
+        """What the model saw in this request, line by line as it saw it (redacted): the
+        batch's files, and the fact lines (the facts block is in every request, so a split
+        pass can cite them from any part)."""
+        shown = {f.path: sent_lines(f.numbered) for f in self.context.files}
+        in_batch = {f.path for f in batch.files}
         fact_lines = {(fact["where"].rsplit(":", 1)[0], int(fact["where"].rsplit(":", 1)[1]))
                       for fact in self.facts}
 
-        def sent(path: str, line: int) -> bool:
-            if any(f.path == path and f.covers(line) for f in batch.files):
-                return True
-            return any((path, near) in fact_lines for near in range(line - NEAR, line + NEAR + 1))
+        def sent(path: str, line: int) -> str | None:
+            if path in in_batch or any((path, near) in fact_lines
+                                       for near in range(line - NEAR, line + NEAR + 1)):
+                return shown.get(path, {}).get(line)
+            return None
         return sent
 
     def finish(self) -> None:

@@ -55,3 +55,38 @@ def output_format() -> dict[str, Any]:
     from anthropic import transform_schema
 
     return {"type": "json_schema", "schema": transform_schema(LlmReview)}
+
+
+LIMITS = {"judgement": 80, "reason": 600, "recommendation": 400}
+PERSPECTIVES = ("operability", "infrastructure", "monitoring", "cost")
+
+
+def clipped(data: Any) -> Any:
+    """Structured outputs enforce the shape, not the lengths (the SDK moves those into the
+    descriptions): one over-long reason must not cost the whole answer. Text is cut to its
+    limit, lists to their size; a cut quote then simply fails verification. Anything not
+    shaped like an answer is returned as it is, for validation to refuse."""
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    for perspective in PERSPECTIVES:
+        items = out.get(perspective)
+        if not isinstance(items, list):
+            continue
+        out[perspective] = [_clip_item(item) for item in items[:10]]
+    return out
+
+
+def _clip_item(item: Any) -> Any:
+    if not isinstance(item, dict):
+        return item
+    item = dict(item)
+    for key, limit in LIMITS.items():
+        if isinstance(item.get(key), str):
+            item[key] = item[key][:limit]
+    evidence = item.get("evidence")
+    if isinstance(evidence, list):
+        item["evidence"] = [{**ev, "quote": ev["quote"][:300]}
+                            if isinstance(ev, dict) and isinstance(ev.get("quote"), str) else ev
+                            for ev in evidence[:5]]
+    return item

@@ -35,18 +35,6 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().casefold()
 
 
-def _resources(project: Project, path: str) -> set[str]:
-    names: set[str] = set()
-    for template in project.templates:
-        if template.path == path:
-            names |= set(template.resources)
-            names |= set(template.parameters or {})
-    for tf in project.terraform:
-        if tf.path == path:
-            names |= {block.address for block in tf.blocks if getattr(block, "address", None)}
-    return names
-
-
 def _resource_span(project: Project, path: str, name: str) -> tuple[int, int] | None:
     """The lines a resource occupies: a CloudFormation resource up to the next one, a Terraform
     block to its end; None when the file has no such resource (or parameter)."""
@@ -69,64 +57,98 @@ def _resource_span(project: Project, path: str, name: str) -> tuple[int, int] | 
 
 
 _MEANINGFUL = re.compile(r"[0-9a-z\u3040-\u30ff\u4e00-\u9fff]")
+_NUMBERING = re.compile(r"^\s*\d+\s*\|\s?")      # the line numbers the model was shown
+_NAMED = re.compile(r"^\s*([A-Za-z][\w-]*)\s*[.:/ ]\s*(?:Properties\s*[.:/ ]\s*)?([A-Za-z][\w-]*)\s*$")
+NOT_PROPERTIES = {"type", "properties", "dependson", "condition", "metadata"}
+# What the model saw at (path, line) — the redacted text we sent — or None when not sent.
+SentText = Callable[[str, int], "str | None"]
 
 
-def quote_problem(lines: list[str], line: int, quote: str,
-                  resources: set[str]) -> str | None:
-    """Why the quote does not hold a whole line near `line` (1-based), or None."""
-    first = max(0, line - 1 - NEAR)
-    window = [_squash(text) for text in lines[first:line + NEAR]]
-    joined, spans, offset = "", [], 0
-    for text in window:
-        spans.append((offset, offset + len(text)))
-        joined += text + " "
-        offset += len(text) + 1
-    parts = [re.escape(part) for part in _squash(quote).split("[redacted]")]
-    pattern = re.compile(".*?".join(parts)) if any(parts) else None
-    match = pattern.search(joined) if pattern else None
-    if match:
-        start, end = match.span()
-        if any(start <= a and b <= end and _MEANINGFUL.search(text)
-               for (a, b), text in zip(spans, window)):
-            return None
-    named = re.match(r"^\s*([A-Za-z][\w-]*)\s*[.:/ ]\s*(?:Properties\s*[.:/ ]\s*)?([A-Za-z][\w-]*)\s*$",
-                     quote)
-    if named and named.group(1) in resources:
-        key = re.compile(rf"(^|[\s\"'{{,]){re.escape(named.group(2).casefold())}[\"']?\s*[:=]")
-        if any(key.search(text) for text in window):
-            return None
-    if match:
-        return "the quote is only part of a line (quote the whole line)"
-    return "quoted text not found near this line"
+def _meaningful(text: str) -> bool:
+    return len(_MEANINGFUL.findall(text)) >= 3
 
 
-def evidence_problem(project: Project, sent: Callable[[str, int], bool],
-                     ev: Evidence) -> str | None:
-    """Why this reference cannot be trusted, or None when it checks out."""
-    if ev.file not in project.texts or not sent(ev.file, ev.line):
-        return f"{ev.file}:{ev.line}: not part of what was sent"
-    lines = project.texts[ev.file].split("\n")
-    if not 1 <= ev.line <= len(lines):
-        return f"{ev.file}:{ev.line}: no such line ({len(lines)} lines)"
-    problem = quote_problem(lines, ev.line, ev.quote, _resources(project, ev.file))
-    if problem:
-        return f"{ev.file}:{ev.line}: {problem}"
-    if ev.resource:
-        span = _resource_span(project, ev.file, ev.resource)
-        if span is None:
-            return f"{ev.file}: no resource {ev.resource}"
-        if not span[0] <= ev.line <= span[1]:
-            return f"{ev.file}:{ev.line}: not inside {ev.resource} (lines {span[0]}-{span[1]})"
+def matched_line(sent: SentText, path: str, line: int, quote: str) -> int | None:
+    """The line the quote proves: the quoted lines must be consecutive sent lines within NEAR of
+    `line` — every middle line whole, the first a line's end, the last a line's start — and at
+    least one of them a whole, meaningful line. Compared with what was sent (so `[REDACTED]` is
+    matched as written) after NFKC, whitespace and case folding; the `  98| ` numbering the
+    model saw may be kept. Returns the first whole line, or None."""
+    quoted = [_squash(_NUMBERING.sub("", part)) for part in quote.split("\n")]
+    while quoted and not quoted[0]:
+        quoted.pop(0)
+    while quoted and not quoted[-1]:
+        quoted.pop()
+    if not quoted:
+        return None
+    for start in range(line - NEAR - len(quoted) + 1, line + NEAR + 1):
+        texts = [sent(path, start + k) for k in range(len(quoted))]
+        if any(text is None for text in texts):
+            continue
+        window = [_squash(text or "") for text in texts]
+        whole: int | None = None
+        fits = True
+        for k, (part, text) in enumerate(zip(quoted, window)):
+            if part == text:
+                if whole is None and _meaningful(text):
+                    whole = start + k
+                continue
+            first, last = k == 0, k == len(quoted) - 1
+            if not ((first and text.endswith(part)) or (last and text.startswith(part))) \
+                    or len(quoted) == 1:
+                fits = False
+                break
+        covered = range(start, start + len(quoted))
+        if fits and whole is not None and any(abs(n - line) <= NEAR for n in covered):
+            return whole
     return None
 
 
-def findings_from(review: LlmReview, project: Project, sent: Callable[[str, int], bool],
+def _named_property(project: Project, sent: SentText, ev: Evidence) -> int | None:
+    """`Database.MultiAZ`: the line of that property key inside that resource, near the line."""
+    named = _NAMED.match(ev.quote)
+    if not named or named.group(2).casefold() in NOT_PROPERTIES:
+        return None
+    span = _resource_span(project, ev.file, named.group(1))
+    if span is None:
+        return None
+    key = re.compile(rf"(^|[\s\"'{{,]){re.escape(named.group(2).casefold())}[\"']?\s*[:=]")
+    for number in range(ev.line - NEAR, ev.line + NEAR + 1):
+        text = sent(ev.file, number)
+        if text is not None and span[0] <= number <= span[1] and key.search(_squash(text)):
+            return number
+    return None
+
+
+def evidence_line(project: Project, sent: SentText, ev: Evidence) -> tuple[int | None, str | None]:
+    """The line this reference proves and None, or None and why it cannot be trusted."""
+    if ev.file not in project.texts or sent(ev.file, ev.line) is None:
+        return None, f"{ev.file}:{ev.line}: not part of what was sent"
+    proven = matched_line(sent, ev.file, ev.line, ev.quote) or _named_property(project, sent, ev)
+    if proven is None:
+        near = " ".join(_squash(sent(ev.file, n) or "") for n in range(ev.line - NEAR, ev.line + NEAR + 1))
+        part = _squash(_NUMBERING.sub("", ev.quote))
+        why = ("the quote is only part of a line (quote the whole line)" if part and part in near
+               else "quoted text not found near this line")
+        return None, f"{ev.file}:{ev.line}: {why}"
+    if ev.resource:
+        span = _resource_span(project, ev.file, ev.resource)
+        if span is None:
+            return None, f"{ev.file}: no resource {ev.resource}"
+        if not span[0] <= proven <= span[1]:
+            return None, (f"{ev.file}:{proven}: not inside {ev.resource} "
+                          f"(lines {span[0]}-{span[1]})")
+    return proven, None
+
+
+def findings_from(review: LlmReview, project: Project, sent: SentText,
                   lang: str = "ja",
                   numbering: dict[Perspective, int] | None = None
                   ) -> tuple[list[Finding], list[str]]:
-    """Findings for the verified items, info recommendations for the rest, and why each
-    reference was rejected (for the appendix and the debug log). `numbering` carries the
-    item numbers across the requests of a split pass, so ids stay unique."""
+    """Findings for the verified items (placed at the line their quote proves), info
+    recommendations for the rest, and why each reference was rejected (for the appendix and the
+    debug log). `numbering` carries the item numbers across the requests of a split pass, so
+    ids stay unique."""
     numbering = numbering if numbering is not None else {}
     findings: list[Finding] = []
     rejected: list[str] = []
@@ -135,13 +157,13 @@ def findings_from(review: LlmReview, project: Project, sent: Callable[[str, int]
         for item in (i for i in items if i.mark != "✅"):
             numbering[perspective] = numbering.get(perspective, 0) + 1
             rule_id = f"LLM-{CODES[perspective]}-{numbering[perspective]:03d}"
-            good = []
+            good: list[tuple[Evidence, int]] = []
             for ev in item.evidence:
-                problem = evidence_problem(project, sent, ev)
-                if problem:
+                line, problem = evidence_line(project, sent, ev)
+                if line is None:
                     rejected.append(f"{rule_id}: {problem}")
                 else:
-                    good.append(ev)
+                    good.append((ev, line))
             findings.append(_finding(item, rule_id, perspective, good, lang))
     return findings, rejected
 
@@ -174,16 +196,16 @@ def cap_uncorroborated(found: list[Finding], deterministic: list[Finding],
     return lowered
 
 
-def _finding(item: ReviewItem, rule_id: str, perspective: Perspective, good: list[Evidence],
-             lang: str) -> Finding:
+def _finding(item: ReviewItem, rule_id: str, perspective: Perspective,
+             good: list[tuple[Evidence, int]], lang: str) -> Finding:
     remediation = item.recommendation or item.reason
     if not good:
         title = (UNVERIFIED_EN if lang == "en" else UNVERIFIED_JA) + item.judgement
         return Finding(id=rule_id, source="llm", severity=Severity.INFO, perspective=perspective,
                        message=item.reason, remediation=remediation, title=title)
-    first = good[0]
+    first, line = good[0]
     return Finding(id=rule_id, source="llm",
                    severity=Severity.ERROR if item.mark == "❌" else Severity.WARNING,
-                   perspective=perspective, file=first.file, line=first.line,
+                   perspective=perspective, file=first.file, line=line,
                    resource=first.resource, message=item.reason, remediation=remediation,
                    title=item.judgement)
