@@ -682,3 +682,25 @@ def test_a_quote_is_checked_against_what_was_sent_and_placed_where_it_proves(pro
     assert added["マルチAZ"] == ("infra/templates/database/rds.yaml", 98, Severity.WARNING)
     assert added["本番パラメータに平文のパスワード"][:2] == ("infra/parameters/prd.json", 19), \
         result.llm.rejected_evidence
+
+
+def test_a_muted_rule_error_does_not_back_a_model_error(tmp_path: Path) -> None:
+    clean = tmp_path / "clean"
+    shutil.copytree(SCENARIOS / "clean-ecs-rds", clean)
+    script = clean / "scripts/rollback.sh"
+    lines = script.read_text(encoding="utf-8").split("\n")
+    at = len(lines)
+    script.write_text("\n".join(lines) + "\n# sre-review: ignore=SRE-SEC-001 検証用の使い捨て DB（本番では未使用）\n"
+                      'LEGACY_DB_PASSWORD="Hunter2Prodx9"\n', encoding="utf-8")
+    muted = review([clean], ReviewConfig(llm="off", **FAST))
+    assert [f.suppressed for f in muted.findings if f.id == "SRE-SEC-001"] == [True]
+    claim = item("❌", "スクリプトに平文のパスワード", "ロールバックスクリプトに DB パスワードが平文で書かれている。",
+                 file="scripts/rollback.sh", line=at + 1,
+                 quote='LEGACY_DB_PASSWORD="[REDACTED]"')
+    fake = FakeLLM([{**EMPTY_REVIEW, "operability": [claim]}])
+    result = review([clean], ReviewConfig(**FAST), llm_backend=fake)
+    added = [f for f in result.findings if f.source == "llm"]
+    assert [f.severity for f in added] == [Severity.WARNING], result.llm.rejected_evidence
+    assert result.verdict != "no" and "Hunter2Prodx9" not in json.dumps(fake.requests, ensure_ascii=False)
+    shown = fake.requests[0]["messages"][0]["content"]
+    assert "SRE-SEC-001" not in shown.split("<deterministic_findings>")[1].split("</deterministic_findings>")[0]
