@@ -14,6 +14,7 @@ Workers end with os._exit: interpreter shutdown after importing checkov costs ov
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import time
@@ -26,6 +27,9 @@ from typing import Any, Callable
 PER_EXTRA_FILE = 5.0    # a chunk may take one file's budget plus this for each further file
 MEMORY_LIMIT = 4 * 1024 ** 3  # address space per worker: an alias bomb fails, not the machine
 Task = Callable[[list[str]], list[Any]]
+# cfn-lint and checkov allocate millions of short-lived objects: the default thresholds run a
+# collection every 700 allocations, and each full one walks the whole inherited project too.
+WORKER_GC = (50_000, 20, 20)
 
 
 @dataclass
@@ -54,6 +58,7 @@ def _limit_memory(limit: int) -> None:
 def _child(task: Task, conn: Connection, memory_limit: int) -> None:
     """Serve chunks until the parent sends None: one chunk in flight, so a kill loses one."""
     _limit_memory(memory_limit)
+    gc.set_threshold(*WORKER_GC)
     try:
         while (chunk := conn.recv()) is not None:
             try:
@@ -182,6 +187,8 @@ def drive_all(runs: list[WorkerRun], while_waiting: Callable[[], None] | None = 
     queue is empty. There are never more processes than runs (one per core by design): when a
     worker's queue runs dry, its slot goes to the longest remaining queue."""
     slots = len(runs)
+    gc.collect()
+    gc.freeze()   # the parsed project goes to the permanent generation: no worker walks it
     workers = [_Worker(run) for run in runs if run.pending]
     if while_waiting is not None:
         while_waiting()
