@@ -2,9 +2,9 @@
 
     .venv/bin/python benchmarks/corpus.py 100 /tmp/corpus-100
 
-Templates are the bundled scenarios' real templates, each copy made unique (its Description and
-a Metadata stamp), spread over stacks of 4, with parameter files and change-set scripts — the
-shape of a real multi-stack project, grown to size.
+Templates are the bundled scenarios' real templates, each copy made unique (a comment line),
+spread over stacks of 4 with a parent template that nests them, with parameter files and
+change-set scripts — the shape of a real multi-stack project, grown to size.
 """
 
 from __future__ import annotations
@@ -26,6 +26,20 @@ def source_templates() -> list[Path]:
     return found
 
 
+def parent_template(children: list[Path]) -> str:
+    """A stack's parent: one nested stack per template of the folder, so editing a parent
+    changes what its children are judged with (the shared-template case of the edit loop)."""
+    lines = ["AWSTemplateFormatVersion: '2010-09-09'",
+             "Description: generated parent stack (nested stacks of this folder)",
+             "Parameters:", "  Environment:", "    Type: String", "    AllowedValues: [stg, prd]",
+             "Resources:"]
+    for index, child in enumerate(children):
+        lines += [f"  Child{index}:", "    Type: AWS::CloudFormation::Stack", "    Properties:",
+                  f"      TemplateURL: ./{child.name}", "      Parameters:",
+                  "        Environment: !Ref Environment"]
+    return "\n".join(lines) + "\n"
+
+
 def generate(count: int, target: Path) -> Path:
     if target.exists():
         shutil.rmtree(target)
@@ -38,6 +52,9 @@ def generate(count: int, target: Path) -> Path:
         out = target / "infra" / stack / f"{index:04d}-{source.name}"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
+    for stack in sorted({p.parent for p in (target / "infra").glob("stack*/*.yaml")}):
+        (stack / "parent.yaml").write_text(parent_template(sorted(stack.glob("0*.yaml"))),
+                                           encoding="utf-8")
     scripts = ROOT / "fixtures" / "scenarios" / "clean-ecs-rds" / "scripts"
     shutil.copytree(scripts, target / "scripts")
     params = ROOT / "fixtures" / "scenarios" / "clean-ecs-rds" / "infra" / "parameters"

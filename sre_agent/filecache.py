@@ -30,6 +30,11 @@ LOG = logging.getLogger("sre_agent.filecache")
 SCHEMA = "file-results/1"
 MAX_BYTES = 256 * 1024 ** 2
 PACKAGE = Path(__file__).resolve().parent
+# Our code between a tool's output and a finding: the adapters and their catalogue, the finding
+# model, how files are read and parsed, and SEC001's test that checkov's secrets reuse.
+RESULT_CODE = ("analyzers/*.py", "models.py", "filecache.py", "project.py", "textio.py",
+               "parsing/*.py", "rules/sec/sec001_literal_secret.py", "rules/_resources.py",
+               "rules/base.py")
 
 
 def digest(text: str) -> str:
@@ -43,15 +48,15 @@ def cache_path() -> Path:
 
 @cache
 def code_digest() -> str:
-    """Our version and source: a change to how tool output becomes a finding (titles, the peer
-    catalogue, line mapping) must not be answered from results made by the old code."""
+    """Our version and the source that turns tool output into findings (`RESULT_CODE`): a change
+    there (titles, the peer catalogue, line mapping) must not be answered from old results."""
     hasher = hashlib.sha256(SCHEMA.encode())
     for name in ("sre-agent", "bc-detect-secrets"):
         try:
             hasher.update(f"{name}={version(name)}".encode())
         except PackageNotFoundError:
             hasher.update(f"{name}=?".encode())
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in sorted(p for pattern in RESULT_CODE for p in PACKAGE.glob(pattern)):
         hasher.update(path.relative_to(PACKAGE).as_posix().encode())
         hasher.update(path.read_bytes())
     return hasher.hexdigest()

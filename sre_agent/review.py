@@ -20,7 +20,7 @@ from sre_agent.project import DEFAULT_MAX_BYTES, Project, load_project, relative
 from sre_agent.rules.base import RuleContext, all_rules
 from sre_agent import suppressions
 from sre_agent.filecache import FileResults, full_key
-from sre_agent.workers import WorkerRun, drive_all
+from sre_agent.workers import WorkerRun, drive_all, few_collections
 
 LOG = logging.getLogger("sre_agent")
 
@@ -355,8 +355,9 @@ def review(paths: list[str | Path], config: ReviewConfig | None = None,
         cached = cache.load(key)
         if cached is not None:
             return cached
-    project = load_project(loaded, max_bytes=config.max_file_bytes)
-    result = review_project(project, config, llm_backend, focus)
+    with few_collections():
+        project = load_project(loaded, max_bytes=config.max_file_bytes)
+        result = review_project(project, config, llm_backend, focus)
     if key is not None:
         cache.store(key, result)
     return result
