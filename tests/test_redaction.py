@@ -66,6 +66,51 @@ PEM = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx9Jd2f\nq83nfKd0a7Hn\n"
     ("docs/運用設計書.md", "- 踏み台の秘密鍵は「bastion-Key#01」で暗号化済み", "bastion-Key#01", "japanese-label"),
     ("docs/運用設計書.md", "- 監視 SaaS のアクセストークン: dd_4f9a8b7c6d5e4f3a", "dd_4f9a8b7c6d5e4f3a",
      "japanese-label"),
+    # more particles and separators, a `user / password` pair, NFKC (full-width separators)
+    ("docs/運用設計書.md", "- 初期パスワードを Hunter2-Prod に設定する。", "Hunter2-Prod", "japanese-label"),
+    ("docs/運用設計書.md", "- 管理画面のパスワードに Hunter2-Prod を設定", "Hunter2-Prod", "japanese-label"),
+    ("docs/運用設計書.md", "- DB パスワード -> Hunter2-Prod", "Hunter2-Prod", "japanese-label"),
+    ("docs/運用設計書.md", "- DB パスワードの初期値は Hunter2-Prod とする。", "Hunter2-Prod", "japanese-label"),
+    ("docs/運用設計書.md", "- 踏み台の認証情報：admin / Hunter2-Prod", "Hunter2-Prod", "japanese-label"),
+    ("docs/運用設計書.md", "- 監視 SaaS の認証情報: ops-bot / lowercasesecretphrase", "lowercasesecretphrase",
+     "japanese-label"),
+    ("docs/運用設計書.md", "初期パスワード＝Ｗｅｌｃｏｍｅ＃２０２６", "Ｗｅｌｃｏｍｅ＃２０２６", "japanese-label"),
+    # tables: the value cell after a label is masked whatever it holds; a label after the value
+    ("docs/基本設計書.md", "| DB パスワード | `SPACED passphrase words` | 本番のみ |", "SPACED passphrase words",
+     "japanese-label"),
+    ("docs/基本設計書.md", "| 管理パスワード | lowercaseonlysecretphrase | |", "lowercaseonlysecretphrase",
+     "japanese-label"),
+    ("docs/基本設計書.md", "| prd | Hunter2-Prod | DB パスワード |", "Hunter2-Prod", "japanese-label"),
+    ("docs/基本設計書.md", "| 本番 | lowercasesecretphrase | 管理者パスワード |", "lowercasesecretphrase",
+     "japanese-label"),
+    ("docs/基本設計書.md", "| ＤＢパスワード | ｈｕｎｔｅｒ２－ｐｒｏｄ |", "ｈｕｎｔｅｒ２－ｐｒｏｄ", "japanese-label"),
+    # container environments, any case (Kubernetes, compose, ECS JSON), also in a .md code block
+    ("k8s/deployment.yaml", '        - name: API_TOKEN\n          value: "abc123xyz"', "abc123xyz",
+     "parameter-file"),
+    ("k8s/deployment.yaml", "        - name: db_password\n          value: s3cr3t-pw", "s3cr3t-pw", "parameter-file"),
+    ("taskdef.json", '    {"name": "DB_PASSWORD", "value": "Hunter2prod"},', "Hunter2prod", "parameter-file"),
+    ("docs/手順書.md", "```yaml\nenv:\n  - name: DB_PASSWORD\n    value: correct horse battery\n```",
+     "correct horse battery", "parameter-file"),
+    # runbook commands whose password has no secret-named --flag
+    ("docs/手順書.md", "```bash\nmysql -h order-db.internal -u app -pHunter2Prod orders\n```", "Hunter2Prod",
+     "command-flag"),
+    ("docs/手順書.md", "curl -u deploy:Hunter2-Prod https://ci.example.com/job/deploy/build", "Hunter2-Prod",
+     "command-flag"),
+    ("scripts/push.sh", "docker login -u AWS -p Hunter2Prod 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com",
+     "Hunter2Prod", "command-flag"),
+    ("docs/手順書.md",
+     "aws ssm put-parameter --name /order/prd/db/password --value 'Hunter2-Prod' --type SecureString --overwrite",
+     "Hunter2-Prod", "command-flag"),
+    ("scripts/param.sh",
+     "aws ssm put-parameter \\\n  --name /order/prd/api/key \\\n  --value Hunter2-Prod \\\n  --type String",
+     "Hunter2-Prod", "command-flag"),
+    ("docs/手順書.md", "sshpass -p 'Hunter2-Prod' ssh ec2-user@bastion.example.com", "Hunter2-Prod", "command-flag"),
+    ("docs/手順書.md", "redis-cli -h cache.internal -a Hunter2Prod ping", "Hunter2Prod", "command-flag"),
+    ("scripts/cert.sh", "openssl pkcs12 -export -in a.crt -passout pass:Hunter2Prod -out a.p12", "Hunter2Prod",
+     "command-flag"),
+    ("docs/手順書.md", "PGPASSWORD=Hunter2Prod psql -h order-db.internal -U app orders", "Hunter2Prod", "key-value"),
+    ("docs/手順書.md", 'curl -H "Authorization: Basic ZGVwbG95Okh1bnRlcjItUHJvZA==" https://api.example.com/',
+     "ZGVwbG95Okh1bnRlcjItUHJvZA==", "key-value"),
     # detect-secrets' own plugins and PEM blocks
     ("scripts/setup.sh", "aws configure set aws_access_key_id AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE",
      "detect-secrets"),
@@ -126,6 +171,48 @@ def test_planted_secret_is_masked_and_counted_under_its_kind(path: str, text: st
     ("docs/基本設計書.md", "- トークンの有効期限: 3600秒"),
     ("docs/基本設計書.md", "- 初期パスワード: （別途通知）"),
     ("docs/基本設計書.md", "- Password: managed by Secrets Manager"),
+    # table cells that are no value: nothing, "none", a remark, a store, a path, an ARN, a name
+    ("docs/基本設計書.md", "| DB パスワード | 未設定 | |"),
+    ("docs/基本設計書.md", "| DB パスワード | ― | |"),
+    ("docs/基本設計書.md", "| DB パスワード | 別途通知 | |"),
+    ("docs/基本設計書.md", "| DB パスワード | SSM Parameter Store (`/order/prd/db/password`) | SecureString |"),
+    ("docs/基本設計書.md", "| DB パスワード | `/order/prd/db/password` | |"),
+    ("docs/基本設計書.md", "| DB パスワード | arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:order-db | |"),
+    ("docs/基本設計書.md", "| シークレット | order-mgmt/prd/db | SecretString に JSON |"),
+    ("docs/基本設計書.md", "| 認証情報 | IAM ロール | ecsTaskExecutionRole |"),
+    ("docs/基本設計書.md", "| 秘密鍵 | bastion.pem | 踏み台のみ |"),
+    ("docs/基本設計書.md", "| トークン | JWT | Cognito が発行 |"),
+    ("docs/基本設計書.md", "| API キー | API Gateway | 使用量プラン |"),
+    ("docs/基本設計書.md", "| 秘密鍵 | RSA 2048 | |"),
+    ("docs/基本設計書.md", "| prd | DB パスワード | Secrets Manager |"),
+    ("docs/基本設計書.md", "| [SRE-SEC-001](#sre-sec-001) | SEC001 | literal-secret | infrastructure | error |"),
+    ("docs/基本設計書.md", "| DB パスワード | DB_PASSWORD | 環境変数名 |"),
+    # prose: particles followed by a name, a rule or a product
+    ("docs/基本設計書.md", "- パスワードを SHA-256 でハッシュ化する。"),
+    ("docs/基本設計書.md", "- 秘密鍵を KMS で暗号化して S3 に保存する。"),
+    ("docs/基本設計書.md", "- パスワードに記号を含めること。"),
+    ("docs/基本設計書.md", "- パスワードは SecureString で保存する。"),
+    ("docs/基本設計書.md", "- 認証情報: IAM / SSO"),
+    ("docs/基本設計書.md", "- DB パスワード -> Secrets Manager"),
+    ("docs/基本設計書.md", "- API キーを x-api-key ヘッダーで送信する。"),
+    # commands: other meanings of -p / -u, references, non-secret parameters
+    ("docs/手順書.md", "mysql -h order-db.internal -P 3306 -u app -p orders"),
+    ("docs/手順書.md", 'mysql -u app -p"$DB_PASSWORD" orders'),
+    ("docs/手順書.md", "docker run -p 8080:80 -u 1000:1000 order-api:1.2.3"),
+    ("docs/手順書.md", 'curl -u "$CI_USER:$CI_TOKEN" https://ci.example.com/api'),
+    ("docs/手順書.md", 'docker login -u AWS -p "$(aws ecr get-login-password)" 123456789012.dkr.ecr.ap-northeast-1.amazonaws.com'),
+    ("docs/手順書.md", "aws ssm put-parameter --name /order/prd/log-level --value debug --type String --overwrite"),
+    ("docs/手順書.md", 'aws ssm put-parameter --name /order/prd/db/password --value "$(openssl rand -base64 24)" --type SecureString'),
+    ("docs/手順書.md", "redis-cli -h cache.internal -p 6379 ping"),
+    ("k8s/deployment.yaml", "        - name: LOG_LEVEL\n          value: info"),
+    ("k8s/deployment.yaml", "        - name: DB_PASSWORD\n          valueFrom:\n            secretKeyRef:\n"
+                            "              name: order-db\n              key: password"),
+    ("docs/基本設計書.md", "| Password | Value |\n|---|---|"),
+    ("docs/基本設計書.md", "| DB パスワード | 自動生成 |\n|---|---|\n| DB_USER | app |"),
+    # what detect-secrets' keyword plugin and the connection-string pattern used to take
+    ("cognito.tf", '    access_token  = "minutes"'),
+    ("task.yaml", "              Value: !Sub postgresql://report:${ReportPassword}@${DbHost}:5432/zaiko"),
+    ("docs/API動作確認手順.md", 'TOKEN="eyJraWQiOiJ..."'),
 ])
 def test_ordinary_infra_text_is_sent_as_written(path: str, line: str) -> None:
     redactor = Redactor()
@@ -179,7 +266,10 @@ def test_a_flagged_line_is_masked_even_when_no_pattern_knows_it() -> None:
     redactor = Redactor(flagged={"template.yaml": {3}})
     assert redactor.redact("template.yaml", text) == f"Resources:\n  Config:\n    Value: {PLACEHOLDER}\n"
     assert redactor.by_kind == {"flagged-by-rules": 1}
-    assert redactor.redact("other.yaml", text) == text   # flagged lines are per file
+    assert Redactor(flagged={"template.yaml": {3}}).redact("other.yaml", text) == text  # per file
+    # ... but the value masked there is remembered: masked wherever a later file repeats it
+    assert redactor.redact("other.yaml", text) == f"Resources:\n  Config:\n    Value: {PLACEHOLDER}\n"
+    assert redactor.by_kind == {"flagged-by-rules": 1, "known-value": 1}
 
 
 @pytest.mark.parametrize("text,flagged,expected", [
@@ -269,3 +359,106 @@ def test_flagged_lines_from_a_real_review_reach_the_context_redactor(tmp_path: P
     # `Default:` names no secret: only the finding's line number catches it
     assert context.redactor.by_kind == {"flagged-by-rules": 1, "key-value": 1, "parameter-file": 1}
     assert sum(context.redactor.counts.values()) == 3
+
+
+@pytest.mark.parametrize("line,expected", [
+    # NFKC for matching, the original characters masked, the rest of the line as written
+    ("パスワード：ｈｕｎｔｅｒ２－ｐｒｏｄ", "パスワード：[REDACTED]"),
+    ("| ＤＢパスワード | ｈｕｎｔｅｒ２－ｐｒｏｄ | 本番のみ |", "| ＤＢパスワード | [REDACTED] | 本番のみ |"),
+    ("- 認証情報：admin / Hunter2-Prod（踏み台）", "- 認証情報：admin / [REDACTED]（踏み台）"),
+    ("- 予備のパスワード: Hunter2-Prod / Backup#2026", "- 予備のパスワード: [REDACTED] / [REDACTED]"),
+    ("| prd | Hunter2-Prod | DB パスワード | 四半期ごとに変更 |", "| prd | [REDACTED] | DB パスワード | 四半期ごとに変更 |"),
+])
+def test_japanese_labels_mask_the_value_only(line: str, expected: str) -> None:
+    assert Redactor().redact("docs/運用設計書.md", line) == expected
+
+
+def test_a_label_column_is_masked_in_every_data_row() -> None:
+    table = ("| 環境 | DB ユーザー | DB パスワード | 備考 |\n|---|---|---|---|\n"
+             "| prd | app | lowercasesecretphrase | 本番 |\n| stg | app | `Hunter2 Stg` | |\n"
+             "| dev | app | 自動生成 | |\n| qa | app | （別途通知） | |\n| dr | app | Secrets Manager で管理 | |")
+    redactor = Redactor()
+    assert redactor.redact("docs/基本設計書.md", table).split("\n") == [
+        "| 環境 | DB ユーザー | DB パスワード | 備考 |", "|---|---|---|---|",
+        "| prd | app | [REDACTED] | 本番 |", "| stg | app | `[REDACTED]` | |", "| dev | app | 自動生成 | |",
+        "| qa | app | （別途通知） | |", "| dr | app | Secrets Manager で管理 | |"]
+    assert redactor.by_kind == {"japanese-label": 2}
+
+
+PARAMS_JSON = '[\n  {"ParameterKey": "OidcClientSecret", "ParameterValue": "OIDC-SECRET-9f8e7d6c"}\n]'
+
+
+def test_a_masked_value_is_remembered_and_masked_in_later_files() -> None:
+    redactor = Redactor()
+    redactor.redact("params/prd.json", PARAMS_JSON)
+    readme = ("# README\n\nローカルでは OIDC-SECRET-9f8e7d6c を指定する。\n"
+              "本番と同じ値（ＯＩＤＣ－ＳＥＣＲＥＴ－９ｆ８ｅ７ｄ６ｃ）は使わないこと。")
+    redacted = redactor.redact("README.md", readme)
+    assert redacted == ("# README\n\nローカルでは [REDACTED] を指定する。\n"
+                        "本番と同じ値（[REDACTED]）は使わないこと。")
+    assert redactor.by_kind == {"parameter-file": 1, "known-value": 2}
+    assert redactor.counts == {"params/prd.json": 1, "README.md": 2}
+
+
+def test_scrub_masks_remembered_values_in_any_text() -> None:
+    redactor = Redactor()
+    assert redactor.scrub("E3031 'x' does not match") == "E3031 'x' does not match"   # nothing known yet
+    redactor.redact("params/prd.json", PARAMS_JSON)
+    redactor.redact("docs/基本設計書.md", "| DB パスワード | Hunter2-Prod |\n| DB パスワード（旧） | Hunter2 |")
+    message = ("E3031 'OIDC-SECRET-9f8e7d6c' does not match '^[a-z]+$'\n"
+               "docs: 旧パスワード Hunter2 と Hunter2-Prod")
+    assert redactor.scrub(message) == ("E3031 '[REDACTED]' does not match '^[a-z]+$'\n"
+                                       "docs: 旧パスワード [REDACTED] と [REDACTED]")   # longest first
+    assert redactor.by_kind["known-value"] == 3 and redactor.counts["(other text)"] == 3
+    assert "known-value" in KINDS
+
+
+def test_only_values_worth_it_are_remembered() -> None:
+    redactor = Redactor()
+    redactor.redact("task.yaml", "Value: postgresql://app:password@localhost:5432/db")   # a bare secret word
+    redactor.redact("docs/基本設計書.md", "| 暗証番号 | 4821 |")                             # a short number
+    text = "password の桁数は 4821 件中 12 件"
+    assert redactor.scrub(text) == text and redactor.redact("docs/x.md", text) == text
+    assert redactor.by_kind == {"connection-string": 1, "japanese-label": 1}
+
+
+def test_redact_all_masks_a_value_found_in_a_later_file_in_an_earlier_one() -> None:
+    redactor = Redactor()
+    template = "Parameters:\n  OidcClientSecret:\n    Description: dev value OIDC-SECRET-9f8e7d6c\n"
+    texts = redactor.redact_all([("template.yaml", template), ("params/prd.json", PARAMS_JSON)])
+    assert texts[0] == template.replace("OIDC-SECRET-9f8e7d6c", PLACEHOLDER)
+    assert "OIDC-SECRET-9f8e7d6c" not in texts[1]
+    assert redactor.counts == {"template.yaml": 1, "params/prd.json": 1}
+
+
+def test_the_context_masks_a_parameter_file_value_in_every_file_sent(tmp_path: Path) -> None:
+    (tmp_path / "template.yaml").write_text(
+        "AWSTemplateFormatVersion: '2010-09-09'\nParameters:\n  OidcClientSecret:\n    Type: String\n"
+        "    NoEcho: true\n    Description: dev value OIDC-SECRET-9f8e7d6c\nResources:\n  Topic:\n"
+        "    Type: AWS::SNS::Topic\n", encoding="utf-8")
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "prd.json").write_text(PARAMS_JSON, encoding="utf-8")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "運用手順書.md").write_text(
+        "# 運用手順書\n\n## デプロイ手順\n\n1. `OIDC-SECRET-9f8e7d6c` を指定して create-stack を実行する。\n",
+        encoding="utf-8")
+    context = select_context(load_project([tmp_path]))
+    assert {f.path for f in context.files} == {"template.yaml", "params/prd.json", "docs/運用手順書.md"}
+    sent = "\n".join(f.numbered for f in context.files)
+    assert "OIDC-SECRET-9f8e7d6c" not in sent and sent.count(PLACEHOLDER) == 3
+    assert context.redactor.by_kind == {"parameter-file": 1, "known-value": 2}
+    assert context.redactor.scrub("E3031 'OIDC-SECRET-9f8e7d6c' does not match") == \
+        "E3031 '[REDACTED]' does not match"
+
+
+def test_a_value_from_a_document_not_sent_is_masked_where_a_sent_one_repeats_it(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "要件定義書.md").write_text(       # no infra section: not sent, still read
+        "# 要件定義書\n\n## 業務要件\n\n| 管理パスワード | Req-Admin-Pw88 |\n|---|---|\n", encoding="utf-8")
+    (tmp_path / "docs" / "運用手順書.md").write_text(
+        "# 運用手順書\n\n## デプロイ手順\n\n1. 接続確認は Req-Admin-Pw88 で行う。\n", encoding="utf-8")
+    context = select_context(load_project([tmp_path]))
+    assert [f.path for f in context.files] == ["docs/運用手順書.md"]
+    assert "1. 接続確認は [REDACTED] で行う。" in context.files[0].numbered
+    assert context.redactor.by_kind == {"known-value": 1}
+    assert context.redactor.counts == {"docs/運用手順書.md": 1}   # the unsent file counts nothing

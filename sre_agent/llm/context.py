@@ -7,7 +7,11 @@ and CI workflows are sent whole; design documents only by their sections whose h
 an infra topic (the section and its sub-sections); standards whole; everything else is listed
 as not sent, with the reason. All text is redacted (see redact.py; the lines the deterministic
 findings report as literal secrets are masked whatever their shape) and line-numbered with the
-file's own line numbers so the model can cite them.
+file's own line numbers so the model can cite them. Redaction reads every file before masking
+any: a value masked in one file (a parameter file's password) is masked wherever another file
+repeats it (a README, a runbook), and so are the values found in the files read but not sent
+(a design document without an infra section), application code aside; `ctx.redactor.scrub`
+masks them in any other text sent (finding messages, cross-document facts).
 """
 
 from __future__ import annotations
@@ -117,9 +121,8 @@ def select_context(project: Project, flagged: dict[str, set[int]] | None = None)
     taken: set[str] = set()
 
     def add(path: str, kind: str, group: str, ranges=None) -> None:
-        text = ctx.redactor.redact(path, project.texts.get(path, ""))
-        numbered, count = numbered_lines(text, ranges)
-        ctx.files.append(ContextFile(path, kind, group, numbered, bool(ranges), count, ranges))
+        _, count = numbered_lines(project.texts.get(path, ""), ranges)   # numbered once redacted
+        ctx.files.append(ContextFile(path, kind, group, "", bool(ranges), count, ranges))
         taken.add(path)
 
     for template in project.templates:
@@ -162,4 +165,21 @@ def select_context(project: Project, flagged: dict[str, set[int]] | None = None)
             add(path, "script", "scripts")
         else:
             ctx.not_sent.append(f"{path} — not an infra artifact")
+    _redact(ctx, project)
     return ctx
+
+
+LEARN_MAX_CHARS = 200_000     # a larger unsent file (a lock file, a dump) is not read for values
+
+
+def _redact(ctx: ProjectContext, project: Project) -> None:
+    """Redact every file sent, all at once (see the module's docstring); first remember the
+    values of the text files not sent, except application code (outside the role, and large)."""
+    sent = {f.path for f in ctx.files}
+    for path, text in sorted(project.texts.items()):
+        if path not in sent and len(text) <= LEARN_MAX_CHARS \
+                and PurePosixPath(path).suffix.lower() not in APP_SOURCE_SUFFIXES:
+            ctx.redactor.learn(path, text)
+    texts = ctx.redactor.redact_all([(f.path, project.texts.get(f.path, "")) for f in ctx.files])
+    for file, text in zip(ctx.files, texts):
+        file.numbered = numbered_lines(text, file.ranges)[0]
