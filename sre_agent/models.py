@@ -104,6 +104,7 @@ class AnalyzerRun(BaseModel):
     files: int = 0
     seconds: float = 0.0
     error: str | None = None
+    checks_not_run: list[str] = Field(default_factory=list)   # crashed inside the tool somewhere
 
 
 class Passed(BaseModel):

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from sre_agent.analyzers.base import Analyzer, analyzer_error, run_guarded
+from sre_agent.analyzers.base import ANALYZER_ERROR_ID, Analyzer, analyzer_error, run_guarded
 from sre_agent.models import (
     AnalyzerRun, Finding, LlmStatus, Passed, Review, Severity, verdict_for,
 )
@@ -263,7 +263,9 @@ def _run_analyzers(ctx: RuleContext, config: ReviewConfig, rules: SreRulesAnalyz
         failed = len(worker.outcome.failures)
         runs.append(AnalyzerRun(name=analyzer.name, version=analyzer.version(), seconds=elapsed,
                                 files=_files_for(analyzer.name, ctx.project),
-                                error=f"{failed} file(s) not analyzed" if failed else None))
+                                error=f"{failed} file(s) not analyzed" if failed else None,
+                                checks_not_run=sorted({check for f in results if f.id == ANALYZER_ERROR_ID
+                                                       for check in f.related_ids})))
     if stored is not None:
         stored.put_many(fresh)
         stored.close()

@@ -246,3 +246,28 @@ def test_a_secret_scanner_hit_on_a_format_example_or_an_expression_is_info(tmp_p
     assert found.get("docs/運用手順書.md") is Severity.ERROR
     assert found.get("docs/03_基本設計/05_データベース設計.md") in (None, Severity.INFO)
     assert found.get("app/README.md") in (None, Severity.INFO)
+
+
+def test_a_check_that_crashes_inside_checkov_is_a_finding_not_terminal_noise(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    command = [str(Path(sys.executable).parent / "sre-review"), str(PEERS / "checkov-check-crash"),
+               "--format", "json", "--no-cache"]
+    quiet = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "LOG_LEVEL": "INFO"})   # a user's own LOG_LEVEL too
+    assert quiet.stderr == ""
+    data = json.loads(quiet.stdout)
+    crash = [f for f in data["findings"] if f["id"] == "sre-agent:analyzer-error"]
+    assert [(f["file"], f["resource"], f["severity"], f["related_ids"]) for f in crash] == [
+        ("graph-db.yaml", "RouteGraphCluster", "info", ["checkov:CKV_AWS_361"])]
+    assert "TypeError" in crash[0]["message"]
+    checkov_run = next(run for run in data["analyzers"] if run["name"] == "checkov")
+    assert checkov_run["checks_not_run"] == ["checkov:CKV_AWS_361"]
+    markdown = subprocess.run(command[:-3] + ["--no-cache"], capture_output=True, text=True,
+                              timeout=300).stdout
+    assert "実行できなかったチェック: checkov:CKV_AWS_361" in markdown
+    loud = subprocess.run(command + ["-v"], capture_output=True, text=True, timeout=300)
+    assert "Failed to run check CKV_AWS_361" in loud.stderr and "Traceback" in loud.stderr

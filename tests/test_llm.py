@@ -704,3 +704,41 @@ def test_a_muted_rule_error_does_not_back_a_model_error(tmp_path: Path) -> None:
     assert result.verdict != "no" and "Hunter2Prodx9" not in json.dumps(fake.requests, ensure_ascii=False)
     shown = fake.requests[0]["messages"][0]["content"]
     assert "SRE-SEC-001" not in shown.split("<deterministic_findings>")[1].split("</deterministic_findings>")[0]
+
+
+LABELING_WORKFORCE = """AWSTemplateFormatVersion: '2010-09-09'
+Description: 検品画像ラベリング用の作業者プール（社内 IdP 連携）
+Resources:
+  LabelingWorkforce:
+    Type: AWS::SageMaker::Workforce
+    Properties:
+      WorkforceName: kenpin-labeling
+      OidcConfig:
+        AuthorizationEndpoint: https://idp.example.co.jp/authorize
+        ClientId: kenpinlabeling
+        ClientSecret: "OIDC-SECRET-9f8e7d6c"
+        Issuer: https://idp.example.co.jp
+        JwksUri: https://idp.example.co.jp/jwks
+        LogoutEndpoint: https://idp.example.co.jp/logout
+        TokenEndpoint: https://idp.example.co.jp/token
+        UserInfoEndpoint: https://idp.example.co.jp/userinfo
+"""
+
+
+def test_a_projects_own_standards_and_tool_messages_are_redacted_too(project: Path,
+                                                                     tmp_path: Path) -> None:
+    """A value masked anywhere is masked everywhere: in `--standards` files and in the
+    deterministic findings' messages (cfn-lint quotes property values)."""
+    standards = tmp_path / "standards"
+    standards.mkdir()
+    (standards / "45_db.md").write_text("# DB 規約\n\n- 初期構築時の例: `export DB_PASSWORD=Std4rdsLeak9`\n"
+                                        "- 初期パスワード: StdLabel#2026\n", encoding="utf-8")
+    write(project, "infra/templates/ml/labeling.yaml", LABELING_WORKFORCE)
+    fake = FakeLLM([EMPTY_REVIEW])
+    result = review([project], ReviewConfig(standards=str(standards), analyzers=("sre", "cfn-lint"),
+                                            workers=False), llm_backend=fake)
+    assert any("OIDC-SECRET-9f8e7d6c" in f.message for f in result.findings if f.source == "cfn-lint")
+    wire = json.dumps(fake.requests, ensure_ascii=False)
+    for secret in ("Std4rdsLeak9", "StdLabel#2026", "OIDC-SECRET-9f8e7d6c"):
+        assert secret not in wire, secret
+    assert "DB 規約" in wire

@@ -9,12 +9,15 @@ own E/W/I letter: its warnings mix deploy breakers with style.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Any
 
+from sre_agent.analyzers.base import ANALYZER_ERROR_ID
 from sre_agent.analyzers.peer_catalogue import place_cfn_lint
+from sre_agent.analyzers.toollogs import captured
 from sre_agent.filecache import digest
-from sre_agent.models import Finding
+from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.rules.base import RuleContext
 from sre_agent.workers import chunked
 
@@ -58,9 +61,10 @@ class CfnLintAnalyzer:
         results: list[tuple[str | None, list[Finding]]] = []
         for template in ctx.project.templates:
             if template.path in wanted:
-                results.append((template.path, [
-                    self._finding(ctx, template.path, match)
-                    for match in run_template_by_data(template.data, config, rules)]))
+                with captured():
+                    matches = list(run_template_by_data(template.data, config, rules))
+                results.append((template.path, [self._finding(ctx, template.path, match)
+                                                for match in matches]))
         return results
 
     def cache_key(self, ctx: RuleContext, item: str) -> str | None:
@@ -71,6 +75,8 @@ class CfnLintAnalyzer:
 
     def _finding(self, ctx: RuleContext, path: str, match: Any) -> Finding:
         rule_id = match.rule.id
+        if rule_id == "E0002":
+            return self._crash(ctx, path, match)
         resource = None
         match_path = getattr(match, "path", None) or []
         if len(match_path) > 1 and match_path[0] == "Resources":
@@ -84,3 +90,18 @@ class CfnLintAnalyzer:
             remediation=ctx.text(f"cfn-lint {rule_id} の説明に従って修正: {match.rule.source_url}",
                                  f"Fix as cfn-lint {rule_id} describes: {match.rule.source_url}"),
         )
+
+    def _crash(self, ctx: RuleContext, path: str, match: Any) -> Finding:
+        """E0002 is cfn-lint saying one of its own rules raised: that rule did not run here."""
+        failed = re.search(r"\brule ([EWI]\d{4})", match.message)
+        check = failed.group(1) if failed else "E0002"
+        return Finding(
+            id=ANALYZER_ERROR_ID, source="cfn-lint", severity=Severity.INFO,
+            perspective=Perspective.OPERABILITY, file=path, line=match.linenumber or None,
+            related_ids=[f"cfn-lint:{check}"],
+            title=ctx.text(f"cfn-lint の検査 {check} が実行できなかった",
+                           f"cfn-lint rule {check} could not run"),
+            message=ctx.text(f"cfn-lint の {check} が例外で止まったため、この項目は未確認: {match.message}",
+                             f"cfn-lint's {check} raised, so this item is unchecked: {match.message}"),
+            remediation=ctx.text(f"{check} の観点は手で確認する（cfn-lint の不具合）",
+                                 f"Check what {check} covers by hand (a cfn-lint bug)"))

@@ -14,10 +14,11 @@ import os
 import re
 from typing import Any, Callable
 
-from sre_agent.analyzers.base import analyzer_error
+from sre_agent.analyzers.base import ANALYZER_ERROR_ID, analyzer_error
 from sre_agent.analyzers.peer_catalogue import place_checkov
+from sre_agent.analyzers.toollogs import captured, checkov_imported, crashed_checks
 from sre_agent.filecache import digest
-from sre_agent.models import FileKind, FileStatus, Finding, Severity
+from sre_agent.models import FileKind, FileStatus, Finding, Perspective, Severity
 from sre_agent.rules.base import RuleContext
 from sre_agent.workers import chunked
 
@@ -100,11 +101,12 @@ class CheckovAnalyzer:
         """Findings per `framework:path` item, so that each can be cached on its own. A finding
         that names no file of its batch goes under None: that batch is not cached."""
         quiet_checkov()
-        scan_yaml_as_lines()
-        from checkov.cloudformation.runner import Runner as CfnRunner
-        from checkov.github_actions.runner import Runner as GhaRunner
-        from checkov.secrets.runner import Runner as SecretsRunner
-        from checkov.terraform.runner import Runner as TfRunner
+        with checkov_imported():
+            scan_yaml_as_lines()
+            from checkov.cloudformation.runner import Runner as CfnRunner
+            from checkov.github_actions.runner import Runner as GhaRunner
+            from checkov.secrets.runner import Runner as SecretsRunner
+            from checkov.terraform.runner import Runner as TfRunner
 
         runners = {"cloudformation": CfnRunner, "terraform": TfRunner,
                    "secrets": SecretsRunner, "github_actions": GhaRunner}
@@ -162,10 +164,30 @@ class CheckovAnalyzer:
 
         flt = RunnerFilter(framework=[framework], show_progress_bar=False,
                            enable_secret_scan_all_files=framework == "secrets")
-        report = runner().run(root_folder=None, files=files, runner_filter=flt)
+        with captured() as records:
+            report = runner().run(root_folder=None, files=files, runner_filter=flt)
         reports = report if isinstance(report, list) else [report]
         return [self._finding(ctx, check, framework == "secrets")
-                for rep in reports for check in rep.failed_checks]
+                for rep in reports for check in rep.failed_checks] + [
+            self._crash(ctx, crash) for crash in crashed_checks(records)]
+
+    def _crash(self, ctx: RuleContext, crash: dict[str, str]) -> Finding:
+        """A check that raised inside checkov: it did not run on this resource — say so."""
+        rel = os.path.relpath(crash["file"], ctx.project.root).replace(os.sep, "/")
+        check, error = crash["check"], crash["error"] or "an exception"
+        return Finding(
+            id=ANALYZER_ERROR_ID, source="checkov", severity=Severity.INFO,
+            perspective=Perspective.OPERABILITY, file=rel, resource=crash["resource"],
+            related_ids=[f"checkov:{check}"],
+            title=ctx.text(f"checkov のチェック {check} が実行できなかった",
+                           f"checkov check {check} could not run"),
+            message=ctx.text(f"checkov の {check} が {crash['resource']} で例外を出して止まったため、"
+                             f"この項目は未確認（{error}）",
+                             f"checkov's {check} raised on {crash['resource']}, so this item is "
+                             f"unchecked ({error})"),
+            remediation=ctx.text(f"{check} の観点は手で確認する（checkov の不具合。`sre-review -v` で詳細）",
+                                 f"Check what {check} covers by hand (a checkov bug; `sre-review -v` "
+                                 "shows the traceback)"))
 
     def _finding(self, ctx: RuleContext, check: Any, secret: bool) -> Finding:
         place = place_checkov(check.check_id, check.check_name)

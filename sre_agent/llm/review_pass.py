@@ -33,7 +33,7 @@ from sre_agent.llm.backend import LlmCallError, MessagesBackend, Reply
 from sre_agent.llm.config import LlmSettings, request_cost
 from sre_agent.llm.context import ContextFile, ProjectContext, neutralise, select_context
 from sre_agent.llm.prompts import bundled_standards, render
-from sre_agent.llm.redact import flagged_lines
+from sre_agent.llm.redact import Redactor, flagged_lines
 from sre_agent.llm.schema import LlmReview, clipped, output_format
 from sre_agent.llm.verify import NEAR, cap_uncorroborated, findings_from
 from sre_agent.models import Finding, LlmStatus, Perspective
@@ -58,12 +58,18 @@ def estimate_tokens(text: str) -> int:
     return ascii_chars // 4 + (len(text) - ascii_chars) + 1
 
 
-def system_blocks(standards_dir: str | None = None) -> list[dict]:
+def system_blocks(standards_dir: str | None = None, redactor: Redactor | None = None) -> list[dict]:
+    """The cached prefix. A project's own standards (`--standards`) are its files like any
+    other: redacted before they are sent."""
     from sre_agent.rules.base import all_rules
 
     rules = [{"id": r.id, "perspective": r.perspective.value, "severity": r.severity.value,
               "name": r.name, "title": r.title_ja} for r in all_rules()]
-    text = render("system.md.j2", rules=rules, standards=bundled_standards(standards_dir))
+    standards = bundled_standards(standards_dir)
+    if redactor is not None:
+        standards = [{**s, "text": redactor.redact(f"standards/{s['name']}", s["text"])}
+                     for s in standards]
+    text = render("system.md.j2", rules=rules, standards=standards)
     return [{"type": "text", "text": text, "cache_control": CACHE}]
 
 
@@ -139,7 +145,7 @@ class LlmPass:
         self.status = LlmStatus(used=False, model=settings.model)
         self.deadline = time.monotonic() + settings.budget
         self.context: ProjectContext = select_context(project, flagged=flagged_lines(findings))
-        self.system = system_blocks(settings.standards_dir)
+        self.system = system_blocks(settings.standards_dir, self.context.redactor)
         self.output_config: dict = {"format": output_format()}
         if settings.effort:
             self.output_config["effort"] = settings.effort

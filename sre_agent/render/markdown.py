@@ -107,6 +107,8 @@ def render_markdown(review: Review, lang: str = "ja") -> str:
         counts={k: counts.get(k, 0) for k in ("reviewed", "skipped", "error")},
         unreviewed=[f for f in review.files if f.status.value != "reviewed"],
         analyzers=", ".join(f"{a.name} {a.version}" + (f" ({a.error})" if a.error else "")
+                            + (f" — {L['checks_not_run']}: {', '.join(a.checks_not_run)}"
+                               if a.checks_not_run else "")
                             for a in review.analyzers),
         llm=review.llm, standards=review.standards,
         suppressed=[f"{f.location()} [{f.id}] — {f.suppression_reason or '(no reason)'}"
