@@ -20,7 +20,7 @@ from sre_agent.project import DEFAULT_MAX_BYTES, Project, load_project, relative
 from sre_agent.rules.base import RuleContext, all_rules
 from sre_agent import suppressions
 from sre_agent.filecache import FileResults, full_key
-from sre_agent.workers import WorkerRun, drive_all, few_collections
+from sre_agent.workers import Prewarmed, WorkerRun, drive_all, few_collections
 
 LOG = logging.getLogger("sre_agent")
 
@@ -130,15 +130,25 @@ def merge_equivalents(findings: list[Finding]) -> list[Finding]:
     return [f for i, f in enumerate(findings) if i not in merged]
 
 
+def _prewarm(config: ReviewConfig) -> dict[str, Prewarmed]:
+    """checkov's import outlasts our whole parse on an edit rerun: start it first."""
+    if not config.workers or "checkov" not in config.analyzers:
+        return {}
+    from sre_agent.analyzers.checkov import warm
+
+    return {"checkov": Prewarmed("checkov", warm)}
+
+
 def review_project(project: Project, config: ReviewConfig, llm_backend=None,
-                   focus: list[str] | None = None) -> Review:
+                   focus: list[str] | None = None,
+                   prewarmed: dict[str, Prewarmed] | None = None) -> Review:
     """`llm_backend`: a `sre_agent.llm.MessagesBackend` to use instead of the anthropic SDK
     (e.g. `sre_agent.testing.FakeLLM`); it turns the LLM pass on unless `config.llm` is off.
     `focus`: the named files and folders of a light review; the rest of the project is context
     (parameter files, parent stacks, scripts, alarms) and reports nothing of its own."""
     ctx = RuleContext(project=project, lang=config.lang, mode=config.mode)
     rules = SreRulesAnalyzer()
-    findings, runs = _run_analyzers(ctx, config, rules, focus)
+    findings, runs = _run_analyzers(ctx, config, rules, focus, prewarmed or {})
     _judge_drafts_as_info(project, findings, config.lang)
     if focus is not None:
         findings = [f for f in findings if f.file and in_focus(f.file, focus)]
@@ -217,7 +227,8 @@ def find_project_root(start: Path) -> Path | None:
 
 
 def _run_analyzers(ctx: RuleContext, config: ReviewConfig, rules: SreRulesAnalyzer,
-                   focus: list[str] | None = None) -> tuple[list[Finding], list[AnalyzerRun]]:
+                   focus: list[str] | None = None, prewarmed: dict[str, Prewarmed] | None = None
+                   ) -> tuple[list[Finding], list[AnalyzerRun]]:
     """Analyzers with per-file work (cfn-lint, checkov) go to worker processes with a time
     budget per file; the others (our rules, which read the whole project) run here meanwhile."""
     findings: list[Finding] = []
@@ -234,8 +245,12 @@ def _run_analyzers(ctx: RuleContext, config: ReviewConfig, rules: SreRulesAnalyz
                 work = [kept for chunk in work
                         if (kept := [i for i in chunk if in_focus(path_of(i), focus)])]
             work, keys, cached = _split_cached(analyzer, ctx, work, stored)
-            pooled.append((analyzer, WorkerRun(analyzer.name, partial(analyzer.analyze_items, ctx),
-                                               work, config.file_timeout), keys, cached))
+            run = WorkerRun(analyzer.name, partial(analyzer.analyze_items, ctx), work,
+                            config.file_timeout)
+            if analyzer.name in (prewarmed or {}) and work and hasattr(analyzer, "handover"):
+                run.prewarmed = (prewarmed or {})[analyzer.name]
+                run.handover = analyzer.handover(ctx, work)
+            pooled.append((analyzer, run, keys, cached))
         else:
             local.append(analyzer)
 
@@ -357,9 +372,14 @@ def review(paths: list[str | Path], config: ReviewConfig | None = None,
         cached = cache.load(key)
         if cached is not None:
             return cached
-    with few_collections():
-        project = load_project(loaded, max_bytes=config.max_file_bytes)
-        result = review_project(project, config, llm_backend, focus)
+    prewarmed = _prewarm(config)
+    try:
+        with few_collections():
+            project = load_project(loaded, max_bytes=config.max_file_bytes)
+            result = review_project(project, config, llm_backend, focus, prewarmed)
+    finally:
+        for process in prewarmed.values():
+            process.close()
     if key is not None:
         cache.store(key, result)
     return result

@@ -67,11 +67,25 @@ def _limit_memory(limit: int) -> None:
         pass
 
 
-def _child(task: Task, conn: Connection, memory_limit: int) -> None:
-    """Serve chunks until the parent sends None: one chunk in flight, so a kill loses one."""
+def _child(task: Task | None, conn: Connection, memory_limit: int,
+           warm: Callable[[], None] | None = None) -> None:
+    """Serve chunks until the parent sends None: one chunk in flight, so a kill loses one.
+    A prewarmed child (task None) runs `warm` first, then takes `(factory, payload)` and serves
+    `factory(payload)`: it was forked before the project existed, so it is told what it needs."""
     _limit_memory(memory_limit)
     gc.set_threshold(*FEW_COLLECTIONS)
     try:
+        if task is None:
+            if warm is not None:
+                try:
+                    warm()
+                except Exception:   # the first chunk will fail the same way and say why
+                    pass
+            first = conn.recv()
+            if first is None:
+                return
+            factory, payload = first
+            task = factory(payload)
         while (chunk := conn.recv()) is not None:
             try:
                 conn.send(("done", task(chunk)))
@@ -99,6 +113,8 @@ class WorkerRun:
         self.outcome = PoolResult()
         self.live = 0
         self.processes_started = 0
+        self.prewarmed: Prewarmed | None = None    # adopted by the first worker, if given
+        self.handover: tuple[Callable[[Any], Task], Any] | None = None
 
     def budget(self, chunk: list[str]) -> float:
         return self.budget_per_file + self.per_extra_file * (len(chunk) - 1)
@@ -115,15 +131,22 @@ class _Worker:
     """One forked process serving a WorkerRun's queue, one chunk at a time."""
 
     def __init__(self, run: WorkerRun) -> None:
-        context = multiprocessing.get_context("fork")
-        self.conn, child_conn = context.Pipe(duplex=True)
         self.run = run
         self.chunk: list[str] | None = None
         self.deadline = 0.0
-        self.process = context.Process(target=_child, args=(run.task, child_conn, run.memory_limit),
-                                       daemon=False, name=f"sre-review-{run.name}")
-        self.process.start()
-        child_conn.close()
+        if run.prewarmed is not None and run.handover is not None:
+            warm, run.prewarmed = run.prewarmed, None
+            warm.adopted = True
+            self.conn, self.process = warm.conn, warm.process
+            self.conn.send(run.handover)
+        else:
+            context = multiprocessing.get_context("fork")
+            self.conn, child_conn = context.Pipe(duplex=True)
+            self.process = context.Process(target=_child,
+                                           args=(run.task, child_conn, run.memory_limit),
+                                           daemon=False, name=f"sre-review-{run.name}")
+            self.process.start()
+            child_conn.close()
         run.live += 1
         run.processes_started += 1
         self.feed()
@@ -182,6 +205,37 @@ class _Worker:
         self.run.live -= 1
 
 
+class Prewarmed:
+    """A worker forked before the project is loaded, importing its tool meanwhile: on an edit
+    rerun the tool's import (checkov: ~2.4 s) is the longest part of the review, and it need not
+    wait for our parsing. A WorkerRun adopts it (`prewarmed` + `handover`) or `close()` ends it."""
+
+    def __init__(self, name: str, warm: Callable[[], None], memory_limit: int = MEMORY_LIMIT) -> None:
+        context = multiprocessing.get_context("fork")
+        self.conn, child_conn = context.Pipe(duplex=True)
+        self.process: Any = context.Process(target=_child,
+                                            args=(None, child_conn, memory_limit, warm),
+                                            daemon=False, name=f"sre-review-{name}")
+        self.process.start()
+        child_conn.close()
+        self.adopted = False
+
+    def close(self) -> None:
+        """Not needed after all (nothing left to run): tell it to exit, then reap it."""
+        if self.adopted:
+            return
+        self.adopted = True
+        try:
+            self.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self.conn.close()
+        self.process.join(timeout=5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=5)
+
+
 MIN_SHARED_CHUNKS = 3  # a helper process costs an import (cfn-lint ~1 s, checkov ~3 s)
 
 
@@ -199,7 +253,6 @@ def drive_all(runs: list[WorkerRun], while_waiting: Callable[[], None] | None = 
     queue is empty. There are never more processes than runs (one per core by design): when a
     worker's queue runs dry, its slot goes to the longest remaining queue."""
     slots = len(runs)
-    gc.collect()
     gc.freeze()   # the parsed project goes to the permanent generation: no worker walks it
     workers = [_Worker(run) for run in runs if run.pending]
     if while_waiting is not None:

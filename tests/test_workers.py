@@ -73,3 +73,31 @@ def test_a_hang_in_a_shared_queue_is_blamed_once() -> None:
     drive_all([slow, WorkerRun("quick", task, [["q"]], 5)])
     assert sorted(slow.outcome.results) == sorted([f"ok:slow-{i}" for i in range(6)] + ["ok:slow-x"])
     assert [(f.file, f.reason) for f in slow.outcome.failures] == [("hang-1", "timed out after 1 s")]
+
+
+def warm_up() -> None:
+    time.sleep(0.3)          # stands for a slow import (checkov: seconds)
+
+
+def prefixed(prefix: str):
+    """What a prewarmed worker is handed once the parent knows its work."""
+    return lambda files: [f"{prefix}:{task([name])[0]}" for name in files]
+
+
+def test_a_prewarmed_worker_takes_its_task_late_and_serves_the_queue() -> None:
+    from sre_agent.workers import Prewarmed
+
+    warm = Prewarmed("test", warm_up)
+    worker = WorkerRun("test", task, [["a", "b"], ["c"]], 5.0)
+    worker.prewarmed, worker.handover = warm, (prefixed, "late")
+    drive_all([worker])
+    assert sorted(worker.outcome.results) == ["late:ok:a", "late:ok:b", "late:ok:c"]
+    assert warm.adopted and worker.processes_started == 1
+
+
+def test_a_prewarmed_worker_nobody_needs_is_ended() -> None:
+    from sre_agent.workers import Prewarmed
+
+    warm = Prewarmed("test", warm_up)
+    warm.close()
+    assert not warm.process.is_alive() and warm.process.exitcode is not None

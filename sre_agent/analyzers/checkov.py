@@ -52,8 +52,39 @@ def scan_yaml_as_lines() -> None:
         transformers[:] = [t for t in transformers if type(t).__name__ != "YAMLTransformer"]
 
 
+def warm() -> None:
+    """Import what a checkov worker needs (in a process forked before the project is loaded)."""
+    quiet_checkov()
+    with checkov_imported():
+        scan_yaml_as_lines()
+        import checkov.cloudformation.runner  # noqa: F401
+        import checkov.github_actions.runner  # noqa: F401
+        import checkov.secrets.runner  # noqa: F401
+        import checkov.terraform.runner  # noqa: F401
+
+
+def task_for(payload: tuple[str, str, dict[str, str]]) -> Callable[[list[str]], list]:
+    """A prewarmed worker's task: it never saw the parsed project, and needs only the root, the
+    language and the texts of its files (checkov reads the files itself)."""
+    from functools import partial
+    from pathlib import Path
+
+    from sre_agent.project import Project
+
+    root, lang, texts = payload
+    ctx = RuleContext(project=Project(root=Path(root), texts=texts), lang=lang)
+    return partial(CheckovAnalyzer().analyze_items, ctx)
+
+
 class CheckovAnalyzer:
     name = "checkov"
+    warm = staticmethod(warm)
+
+    def handover(self, ctx: RuleContext, work: list[list[str]]) -> tuple[Callable, tuple]:
+        """What a prewarmed worker is sent for this work (see `task_for`)."""
+        paths = {self.path_of(item) for chunk in work for item in chunk}
+        texts = {path: ctx.project.texts[path] for path in paths if path in ctx.project.texts}
+        return task_for, (str(ctx.project.root), ctx.lang, texts)
 
     def version(self) -> str:
         from checkov.version import version

@@ -9,6 +9,7 @@ anything, so a read is "unwritten" only when no writer of the project could prod
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -138,5 +139,6 @@ def _tf_name(value: Any) -> str:
     return re.sub(r"\$\{[^}]*\}", WILDCARD, text) if isinstance(text, str) else WILDCARD
 
 
+@lru_cache(maxsize=4096)
 def _regex(name: str) -> re.Pattern:
     return re.compile(".*".join(re.escape(part) for part in name.split(WILDCARD)), re.DOTALL)

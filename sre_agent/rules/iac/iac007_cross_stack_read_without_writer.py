@@ -54,10 +54,15 @@ class CrossStackReadWithoutWriter(Rule):
     fix_en = "Match the writing stack's export / parameter name (if it is managed elsewhere, say where)"
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
-        written = writers(ctx.project)
+        by_kind: dict[str, list] = {}
+        for writer in writers(ctx.project):
+            by_kind.setdefault(writer.kind, []).append(writer)
+        exact = {(w.kind, w.name) for kind in by_kind.values() for w in kind}
         for read in readers(ctx.project):
-            same_kind = [w for w in written if w.kind == read.kind]
-            if any(w.could_be(read) for w in same_kind) or read.name == WILDCARD:
+            if (read.kind, read.name) in exact or read.name == WILDCARD:
+                continue   # the same name written somewhere: no pattern needed
+            same_kind = by_kind.get(read.kind, [])
+            if any(w.could_be(read) for w in same_kind):
                 continue
             ours = any(w.namespace and w.namespace == read.namespace for w in same_kind)
             what = ctx.text("エクスポート" if read.kind == "export" else "SSM パラメータ",
