@@ -58,6 +58,10 @@ class SreRulesAnalyzer:
 
     def analyze(self, ctx: RuleContext) -> list[Finding]:
         findings: list[Finding] = []
+        if ctx.project.scripts:
+            from sre_agent.analyzers.shellcheck import shellcheck_started
+
+            shellcheck_started(ctx.project)   # runs while the other rules do
         for rule_class in all_rules():
             rule = rule_class()
             try:

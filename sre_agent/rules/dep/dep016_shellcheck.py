@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sre_agent.analyzers.shellcheck import run_shellcheck
+from sre_agent.analyzers.shellcheck import shellcheck_started
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.rules.base import Rule, RuleContext
 
@@ -51,8 +51,7 @@ class ShellcheckFindings(Rule):
     fix_en = "Fix as the shellcheck code describes"
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
-        scripts = [s.path for s in ctx.project.scripts]
-        for comment in run_shellcheck(ctx.project.root, scripts):
+        for comment in shellcheck_started(ctx.project).result():
             finding = self.finding(
                 ctx, file=comment.file, line=comment.line,
                 message=f"SC{comment.code}: {comment.message}",

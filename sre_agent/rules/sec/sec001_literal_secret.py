@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
 from sre_agent.models import Finding, Perspective, Severity
@@ -53,6 +54,7 @@ SWITCH_FLAG = re.compile(r"(^|-)stdin$|^(no|with|without|generate|manage|enable|
                          r"exclude|require|force|skip|allow|show|print|rotate)-", re.IGNORECASE)
 
 
+@lru_cache(maxsize=16384)
 def is_secret_name(name: str) -> bool:
     """A key that names a secret value: `DBPassword`, `api_token`, `--secret-string`.
     For condition keys (`token.actions.githubusercontent.com:aud`) only the part after the last
@@ -64,6 +66,7 @@ def is_secret_name(name: str) -> bool:
                    for word in _KEY_WORD.findall(part))
 
 
+@lru_cache(maxsize=16384)
 def names_secret_setting(name: str) -> bool:
     """A key that mentions a secret but is not one (`TokenValidityUnits`, `PasswordPolicy`):
     nothing below it is a secret either (`RefreshToken: days`, `RequireNumbers: true`)."""
