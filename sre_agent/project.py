@@ -66,7 +66,14 @@ class Document:
         lowered = self.path.casefold()
         return any(word in lowered for word in RUNBOOK_WORDS) or PurePosixPath(lowered).name == "readme.md"
 
-    def shell_blocks(self) -> Iterator[tuple[CodeBlock, ShellScript]]:
+    def shell_blocks(self) -> list[tuple[CodeBlock, ShellScript]]:
+        """Parsed once per document: every rule that follows commands asks again."""
+        cached = self.__dict__.get("_shell_blocks")
+        if cached is None:
+            cached = self.__dict__["_shell_blocks"] = list(self._shell_blocks())
+        return cached
+
+    def _shell_blocks(self) -> Iterator[tuple[CodeBlock, ShellScript]]:
         """Fenced bash blocks that are the project's own procedure: their commands are reviewed
         like scripts. Illustrations are not run — usage examples, design options and bad
         examples (the block's role, see parsing.markdown.block_role) — and nothing in a

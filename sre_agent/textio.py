@@ -18,6 +18,7 @@ SNIFF_BYTES = 8192
 CONTROL_RATIO = 0.30
 # Control bytes that ordinary text does contain: \b \t \n \f \r and ESC (ISO-2022-JP, ANSI colours).
 _TEXT_CONTROLS = frozenset(b"\b\t\n\f\r\x1b")
+_NOT_CONTROL = bytes(b for b in range(256) if not ((b < 0x20 and b not in _TEXT_CONTROLS) or b == 0x7F))
 _ODD_CHARS = re.compile(r"[\uff61-\uff9f\ue000-\uf8ff\x80-\x9f]")
 
 
@@ -32,7 +33,7 @@ def looks_binary(data: bytes) -> bool:
         return False
     if b"\x00" in sample:
         return True
-    controls = sum(1 for b in sample if (b < 0x20 and b not in _TEXT_CONTROLS) or b == 0x7F)
+    controls = len(sample.translate(None, _NOT_CONTROL))   # counted in C, not byte by byte
     return controls / len(sample) > CONTROL_RATIO
 
 

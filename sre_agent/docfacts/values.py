@@ -7,6 +7,7 @@ returns None when the value cannot be read — callers treat None as unknown, ne
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 import unicodedata
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ _MONEY = re.compile(
     re.IGNORECASE)
 
 
+@lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """normalize_cell plus 約 anywhere before a number and thousands separators kept intact."""
     return _APPROX_ANYWHERE.sub("", normalize_cell(text))
