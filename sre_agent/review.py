@@ -152,7 +152,7 @@ def review_project(project: Project, config: ReviewConfig, llm_backend=None,
     (parameter files, parent stacks, scripts, alarms) and reports nothing of its own."""
     ctx = RuleContext(project=project, lang=config.lang, mode=config.mode)
     rules = SreRulesAnalyzer()
-    findings, runs = _run_analyzers(ctx, config, rules, focus, prewarmed or {})
+    findings, runs = _run_analyzers(ctx, config, rules, focus, prewarmed)
     _judge_drafts_as_info(project, findings, config.lang)
     if focus is not None:
         findings = [f for f in findings if f.file and in_focus(f.file, focus)]
@@ -235,6 +235,7 @@ def _run_analyzers(ctx: RuleContext, config: ReviewConfig, rules: SreRulesAnalyz
                    ) -> tuple[list[Finding], list[AnalyzerRun]]:
     """Analyzers with per-file work (cfn-lint, checkov) go to worker processes with a time
     budget per file; the others (our rules, which read the whole project) run here meanwhile."""
+    prewarmed = prewarmed or {}
     findings: list[Finding] = []
     runs: list[AnalyzerRun] = []
     pooled: list[tuple[Analyzer, WorkerRun, dict[str, str], list[Finding]]] = []
@@ -251,8 +252,8 @@ def _run_analyzers(ctx: RuleContext, config: ReviewConfig, rules: SreRulesAnalyz
             work, keys, cached = _split_cached(analyzer, ctx, work, stored)
             run = WorkerRun(analyzer.name, partial(analyzer.analyze_items, ctx), work,
                             config.file_timeout)
-            if analyzer.name in (prewarmed or {}) and work and hasattr(analyzer, "handover"):
-                run.prewarmed = (prewarmed or {})[analyzer.name]
+            if analyzer.name in prewarmed and work and hasattr(analyzer, "handover"):
+                run.prewarmed = prewarmed[analyzer.name]
                 run.handover = analyzer.handover(ctx, work)
             pooled.append((analyzer, run, keys, cached))
         else:
