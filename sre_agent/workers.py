@@ -254,31 +254,34 @@ def drive_all(runs: list[WorkerRun], while_waiting: Callable[[], None] | None = 
     worker's queue runs dry, its slot goes to the longest remaining queue."""
     slots = len(runs)
     gc.freeze()   # the parsed project goes to the permanent generation: no worker walks it
-    workers = [_Worker(run) for run in runs if run.pending]
-    if while_waiting is not None:
-        while_waiting()
-    while True:
-        workers = [w for w in workers if w.alive]
-        while len(workers) < slots and (run := _next_run(runs)) is not None:
-            workers.append(_Worker(run))
-        if not workers:
-            return
-        live = {w.conn: w for w in workers}
-        timeout = max(0.0, min(w.deadline for w in workers) - time.monotonic())
-        for conn in wait(list(live), timeout=timeout):
-            worker = live[conn]
-            if not worker.alive:
-                continue
-            try:
-                message = conn.recv()
-            except (EOFError, OSError):
-                worker.closed()
-                continue
-            worker.handle(message)
-        now = time.monotonic()
-        for worker in workers:
-            if worker.alive and worker.deadline <= now and not _has_data(worker.conn):
-                worker.expire()
+    try:
+        workers = [_Worker(run) for run in runs if run.pending]
+        if while_waiting is not None:
+            while_waiting()
+        while True:
+            workers = [w for w in workers if w.alive]
+            while len(workers) < slots and (run := _next_run(runs)) is not None:
+                workers.append(_Worker(run))
+            if not workers:
+                return
+            live = {w.conn: w for w in workers}
+            timeout = max(0.0, min(w.deadline for w in workers) - time.monotonic())
+            for conn in wait(list(live), timeout=timeout):
+                worker = live[conn]
+                if not worker.alive:
+                    continue
+                try:
+                    message = conn.recv()
+                except (EOFError, OSError):
+                    worker.closed()
+                    continue
+                worker.handle(message)
+            now = time.monotonic()
+            for worker in workers:
+                if worker.alive and worker.deadline <= now and not _has_data(worker.conn):
+                    worker.expire()
+    finally:
+        gc.unfreeze()   # a long-lived caller (a server) must get its memory back later
 
 
 def _has_data(conn: Connection) -> bool:

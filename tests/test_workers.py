@@ -101,3 +101,12 @@ def test_a_prewarmed_worker_nobody_needs_is_ended() -> None:
     warm = Prewarmed("test", warm_up)
     warm.close()
     assert not warm.process.is_alive() and warm.process.exitcode is not None
+
+
+def test_the_collector_gets_the_project_back_after_the_workers() -> None:
+    """drive_all freezes the heap for its forks; a long-lived caller (a server) must not keep
+    every reviewed project in the permanent generation."""
+    import gc
+
+    run([["a"]])
+    assert gc.get_freeze_count() == 0
