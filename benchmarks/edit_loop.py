@@ -29,12 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-QUIET = {"CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "BC_SKIP_MAPPING": "TRUE"}
+from compare_cli import BIN, QUIET  # noqa: E402  (same folder; it puts the checkout on sys.path)
 
 
 def timed(command: list[str], env: dict[str, str], out: Path | None = None) -> float:
