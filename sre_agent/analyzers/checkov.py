@@ -164,8 +164,7 @@ class CheckovAnalyzer:
         Terraform file (variables, tfvars, local modules): keyed on all of them together."""
         framework, path = item.split(":", 1)
         if framework == "terraform":
-            texts = sorted((t.path, ctx.project.texts.get(t.path, "")) for t in ctx.project.terraform)
-            content = digest("\0".join(f"{p}\0{t}" for p, t in texts))
+            content = ctx.project.memo("terraform-digest", lambda: _terraform_digest(ctx.project))
         elif path in ctx.project.texts:
             content = digest(ctx.project.texts[path])
         else:
@@ -247,6 +246,12 @@ class CheckovAnalyzer:
                                  f"Fix as checkov {check.check_id} describes")
             + (f": {check.guideline}" if check.guideline else ""),
         )
+
+
+def _terraform_digest(project: Any) -> str:
+    """Every Terraform file of the project, once per review (each module's key shares it)."""
+    texts = sorted((t.path, project.texts.get(t.path, "")) for t in project.terraform)
+    return digest("\0".join(f"{path}\0{text}" for path, text in texts))
 
 
 _SAMPLE_PASSWORD = re.compile(r"^(?:password|passw0rd|pass|admin|test|example|sample|demo|secret|changeme|user)"
