@@ -116,24 +116,40 @@ def _rules_command(argv: list[str]) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"review": None, "rule": _rule_command, "rules": _rules_command}
+# name -> (where the command lives as "module:function" taking argv and returning an exit code,
+# its help line). A command module is imported only when its command runs.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "review": ("sre_agent.cli:_agent_review", "PATH...   the SRE review (same as sre-review)"),
+    "rule": ("sre_agent.cli:_rule_command", "ID          print a rule's documentation"),
+    "rules": ("sre_agent.cli:_rules_command",
+              "           list the rules (--markdown: the docs/rules.md page)"),
+}
+
+
+def _agent_review(argv: list[str]) -> int:
+    return run_review(argv, prog="sre-agent review")
+
+
+def _usage() -> str:
+    lines = [f"usage: sre-agent {{{','.join(COMMANDS)}}} ...", ""]
+    lines += [f"  {name} {help_line}" for name, (_, help_line) in COMMANDS.items()]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print("usage: sre-agent {review,rule,rules} ...\n\n"
-              "  review PATH...   the SRE review (same as sre-review)\n"
-              "  rule ID          print a rule's documentation\n"
-              "  rules            list the rules (--markdown: the docs/rules.md page)", file=sys.stderr if not argv else sys.stdout)
+        print(_usage(), file=sys.stderr if not argv else sys.stdout)
         return EXIT_USAGE if not argv else EXIT_OK
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
         print(f"sre-agent: error: unknown command: {command}", file=sys.stderr)
         return EXIT_USAGE
-    if command == "review":
-        return _guarded(lambda: run_review(rest, prog="sre-agent review"))
-    return _guarded(lambda: COMMANDS[command](rest))
+    module_name, function_name = COMMANDS[command][0].split(":")
+    import importlib
+
+    function = getattr(importlib.import_module(module_name), function_name)
+    return _guarded(lambda: function(rest))
 
 
 def agent_main() -> None:
