@@ -123,6 +123,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rule": ("sre_agent.cli:_rule_command", "ID          print a rule's documentation"),
     "rules": ("sre_agent.cli:_rules_command",
               "           list the rules (--markdown: the docs/rules.md page)"),
+    "mcp": ("sre_agent.mcp_server:main",
+            "[--root DIR]  MCP server on stdio: review, explain_rule, list_rules"),
+    "install-claude": ("sre_agent.install_claude:main",
+                       "[DIR] [--force]  Claude Code: the sre agent, /sre-check, .mcp.json"),
 }
 
 

@@ -1,0 +1,197 @@
+"""`sre-agent mcp`: the review as tools over the Model Context Protocol (stdio).
+
+A thin adapter like the CLI: tools take paths, confine them to the server's root, call the core
+(`review`, `render`) and return. Agent frameworks that are not Claude Code reach us this way;
+Claude Code does too, through the `.mcp.json` entry `sre-agent install-claude` writes.
+
+Why the root is ours to enforce: a tool's arguments come from a model, and a model can be
+talked into asking for `../../etc` or a symlink planted in the project. The root is fixed when
+the server starts (`--root`, else Claude Code's `CLAUDE_PROJECT_DIR`, else the working
+directory) — MCP roots are deprecated and a client-declared root would be the client's word.
+
+stdout carries protocol only: the SDK's stdio transport points fd 1 at stderr while it serves
+(children and C code included), and each tool call also redirects `sys.stdout` to stderr, so a
+stray print in cfn-lint, checkov or a rule can never corrupt a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import sys
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Literal
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import CallToolResult, TextContent
+from pydantic import BaseModel, Field
+
+from sre_agent.models import Review
+
+LOG = logging.getLogger("sre_agent.mcp")
+SERVER_NAME = "sre-agent"
+INSTRUCTIONS = (
+    "SRE review of a project's design documents (Japanese 基本設計書 and friends), "
+    "CloudFormation, Terraform and deploy scripts. Call `review` with the paths to check "
+    "(mode light = the named files inside their project, like /check; deep = the whole chain "
+    "企画 → 要件 → 設計 → code, like /check all), then reason over its findings; every finding "
+    "names a rule id that `explain_rule` documents. Paths are relative to the server's root.")
+
+
+class PathRefused(ValueError):
+    """A tool argument names something outside the server's root (or nothing at all)."""
+
+
+def confine(root: Path, raw: str) -> Path:
+    """The real path `raw` names, if it stays inside `root` (already resolved).
+
+    Three ways out are told apart, so the model (and its user) learn which one they tried:
+    an absolute path elsewhere, a `..` climb, and a symbolic link whose target is outside.
+    """
+    if not raw or not raw.strip() or "\0" in raw:
+        raise PathRefused("refused: empty path")
+    given = Path(raw)
+    lexical = Path(os.path.normpath(given if given.is_absolute() else root / given))
+    if not lexical.is_relative_to(root):
+        if given.is_absolute():
+            raise PathRefused(f"refused: {raw} is outside the server root {root}")
+        raise PathRefused(f"refused: {raw} leaves the server root {root} through '..'")
+    if not lexical.exists() and not lexical.is_symlink():
+        raise PathRefused(f"path not found: {raw} (paths are relative to {root})")
+    resolved = lexical.resolve()
+    if not resolved.is_relative_to(root):
+        raise PathRefused(f"refused: {raw} is a symbolic link (or passes through one) that "
+                          f"resolves outside the server root {root}")
+    return resolved
+
+
+class RuleSummary(BaseModel):
+    """One entry of the catalogue, enough to choose which rule to ask `explain_rule` about."""
+
+    id: str = Field(description="Full rule id, e.g. SRE-DEP-004")
+    code: str = Field(description="Short code accepted everywhere, e.g. DEP004")
+    name: str = Field(description="The bad pattern in kebab-case")
+    perspective: str = Field(description="operability | infrastructure | monitoring | cost")
+    severity: str = Field(description="Default severity: error | warning | info")
+    title: str = Field(description="Japanese title of the finding")
+
+
+class RuleCatalogue(BaseModel):
+    rules: list[RuleSummary]
+
+
+def build_server(root: Path, llm: Literal["auto", "on", "off"] = "auto") -> MCPServer:
+    """The MCPServer with our tools, bound to `root` (resolved). Separate from `main` so the
+    tools can be exercised in-process as well as over stdio."""
+    server = MCPServer(name=SERVER_NAME, instructions=INSTRUCTIONS, version=_version())
+
+    @server.tool()
+    async def review(
+        paths: Annotated[list[str], Field(min_length=1, description=(
+            "Files or folders to review, relative to the server root (e.g. ['.'] or "
+            "['infra/stacks/02-database.yaml']); nothing outside the root is accepted"))],
+        ctx: Context,
+        mode: Annotated[Literal["light", "deep"], Field(description=(
+            "light = /check: findings for the named files only, judged inside their project; "
+            "deep = /check all: the whole project, cross-document checks and the LLM pass"))
+        ] = "deep",
+        lang: Annotated[Literal["ja", "en"], Field(description="language of the markdown")] = "ja",
+    ) -> Annotated[CallToolResult, Review]:
+        """SRE review: returns the `## sre レビュー結果` markdown as text and the sre-review/1
+        JSON contract (verdict yes|conditional|no, files, findings with file/line/resource and
+        rule id) as structured content. Nothing reviewed is executed."""
+        try:
+            targets = [confine(root, raw) for raw in paths]
+        except PathRefused as exc:
+            raise ToolError(str(exc)) from None
+        await ctx.report_progress(0, 3, f"reviewing {len(targets)} path(s) in {mode} mode")
+        run = partial(_review_quietly, targets, mode, lang, llm)
+        try:
+            result = await anyio.to_thread.run_sync(run)
+        except Exception as exc:  # the engine turns file problems into findings; this is ours
+            LOG.debug("review failed", exc_info=True)
+            raise ToolError(f"review failed: {type(exc).__name__}: {exc}") from None
+        await ctx.report_progress(1, 3, f"analyzers done: {len(result.findings)} finding(s)")
+        from sre_agent.render import render
+
+        await ctx.report_progress(2, 3, "rendering")
+        markdown = render(result, "md", lang)
+        contract = json.loads(render(result, "json", lang))
+        await ctx.report_progress(3, 3, f"verdict: {result.verdict}")
+        return CallToolResult(content=[TextContent(type="text", text=markdown)],
+                              structured_content=contract)
+
+    @server.tool()
+    def explain_rule(
+        rule_id: Annotated[str, Field(description="A rule id or short code: SRE-DEP-004, DEP004")],
+    ) -> str:
+        """What a rule checks, the outage it prevents, an example and the fix."""
+        from sre_agent.rules.base import rule_by_id
+
+        rule = rule_by_id(rule_id)
+        if rule is None:
+            raise ToolError(f"unknown rule: {rule_id} (list_rules gives the catalogue)")
+        return rule.documentation()
+
+    @server.tool()
+    def list_rules() -> RuleCatalogue:
+        """The catalogue of our SRE rules (cfn-lint and checkov findings keep their own ids)."""
+        from sre_agent.rules.base import all_rules, short_code
+
+        return RuleCatalogue(rules=[
+            RuleSummary(id=r.id, code=short_code(r.id), name=r.name,
+                        perspective=r.perspective.value, severity=r.severity.value,
+                        title=r.title_ja) for r in all_rules()])
+
+    return server
+
+
+def _review_quietly(targets: list[Path], mode: str, lang: str, llm: str):
+    """The core call, with any stray print sent to stderr instead of the protocol stream."""
+    from sre_agent.review import ReviewConfig, review
+
+    config = ReviewConfig(mode=mode, lang=lang, llm=llm, cache=True)
+    with contextlib.redirect_stdout(sys.stderr):
+        return review(targets, config)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sre-agent")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def server_root(given: str | None) -> Path:
+    """`--root`, else the project Claude Code launched us for, else the working directory."""
+    return Path(given or os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()).resolve()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="sre-agent mcp", description="MCP server on stdio: tools review, explain_rule, "
+        "list_rules. Paths are confined to the root.")
+    parser.add_argument("--root", metavar="DIR", help="the only folder tools may read (default: "
+                        "$CLAUDE_PROJECT_DIR, else the working directory)")
+    parser.add_argument("--llm", choices=("off", "on", "auto"), default="auto",
+                        help="LLM pass of deep reviews; auto = on when ANTHROPIC_API_KEY is set")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logs on stderr")
+    args = parser.parse_args(argv)
+    root = server_root(args.root)
+    if not root.is_dir():
+        print(f"sre-agent mcp: error: root is not a directory: {args.root or root}", file=sys.stderr)
+        return 2
+    from sre_agent.cli import _setup_logging
+
+    _setup_logging(args.verbose)   # before the SDK's basicConfig: our stderr handler wins
+    LOG.info("serving %s", root)
+    build_server(root, args.llm).run("stdio")
+    return 0
