@@ -10,19 +10,55 @@ Forms:
   that resource.
 Ids may be written `SRE-MAZ-001`, `MAZ001`, `CKV_AWS_157`, `checkov:CKV_AWS_157`, `W3011`,
 `SC2086`. Suppressed findings stay in the JSON and in the appendix with their reason.
+
+Either form may expire: `ignore=SRE-DEP-004 until=2027-03-31 理由` (Metadata: `until:
+2027-03-31`). From the day after that date it no longer mutes anything, and SUP002 reports it —
+a temporary exception must not quietly become permanent. An unreadable date mutes nothing
+either. "Today" is `date.today()` unless a review sets another (`review_date`), so tests and
+reruns of an old review can fix it.
 """
 
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import date
+from typing import Iterator
 
 from sre_agent.models import Finding
 from sre_agent.project import Project
 from sre_agent.rules.base import canonical_id
 
 COMMENT = re.compile(
-    r"(?:#|//|<!--)\s*sre-review:\s*(ignore|ignore-file)=([A-Za-z0-9_:,\-]+)[ \t]*(.*?)\s*(?:-->)?\s*$")
+    r"(?:#|//|<!--)\s*sre-review:\s*(ignore|ignore-file)=([A-Za-z0-9_:,\-]+)"
+    r"(?:[ \t]+until=(\S+))?[ \t]*(.*?)\s*(?:-->)?\s*$")
+_TODAY: ContextVar[date | None] = ContextVar("sre_agent_review_date", default=None)
+
+
+def today() -> date:
+    return _TODAY.get() or date.today()
+
+
+@contextmanager
+def review_date(day: date | None) -> Iterator[None]:
+    """The date expiring suppressions are judged against while one review runs."""
+    token = _TODAY.set(day)
+    try:
+        yield
+    finally:
+        _TODAY.reset(token)
+
+
+def parse_until(text: str | None) -> date | None | str:
+    """The expiry date, None without one, or the raw text when it is not a YYYY-MM-DD date."""
+    if text is None or text == "":
+        return None
+    try:
+        return date.fromisoformat(str(text).strip())
+    except ValueError:
+        return str(text)
 
 
 @dataclass(frozen=True)
@@ -33,9 +69,15 @@ class Suppression:
     line: int | None          # None: whole file (or the whole resource)
     resource: str | None = None
     end_line: int | None = None
+    until: date | str | None = None   # str: a date we could not read
+
+    @property
+    def expired(self) -> bool:
+        """Past its date (or with an unreadable one): it mutes nothing and SUP002 reports it."""
+        return isinstance(self.until, str) or (self.until is not None and self.until < today())
 
     def matches(self, finding: Finding) -> bool:
-        if finding.file != self.file or not _id_matches(self.ids, finding):
+        if self.expired or finding.file != self.file or not _id_matches(self.ids, finding):
             return False
         if self.resource is not None:
             return finding.resource == self.resource
@@ -76,18 +118,21 @@ def _scan(project: Project) -> list[Suppression]:
         for number, line in enumerate(lines, start=1):
             match = COMMENT.search(line)
             if match:
-                scope, ids, reason = match.groups()
+                scope, ids, until, reason = match.groups()
                 found.append(Suppression(tuple(i for i in ids.split(",") if i), reason.strip(),
                                          path, None if scope == "ignore-file" else number,
-                                         end_line=_covered_until(lines, number)))
+                                         end_line=_covered_until(lines, number),
+                                         until=parse_until(until)))
     for template in project.templates:
         for resource in template.resources.values():
             meta = resource.body.get("Metadata")
             entries = meta.get("sre-review", {}).get("ignore", []) if isinstance(meta, dict) else []
             for entry in entries if isinstance(entries, list) else []:
                 if isinstance(entry, dict) and entry.get("id"):
+                    until = entry.get("until")
                     found.append(Suppression((str(entry["id"]),), str(entry.get("reason") or "").strip(),
-                                             template.path, resource.line, resource.logical_id))
+                                             template.path, resource.line, resource.logical_id,
+                                             until=until if isinstance(until, date) else parse_until(until)))
     return found
 
 
@@ -109,4 +154,6 @@ def apply(findings: list[Finding], suppressions: list[Suppression]) -> None:
             if suppression.matches(finding):
                 finding.suppressed = True
                 finding.suppression_reason = suppression.reason or None
+                if suppression.until is not None and suppression.reason:
+                    finding.suppression_reason += f" (until {suppression.until})"
                 break
