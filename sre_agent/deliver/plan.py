@@ -26,6 +26,8 @@ class StackPlan(BaseModel):
     stateful: bool = Field(default=False, description="holds data: RDS, ElastiCache, S3 with data")
     named_iam: bool = Field(default=False,
                             description="creates named IAM resources: needs CAPABILITY_NAMED_IAM")
+    iam: bool = Field(default=False,
+                      description="creates IAM resources (roles without names): needs CAPABILITY_IAM")
     purpose: str = Field(default="", description="one Japanese line for the runbook and report")
 
 
