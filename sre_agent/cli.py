@@ -127,6 +127,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
             "[--root DIR]  MCP server on stdio: review, explain_rule, list_rules"),
     "install-claude": ("sre_agent.install_claude:main",
                        "[DIR] [--force]  Claude Code: the sre agent, /sre-check, .mcp.json"),
+    "loadtest": ("sre_agent.loadtest:main",
+                 "plan DOCS... | run SCENARIOS.yaml  load tests with Locust (section 6)"),
 }
 
 
