@@ -1,0 +1,425 @@
+"""Reading an `InfraSpec` out of design documents.
+
+The facts the review already extracts (`sre_agent.docfacts`: SLO rows, sizes from parameter
+sheets, redundancy claims, monitoring tables, regions) are reused; the few a build needs and a
+review does not (subnet CIDRs, task CPU / memory, the DB engine, the health-check path, the
+project identifier) are read here the same way — by heading words and table headers, never by
+section numbers. Every value records its `file:line`; a value the documents do not give gets
+the conservative default with the reason, and a value that is only a placeholder
+(`ops@example.co.jp`) is not used.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sre_agent.deliver.spec import (
+    FARGATE_MEMORY, LOG_RETENTION_DAYS, AlarmThresholds, CacheSpec, DatabaseSpec, EnvironmentSpec,
+    InfraSpec, SloSpec, SpecError, SpecResult, SpecSource,
+)
+from sre_agent.docfacts import values as v
+from sre_agent.docfacts.extract import Unit, environment_in, extract, has, units
+from sre_agent.docfacts.facts import DocFacts, Where
+from sre_agent.environments import canonical, is_prod
+from sre_agent.project import Project, load_project
+
+ENV_WORD = re.compile(r"(?<![A-Za-z0-9])(prd|prod|production|stg|staging|stage|dev|develop|test|qa)(?![A-Za-z0-9])")
+PROJECT_PREFIX = re.compile(
+    r"(?<![A-Za-z0-9_/.-])([a-z][a-z0-9]{1,30})-(?:<環境>|<env>|\$\{Environment\}|\$\{ENV\}|prd|prod|stg|dev)(?![a-z0-9])")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PLACEHOLDER_MAIL = re.compile(r"@example\.(?:com|org|net|jp|co\.jp)$|^(?:changeme|your|dummy|xxx)", re.I)
+CIDR = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}/\d{1,2})\b")
+ENV_ORDER = {"dev": 0, "test": 1, "stg": 2, "prod": 3}
+
+
+@dataclass
+class Found:
+    """One value with the place it was read (or the reason it was defaulted)."""
+
+    value: Any
+    origin: str
+
+
+@dataclass
+class Reading:
+    root: Path
+    facts: DocFacts
+    units: list[Unit]
+    shared: dict[str, Found] = field(default_factory=dict)  # spec-wide fields
+    per_env: dict[str, dict[str, Found]] = field(default_factory=dict)  # canonical env -> field
+    prerequisites: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def at(self, where: Where) -> str:
+        path = self.root / where.file
+        shown = os.path.relpath(path)
+        return f"{shown if not shown.startswith('..') else path}:{where.line}"
+
+    def put(self, name: str, value: Any, where: Where, env: str | None = None) -> None:
+        """The first reading wins: documents repeat a value (要件定義 and 基本設計) in order."""
+        target = self.shared if env is None else self.per_env.setdefault(env, {})
+        target.setdefault(name, Found(value, self.at(where)))
+
+
+def read_documents(paths: list[Path], project: str | None) -> SpecResult:
+    loaded = load_project(paths)
+    documents = [d for d in loaded.documents]
+    if not documents:
+        raise SpecError(f"no design documents (markdown) under {', '.join(str(p) for p in paths)}")
+    reading = Reading(loaded.root, extract(loaded),
+                      [u for d in documents for u in units(d.path, list(d.doc.sections()))])
+    _from_facts(reading)
+    for unit in reading.units:
+        _subnets(reading, unit)
+        _task_size(reading, unit)
+        _parameter_row(reading, unit)
+        _alert_email(reading, unit)
+    names = _environment_names(loaded)
+    return _build(reading, names, project or _project_name(reading, loaded))
+
+
+def _from_facts(r: Reading) -> None:
+    facts = r.facts
+    for region, where in facts.regions:
+        r.put("region", region, where)
+    for fact in facts.availability:
+        r.put("slo.availability_percent", fact.percent, fact.where)
+    for slo in facts.slos:
+        if slo.error_rate_percent is not None and has(slo.name, ("エラー率", "error", "失敗率")):
+            r.put("slo.error_rate_percent", slo.error_rate_percent, slo.where)
+        latency = re.search(r"(?:(\d{2})\s*%\s*ile|p(\d{2}))[^0-9]*(\d+(?:\.\d+)?)\s*(ms|秒|s)(?![a-z])",
+                            v.fold(slo.target), re.I)
+        if latency and has(slo.name, ("レスポンス", "応答", "latency", "response")):
+            pct = latency.group(1) or latency.group(2)
+            ms = float(latency.group(3)) * (1 if latency.group(4) == "ms" else 1000)
+            if pct in ("95", "99"):
+                r.put(f"slo.latency_p{pct}_ms", int(ms), slo.where)
+    for size in facts.sizes:
+        env = size.environment
+        if size.key in ("task_min", "task_max"):
+            key = "min_capacity" if size.key == "task_min" else "max_capacity"
+            r.put(key, int(size.value), size.where, env)
+        elif size.key == "task_desired":
+            r.put("task_desired", int(size.value), size.where, env)
+        elif size.key == "db_instance_class" and str(size.value).startswith("db."):
+            r.put("db_instance_class", size.value, size.where, env)
+        elif size.key == "db_instance_class" and str(size.value).startswith("cache."):
+            r.put("cache_node_type", size.value, size.where, env)
+        elif size.key == "db_storage_gb":
+            r.put("db_allocated_storage_gb", int(size.value), size.where, env)
+            limit = re.search(r"(?:上限|最大|max)\D{0,6}(\d+)\s*(GB|GiB|TB)", v.fold(size.text), re.I)
+            if limit:
+                gb = int(limit.group(1)) * (1024 if limit.group(2).upper().startswith("T") else 1)
+                r.put("db_max_allocated_storage_gb", gb, size.where, env)
+        elif size.key == "backup_retention_days":
+            r.put("db_backup_retention_days", int(size.value), size.where, env)
+        elif size.key in ("app_log_retention_days", "log_retention_days"):
+            r.put("log_retention_days", int(size.value), size.where, env)
+        elif size.key == "rds_log_retention_days":
+            r.put("db_log_retention_days", int(size.value), size.where, env)
+    for claim in facts.redundancy:
+        if claim.component == "rds":
+            r.put("db_multi_az", True, claim.where, "prod")
+            for env in _disabled_environments(claim.text):
+                r.put("db_multi_az", False, claim.where, env)
+        if claim.component == "elasticache":
+            r.put("cache", True, claim.where)
+    for row in facts.monitoring:
+        _monitoring_row(r, row.metric, row.threshold, row.where)
+
+
+def _disabled_environments(text: str) -> list[str]:
+    """`stg は無効` / `検証環境はシングルAZ`: the environments a redundancy row turns off."""
+    found = []
+    for m in re.finditer(r"(prd|prod|stg|staging|dev|検証|開発)\s*(?:環境)?\s*(?:は|:)\s*(無効|なし|シングル\s*AZ|false|single)",
+                         v.fold(text), re.I):
+        env = canonical(m.group(1))
+        if env:
+            found.append(env)
+    return found
+
+
+def _monitoring_row(r: Reading, metric: str, threshold: str, where: Where) -> None:
+    number = v.number(threshold)
+    if number is None:
+        return
+    name = metric.casefold()
+    if "ecs" in name and "cpu" in name:
+        r.put("alarms.ecs_cpu_percent", int(number), where)
+    elif "ecs" in name and ("memory" in name or "メモリ" in name):
+        r.put("alarms.ecs_memory_percent", int(number), where)
+    elif "rds" in name and "cpu" in name:
+        r.put("alarms.rds_cpu_percent", int(number), where)
+    elif "freestorage" in name.replace(" ", "") or "空きストレージ" in name:
+        gib = v.gigabytes(threshold)
+        if gib:
+            r.put("alarms.rds_free_storage_gib", int(gib), where)
+    elif "connections" in name or "接続数" in name:
+        r.put("alarms.rds_connections", int(number), where)
+    elif "targetresponsetime" in name.replace(" ", "") or "応答時間" in name:
+        ms = number * (1000 if re.search(r"\d\s*(秒|s)\b", v.fold(threshold)) else 1)
+        r.put("alarms.response_time_p95_ms", int(ms), where)
+    elif "5xx_count" in name or ("5xx" in name and ("件" in threshold or "count" in name)):
+        r.put("alarms.target_5xx_per_minute", int(number), where)
+
+
+def _subnets(r: Reading, unit: Unit) -> None:
+    """`| サブネット名 | CIDR | AZ | タイプ |`: tiers from the type (or name) column, per environment."""
+    table = unit.table
+    if table is None or table.column("cidr") is None:
+        return
+    cidr_cell = unit.cells[table.column("cidr")] if table.column("cidr") < len(unit.cells) else ""
+    match = CIDR.search(cidr_cell)
+    if not match:
+        return
+    cidr = match.group(1)
+    type_col = table.column("タイプ", "種別", "type", "用途", "区分")
+    label = " ".join(c for i, c in enumerate(unit.cells) if i != table.column("cidr")).casefold()
+    kind = unit.cells[type_col].casefold() if type_col is not None and type_col < len(unit.cells) else label
+    env = _env_of(unit) or "all"
+    if has(label, ("vpc",)) and not has(label, ("subnet", "サブネット")):
+        r.put("vpc_cidr", cidr, unit.where, env)
+        return
+    tier = ("data" if has(kind + " " + label, ("データ", "data", "db", "rds", "database", "isolated"))
+            else "public" if has(kind, ("パブリック", "public"))
+            else "app" if has(kind, ("プライベート", "private", "アプリ", "app", "protected")) else None)
+    if tier:
+        bucket = r.per_env.setdefault(env, {}).setdefault(f"{tier}_subnets", Found([], r.at(unit.where)))
+        if cidr not in bucket.value:
+            bucket.value.append(cidr)
+
+
+def _env_of(unit: Unit) -> str | None:
+    env_col = unit.table.column("環境", "environment") if unit.table is not None else None
+    if env_col is not None and env_col < len(unit.cells):
+        return canonical(unit.cells[env_col]) or environment_in(unit.cells[env_col])
+    for title in reversed(unit.section.path()):
+        env = environment_in(title)
+        if env:
+            return env
+    return None
+
+
+def _task_size(r: Reading, unit: Unit) -> None:
+    """`| 環境 | CPU | メモリ | タスク数 |`: 0.5 vCPU → 512 units, 1GB → 1024 MiB."""
+    table = unit.table
+    if table is None:
+        return
+    cpu_col, mem_col = table.column("cpu"), table.column("メモリ", "memory")
+    env = _env_of(unit) if table.column("環境", "environment") is not None else None
+    if cpu_col is None or mem_col is None or env is None or max(cpu_col, mem_col) >= len(unit.cells):
+        return
+    cpu = re.search(r"(\d+(?:\.\d+)?)\s*(vcpu|units?)?", v.fold(unit.cells[cpu_col]), re.I)
+    memory = re.search(r"(\d+(?:\.\d+)?)\s*(GB|GiB|MB|MiB)", v.fold(unit.cells[mem_col]), re.I)
+    if cpu:
+        units_ = float(cpu.group(1)) * (1024 if (cpu.group(2) or "vcpu").lower() == "vcpu" and float(cpu.group(1)) <= 16 else 1)
+        r.put("task_cpu", int(units_), unit.where, env)
+    if memory:
+        mib = float(memory.group(1)) * (1024 if memory.group(2).upper().startswith("G") else 1)
+        r.put("task_memory", int(mib), unit.where, env)
+
+
+def _parameter_row(r: Reading, unit: Unit) -> None:
+    """`| パラメーター | 値 | 備考 |` rows the review does not need: engine, ports, health check."""
+    table = unit.table
+    if table is None or len(unit.cells) < 2 or table.column("値", "設定値", "value") is None:
+        return
+    label = v.fold(unit.cells[0]).replace(" ", "").casefold()
+    value = v.fold(unit.cells[table.column("値", "設定値", "value")])
+    if label in ("エンジン", "engine", "dbエンジン", "データベースエンジン"):
+        engine = re.search(r"(postgres(?:ql)?|mysql)\s*(\d+(?:\.\d+)*)?", value, re.I)
+        if engine:
+            r.put("database.engine", "postgres" if engine.group(1).lower().startswith("postgres") else "mysql", unit.where)
+            if engine.group(2):
+                r.put("database.engine_version", engine.group(2), unit.where)
+    elif "ヘルスチェックパス" in label or label in ("healthcheckpath",):
+        path = re.search(r"(/[\w./-]*)", value)
+        if path:
+            r.put("health_check_path", path.group(1), unit.where)
+    elif "猶予" in label or "graceperiod" in label:
+        seconds = v.minutes(value)
+        if seconds is not None:
+            r.put("health_check_grace_seconds", int(round(seconds * 60)), unit.where)
+    elif "コンテナポート" in label or label in ("containerport", "アプリケーションポート", "ポート番号"):
+        port = v.number(value)
+        if port:
+            r.put("container_port", int(port), unit.where)
+    elif label in ("vpccidr", "vpc"):
+        match = CIDR.search(value)
+        if match:
+            r.put("vpc_cidr", match.group(1), unit.where, _env_of(unit) or "all")
+    elif "マルチaz" in label and has(value, ("無効", "なし", "false", "シングル")):
+        r.put("db_multi_az", False, unit.where, _env_of(unit) or "prod")
+
+
+def _alert_email(r: Reading, unit: Unit) -> None:
+    if not has(unit.text, ("通知", "アラート", "alert", "sns", "メール")):
+        return
+    for address in EMAIL.findall(unit.text):
+        if PLACEHOLDER_MAIL.search(address):
+            note = (f"{r.at(unit.where)} の通知先 {address} は例示用ドメインのため使わない"
+                    "（SSM パラメータから読む）")
+            if note not in r.notes:
+                r.notes.append(note)
+            continue
+        r.put("alert_email", address, unit.where, _env_of(unit) or "all")
+
+
+def _environment_names(loaded: Project) -> list[str]:
+    """The environment names as the documents spell them (prd, not prod), in deploy order."""
+    spelled: dict[str, Counter] = {}
+    for document in loaded.documents:
+        for word in ENV_WORD.findall(document.text):
+            env = canonical(word)
+            if env:
+                spelled.setdefault(env, Counter())[word.lower()] += 1
+    names = {env: counter.most_common(1)[0][0] for env, counter in spelled.items()}
+    if "prod" not in names:
+        names["prod"] = "prd"
+    if len(names) == 1:
+        names["stg"] = "stg"
+    return [names[env] for env in sorted(names, key=lambda e: ENV_ORDER.get(e, 1))]
+
+
+def _project_name(r: Reading, loaded: Project) -> str:
+    counts: Counter = Counter()
+    for document in loaded.documents:
+        counts.update(m.group(1) for m in PROJECT_PREFIX.finditer(document.text))
+    for name, _ in counts.most_common():
+        if name not in ("release", "app", "aws", "cdk"):
+            return name
+    raise SpecError("the design documents name no project identifier (e.g. `inventory-prd-...`): "
+                    "pass the project name")
+
+
+def _build(r: Reading, names: list[str], project: str) -> SpecResult:
+    sources: list[SpecSource] = []
+
+    def take(name: str, default: Any, why: str) -> Any:
+        found = r.shared.get(name)
+        value, origin = (found.value, found.origin) if found else (default, f"default: {why}")
+        sources.append(SpecSource(field=name, value=str(value), origin=origin))
+        return value
+
+    spec_values: dict[str, Any] = {"project": project}
+    sources.append(SpecSource(field="project", value=project,
+                              origin="documents: most frequent `<name>-<env>` resource prefix"))
+    spec_values["region"] = take("region", "ap-northeast-1", "設計書にリージョンの記載なし（東京）")
+    spec_values["container_port"] = take("container_port", 8080, "設計書にコンテナポートの記載なし")
+    spec_values["health_check_path"] = take("health_check_path", "/health", "設計書にヘルスチェックパスの記載なし")
+    spec_values["health_check_grace_seconds"] = take(
+        "health_check_grace_seconds", 90, "設計書に猶予期間の記載なし（起動の遅いアプリでも再起動ループしない値）")
+    db = DatabaseSpec()
+    spec_values["database"] = DatabaseSpec(
+        engine=take("database.engine", db.engine, "設計書に DB エンジンの記載なし"),
+        engine_version=take("database.engine_version", db.engine_version, "設計書にエンジンバージョンの記載なし"),
+        name=project.replace("-", "_"), master_username=f"{project.replace('-', '_')}_admin")
+    if "cache" in r.shared:
+        take("cache", True, "")
+        spec_values["cache"] = CacheSpec()
+        sources.append(SpecSource(field="cache.engine", value="valkey",
+                                  origin="default: 設計書にキャッシュエンジンの記載なし（Valkey 8.0）"))
+    slo = SloSpec()
+    availability = take("slo.availability_percent", slo.availability_percent, "設計書に可用性目標の記載なし")
+    spec_values["slo"] = SloSpec(
+        availability_percent=availability,
+        error_rate_percent=take("slo.error_rate_percent", round(100 - availability, 4),
+                                "設計書にエラー率の目標なし（可用性目標の裏返し）"),
+        latency_p95_ms=take("slo.latency_p95_ms", slo.latency_p95_ms, "設計書に応答時間の目標なし"),
+        latency_p99_ms=take("slo.latency_p99_ms", None, "設計書に p99 の目標なし（アラームを置かない）"))
+    alarm_defaults = AlarmThresholds()
+    spec_values["alarms"] = AlarmThresholds(**{
+        key: take(f"alarms.{key}", getattr(alarm_defaults, key), "設計書の監視項目に記載なし")
+        for key in AlarmThresholds.model_fields})
+    environments = [_environment(r, name, sources) for name in names]
+    spec_values["environments"] = environments
+    try:
+        spec = InfraSpec(**spec_values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise SpecError(f"the documents describe an inconsistent system: "
+                        f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+    prerequisites = list(r.notes)
+    for env in environments:
+        base = f"/{project}/{env.name}"
+        if env.alert_email is None:
+            prerequisites.append(f"SSM パラメータ {base}/alert/email（String: アラート通知先のメールアドレス）を作成する")
+        if env.certificate_arn is None:
+            prerequisites.append(f"SSM パラメータ {base}/alb/certificate-arn（String: ALB 用 ACM 証明書の ARN）を作成する")
+        if env.image_tag is None:
+            prerequisites.append(f"SSM パラメータ {base}/app/image-tag（String: コミットハッシュ）をイメージのビルドで書き込む")
+    return SpecResult(spec=spec, sources=sources, prerequisites=prerequisites)
+
+
+ENV_DEFAULTS: dict[str, tuple[Any, str]] = {
+    "task_cpu": (512, "設計書にタスク CPU の記載なし（0.5 vCPU）"),
+    "task_memory": (1024, "設計書にタスクメモリの記載なし（1 GB）"),
+    "min_capacity": (2, "設計書に最小タスク数の記載なし（本番は 2 以上が標準）"),
+    "max_capacity": (4, "設計書に最大タスク数の記載なし（最小の 2 倍）"),
+    "db_instance_class": ("db.t4g.medium", "設計書に DB インスタンスクラスの記載なし"),
+    "db_allocated_storage_gb": (50, "設計書にストレージ容量の記載なし"),
+    "db_max_allocated_storage_gb": (100, "設計書に自動拡張上限の記載なし（割り当ての 2 倍）"),
+    "db_multi_az": (True, "設計書にマルチAZ の記載なし（本番標準どおり有効）"),
+    "db_backup_retention_days": (14, "設計書にバックアップ保持期間の記載なし（標準の推奨 14 日）"),
+    "cache_node_type": ("cache.t4g.small", "設計書にキャッシュノードタイプの記載なし"),
+    "log_retention_days": (90, "設計書にログ保持期間の記載なし"),
+    "db_log_retention_days": (30, "設計書に DB ログの保持期間の記載なし"),
+}
+
+
+def _environment(r: Reading, name: str, sources: list[SpecSource]) -> EnvironmentSpec:
+    env = canonical(name) or name
+    own, shared_env, prod = r.per_env.get(env, {}), r.per_env.get("all", {}), r.per_env.get("prod", {})
+    values: dict[str, Any] = {"name": name}
+
+    def take(key: str, default: Any, why: str) -> Any:
+        if key in own:
+            value, origin = own[key].value, own[key].origin
+        elif key in shared_env:
+            value, origin = shared_env[key].value, shared_env[key].origin
+        elif key in prod:
+            value = prod[key].value
+            origin = prod[key].origin if is_prod(name) else \
+                f"default: 設計書は本番の値のみ（{prod[key].origin}）。{name} も同じ値にする"
+        else:
+            value, origin = default, f"default: {why}"
+        sources.append(SpecSource(field=f"environments.{name}.{key}", value=str(value), origin=origin))
+        return value
+
+    for key, (default, why) in ENV_DEFAULTS.items():
+        values[key] = take(key, default, why)
+    values["desired_count"] = take("task_desired", values["min_capacity"], "希望タスク数は最小タスク数と同じ")
+    if values["task_memory"] not in FARGATE_MEMORY.get(values["task_cpu"], ()):
+        raise SpecError(f"{name}: the documents give a task size Fargate does not offer "
+                        f"({values['task_cpu']} CPU units / {values['task_memory']} MiB)")
+    for key in ("log_retention_days", "db_log_retention_days"):  # CloudWatch accepts fixed periods only
+        values[key] = next(d for d in LOG_RETENTION_DAYS if d >= values[key])
+    values.update(_network(r, name, env, take))
+    email = take("alert_email", None, "設計書に実在の通知先なし（SSM パラメータから読む）")
+    values["alert_email"] = email
+    return EnvironmentSpec(**values)
+
+
+def _network(r: Reading, name: str, env: str, take: Any) -> dict[str, Any]:
+    """Subnets from the documents; the VPC CIDR the smallest /16 holding them when not written;
+    a tier the documents leave out (often the data tier) takes the next free /24s."""
+    public = take("public_subnets", ["10.0.0.0/24", "10.0.1.0/24"], "設計書にサブネット表なし")
+    app = take("app_subnets", ["10.0.10.0/24", "10.0.11.0/24"], "設計書にサブネット表なし")
+    written = [ipaddress.ip_network(c) for c in public + app]
+    supernet = ipaddress.ip_network(f"{written[0].network_address}/16", strict=False)
+    vpc = take("vpc_cidr", str(supernet), f"設計書に VPC CIDR の記載なし（サブネットを含む /16）")
+    taken = {ipaddress.ip_network(c) for c in public + app}
+    free = (s for s in ipaddress.ip_network(vpc).subnets(new_prefix=24)
+            if s.network_address.packed[2] >= 20 and not any(s.overlaps(t) for t in taken))
+    data_default = [str(next(free)) for _ in public]
+    data = take("data_subnets", data_default,
+                "設計書にデータ層サブネットなし（RDS・キャッシュ用に VPC 内の空き /24 を AZ ごとに割り当て）")
+    return {"vpc_cidr": vpc, "public_subnets": public, "app_subnets": app, "data_subnets": data}
