@@ -7,7 +7,8 @@ A file we would write that already holds something else is kept and reported as 
 key by key — the user's other servers always stay. A rerun writes nothing.
 
 `--plugin` writes the same agent and command in the Claude Code plugin layout
-(`.claude-plugin/plugin.json`, `agents/`, `commands/`, `.mcp.json`); the repository's own plugin
+(`.claude-plugin/plugin.json` and a one-plugin `marketplace.json`, `agents/`, `commands/`,
+`.mcp.json`); the repository's own plugin
 files are generated that way, so the two installations cannot drift apart.
 """
 
@@ -38,13 +39,15 @@ class Layout:
     command: str
     tool_prefix: str
     manifest: str | None = None
+    marketplace: str | None = None   # lets `/plugin marketplace add <this repo>` find the plugin
 
 
 PROJECT = Layout(agent=".claude/agents/sre/AGENT.md", command=".claude/commands/sre-check.md",
                  tool_prefix=f"mcp__{SERVER_KEY}__")
 PLUGIN = Layout(agent="agents/sre.md", command="commands/sre-check.md",
                 tool_prefix=f"mcp__plugin_sre-agent_{SERVER_KEY}__",
-                manifest=".claude-plugin/plugin.json")
+                manifest=".claude-plugin/plugin.json",
+                marketplace=".claude-plugin/marketplace.json")
 
 
 class Action(str, Enum):
@@ -71,6 +74,12 @@ def rendered_files(layout: Layout) -> dict[str, str]:
              layout.command: env.get_template("sre-check.md.j2").render(tools=tools)}
     if layout.manifest:
         files[layout.manifest] = _dump_json(plugin_manifest())
+    if layout.marketplace:
+        manifest = plugin_manifest()
+        files[layout.marketplace] = _dump_json({
+            "name": "sre-agent", "owner": manifest["author"],
+            "plugins": [{"name": manifest["name"], "source": "./",
+                         "description": manifest["description"]}]})
     return files
 
 

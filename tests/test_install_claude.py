@@ -187,6 +187,9 @@ def test_the_repository_plugin_is_what_install_claude_writes() -> None:
             f"{rel} is stale: run `sre-agent install-claude --plugin --force .`")
     manifest = json.loads((ROOT / ".claude-plugin" / "plugin.json").read_text())
     assert manifest["name"] == "sre-agent" and manifest["description"]
+    market = json.loads((ROOT / ".claude-plugin" / "marketplace.json").read_text())
+    assert market["plugins"] == [{"name": "sre-agent", "source": "./",
+                                  "description": manifest["description"]}]
     assert json.loads((ROOT / MCP_JSON).read_text())["mcpServers"]["sre-agent"] == OUR_ENTRY
     agent, _ = front_matter(ROOT / PLUGIN.agent)
     assert "mcp__plugin_sre-agent_sre-agent__review" in agent["tools"]
