@@ -1,0 +1,153 @@
+"""The `# インフラレポート: <プロジェクト名>` of shared/spec/formats.md section 2.
+
+Headings are the contract with the PM agent: they live in `templates/task/report.md.j2`,
+character for character. Everything else is read back from the delivered files and the
+self-review: the diagram and alarms from the templates, costs from the embedded price table,
+section 7 from the review's findings. This module shapes those into rows; it decides nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sre_agent.cost import Estimate, price_table
+from sre_agent.deliver.runbook import SloRow, render
+from sre_agent.task.delivered import AlarmRow, Delivered, TemplateSummary, TopicRow
+from sre_agent.task.evidence import CheckResult
+
+REPORT = "infra-report.md"
+
+CATEGORY = {  # cost category → (リソース, 理由)
+    "fargate": ("ECS Fargate", "サーバーレスでホスト管理が不要。2AZ に分散し Auto Scaling"),
+    "rds": ("RDS", "マネージド DB。マルチAZ の同期スタンバイで自動フェイルオーバー"),
+    "aurora": ("Aurora", "マネージド DB クラスター"),
+    "elasticache": ("ElastiCache", "セッション・キャッシュ。マルチAZ で自動フェイルオーバー"),
+    "alb": ("ALB", "2AZ の負荷分散と HTTPS 終端、ヘルスチェック"),
+    "nlb": ("NLB", "負荷分散"),
+    "nat": ("NAT Gateway", "プライベートサブネットの外向き通信。AZ ごとに配置し片 AZ 障害に耐える"),
+    "ipv4": ("パブリック IPv4", "ALB と NAT Gateway のアドレス（2024-02 から有料）"),
+    "cloudwatch": ("CloudWatch アラーム", "SLO とリソースの監視"),
+    "kms": ("KMS キー", "通知トピック等の暗号化"),
+    "secrets": ("Secrets Manager", "DB 認証情報の自動生成・管理"),
+    "ebs": ("EBS", "ブロックストレージ"),
+}
+
+
+@dataclass
+class CostRow:
+    resource: str
+    spec: str
+    reason: str
+    monthly: float
+
+
+@dataclass
+class ScriptSection:
+    key: str
+    path: str
+    header: str        # the script's own header comment: usage and behaviour
+
+
+@dataclass
+class LoadScenario:
+    name: str
+    users: str
+    target: str
+    source: str
+
+
+@dataclass
+class ReportData:
+    project: str
+    task_title: str
+    delivered: Delivered
+    diagram: str
+    estimate: Estimate | None
+    slos: list[SloRow]
+    stacks: list[tuple[str, TemplateSummary, dict[str, str]]]   # (stack, template, env → params)
+    scripts: list[ScriptSection]
+    runbook_sections: str
+    runbook_path: str
+    section6: str
+    section7: dict[str, list[CheckResult]]
+    constraints: list[CheckResult]
+    problems: list[str]
+    pm_report: str
+    review_line: str
+    template_findings: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def alarms(self) -> list[AlarmRow]:
+        return self.delivered.alarms
+
+    @property
+    def topics(self) -> list[TopicRow]:
+        return self.delivered.topics
+
+    @property
+    def cost_rows(self) -> list[CostRow]:
+        return cost_rows(self.estimate) if self.estimate else []
+
+    @property
+    def cost_note(self) -> str:
+        if self.estimate is None:
+            return "価格を出せるリソースがない"
+        table = price_table()
+        region = table["regions"].get(self.estimate.region, {}).get("name", self.estimate.region)
+        left_out = [*self.estimate.unpriced]
+        composite = sum(1 for a in self.alarms if a.composite)
+        if composite:
+            left_out.append(f"複合アラーム {composite} 件（価格表にない）")
+        text = (f"月額は組み込み価格表（{self.estimate.region} {region}、{self.estimate.as_of} 時点の"
+                f"オンデマンド定価、{table['hours_per_month']} 時間/月、税・割引・無料枠なし）による"
+                f"本番（{self.estimate.environment or '既定値'}）の試算。")
+        if left_out:
+            text += " 含まないもの: " + "、".join(dict.fromkeys(left_out)) + "。"
+        return text
+
+
+def cost_rows(estimate: Estimate) -> list[CostRow]:
+    """One row per category, in the price table's order of the estimate."""
+    rows: dict[str, CostRow] = {}
+    for item in estimate.items:
+        name, reason = CATEGORY.get(item.category, (item.category, ""))
+        row = rows.setdefault(item.category, CostRow(name, "", reason, 0.0))
+        row.monthly += item.monthly
+        specs = row.spec.split(" / ") if row.spec else []
+        if item.category == "cloudwatch":
+            count = sum(1 for i in estimate.items if i.category == "cloudwatch")
+            row.spec = f"標準アラーム × {count}"
+        elif item.spec not in specs and len(specs) < 3:
+            row.spec = " / ".join([*specs, item.spec])
+    for category in ("nat", "ipv4"):
+        if category in rows:
+            count = sum(1 for i in estimate.items if i.category == category)
+            if category == "nat":
+                rows[category].spec = f"NAT Gateway × {count}（データ処理料金は含まない）"
+    return list(rows.values())
+
+
+def script_header(text: str) -> str:
+    """The comment block under the shebang, without the `#` marks."""
+    lines = text.splitlines()[1:] if text.startswith("#!") else text.splitlines()
+    header = []
+    for line in lines:
+        if not line.startswith("#"):
+            break
+        header.append(line[1:].removeprefix(" ").rstrip())
+    return "\n".join(header).strip("\n")
+
+
+def render_report(data: ReportData) -> str:
+    return render("report.md.j2", r=data)
+
+
+def write_report(data: ReportData, out_dir: Path) -> Path:
+    target = out_dir / REPORT
+    target.write_text(render_report(data), encoding="utf-8")
+    return target
+
+
+__all__ = ["ReportData", "CostRow", "ScriptSection", "LoadScenario", "cost_rows", "script_header",
+           "render_report", "write_report", "REPORT"]

@@ -1,0 +1,209 @@
+"""What the delivered templates build, read back from the files (never from the plan's intent):
+alarms and their notification path, templates and their resources, and the production values
+the report quotes. Cross-stack references are followed through `Export` / `Fn::ImportValue`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sre_agent.parsing.cloudformation import CfnResource, CfnTemplate
+from sre_agent.project import Project, load_project
+from sre_agent.resolve import UNKNOWN, CfnEvaluator, cfn_contexts
+
+OPERATORS = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": "≥",
+             "LessThanThreshold": "<", "LessThanOrEqualToThreshold": "≤",
+             "LessThanLowerOrGreaterThanUpperThreshold": "帯域外",
+             "GreaterThanUpperThreshold": "> 上限", "LessThanLowerThreshold": "< 下限"}
+
+
+@dataclass(frozen=True)
+class Ref:
+    template: str
+    logical_id: str
+
+
+@dataclass
+class AlarmRow:
+    name: str
+    metric: str
+    threshold: str
+    evaluation: str
+    notify: str
+    file: str
+    line: int
+    composite: bool = False
+    burn_rate: bool = False
+
+
+@dataclass
+class TopicRow:
+    name: str
+    subscriptions: list[str]
+    file: str
+    line: int
+
+
+@dataclass
+class TemplateSummary:
+    path: str
+    description: str
+    resources: Counter
+    parameters: list[str]
+
+
+@dataclass
+class Delivered:
+    project: Project
+    alarms: list[AlarmRow] = field(default_factory=list)
+    topics: list[TopicRow] = field(default_factory=list)
+    log_groups: list[tuple[str, str]] = field(default_factory=list)   # (name, retention days)
+    templates: list[TemplateSummary] = field(default_factory=list)
+    exports: dict[str, tuple[CfnTemplate, Any]] = field(default_factory=dict)
+
+    def evaluator(self, template: CfnTemplate) -> CfnEvaluator:
+        return evaluator(template, self.project)
+
+    def target(self, template: CfnTemplate, node: Any, depth: int = 0) -> Ref | None:
+        """The resource a Ref / GetAtt / ImportValue points at, across stacks."""
+        if depth > 5 or not isinstance(node, dict) or len(node) != 1:
+            return None
+        (key, arg), = node.items()
+        if key == "Ref" and isinstance(arg, str) and arg in template.resources:
+            return Ref(template.path, arg)
+        if key == "Fn::GetAtt":
+            name = arg[0] if isinstance(arg, list) and arg else str(arg).split(".")[0]
+            return Ref(template.path, str(name)) if str(name) in template.resources else None
+        if key == "Fn::ImportValue":
+            name = self.evaluator(template).value(arg)
+            if isinstance(name, str) and name in self.exports:
+                owner, value = self.exports[name]
+                return self.target(owner, value, depth + 1)
+        return None
+
+    def resource(self, ref: Ref) -> tuple[CfnTemplate, CfnResource]:
+        template = next(t for t in self.project.templates if t.path == ref.template)
+        return template, template.resources[ref.logical_id]
+
+
+def evaluator(template: CfnTemplate, project: Project) -> CfnEvaluator:
+    """Production values when a production parameter file exists, else the first environment."""
+    contexts = cfn_contexts(template, project, prod_only=True) or cfn_contexts(template, project)
+    return CfnEvaluator(template, contexts[0])
+
+
+def shown(value: Any, fallback: str) -> str:
+    if value is UNKNOWN or value is None or isinstance(value, (dict, list)):
+        return fallback
+    return str(value)
+
+
+def read_delivery(root: Path) -> Delivered:
+    project = load_project([root])
+    delivered = Delivered(project=project)
+    for template in project.templates:
+        ev = evaluator(template, project)
+        for output in (template.data.get("Outputs") or {}).values():
+            if isinstance(output, dict) and isinstance(output.get("Export"), dict):
+                name = ev.value(output["Export"].get("Name"))
+                if isinstance(name, str):
+                    delivered.exports[name] = (template, output.get("Value"))
+    for template in project.templates:
+        ev = evaluator(template, project)
+        description = template.data.get("Description")
+        delivered.templates.append(TemplateSummary(
+            template.path, " ".join(str(description).split()) if description else "",
+            Counter(r.type for r in template.resources.values()), list(template.parameters)))
+        for res in template.resources.values():
+            props = res.properties
+            if res.type == "AWS::CloudWatch::Alarm":
+                delivered.alarms.append(_alarm(template, res, ev, delivered))
+            elif res.type == "AWS::CloudWatch::CompositeAlarm":
+                delivered.alarms.append(_composite(template, res, ev, delivered))
+            elif res.type == "AWS::SNS::Topic":
+                delivered.topics.append(TopicRow(shown(ev.value(props.get("TopicName")), res.logical_id),
+                                                 _inline_subscriptions(props, ev), template.path, res.line))
+            elif res.type == "AWS::Logs::LogGroup":
+                delivered.log_groups.append((shown(ev.value(props.get("LogGroupName")), res.logical_id),
+                                             shown(ev.value(props.get("RetentionInDays")), "無期限")))
+    for template in project.templates:
+        ev = evaluator(template, project)
+        for res in template.of_type("AWS::SNS::Subscription"):
+            ref = delivered.target(template, res.properties.get("TopicArn"))
+            topic = next((t for t in delivered.topics if ref and t.file == ref.template
+                          and _logical(delivered, t) == ref.logical_id), None)
+            if topic is not None:
+                topic.subscriptions.append(_subscription(res.properties, ev))
+    return delivered
+
+
+def _logical(delivered: Delivered, topic: TopicRow) -> str | None:
+    template = next(t for t in delivered.project.templates if t.path == topic.file)
+    return next((r.logical_id for r in template.of_type("AWS::SNS::Topic") if r.line == topic.line), None)
+
+
+def _subscription(props: dict, ev: CfnEvaluator) -> str:
+    protocol = shown(ev.value(props.get("Protocol")), "?")
+    endpoint = props.get("Endpoint")
+    where = shown(ev.value(endpoint), "")
+    if not where and isinstance(endpoint, dict) and "Ref" in endpoint:
+        where = f"パラメーター {endpoint['Ref']}"
+    return f"{protocol}（{where or 'デプロイ時に解決'}）"
+
+
+def _inline_subscriptions(props: dict, ev: CfnEvaluator) -> list[str]:
+    subs = props.get("Subscription")
+    return [_subscription(s, ev) for s in subs if isinstance(s, dict)] if isinstance(subs, list) else []
+
+
+def _actions(template: CfnTemplate, props: dict, delivered: Delivered) -> str:
+    names = []
+    for action in props.get("AlarmActions") or []:
+        ref = delivered.target(template, action)
+        names.append(ref.logical_id if ref else "（外部）")
+    return ", ".join(dict.fromkeys(names)) or "なし"
+
+
+def _alarm(template: CfnTemplate, res: CfnResource, ev: CfnEvaluator, delivered: Delivered) -> AlarmRow:
+    props = res.properties
+    name = shown(ev.value(props.get("AlarmName")), res.logical_id)
+    if isinstance(props.get("Metrics"), list):
+        shown_expr = next((m.get("Expression") for m in props["Metrics"]
+                           if isinstance(m, dict) and m.get("ReturnData", True) is not False
+                           and m.get("Expression")), None)
+        stats = [m["MetricStat"] for m in props["Metrics"] if isinstance(m, dict) and "MetricStat" in m]
+        periods = {shown(ev.value(s.get("Period")), "?") for s in stats if isinstance(s, dict)}
+        metric = f"メトリクス計算 `{shown_expr}`" if shown_expr else "メトリクス計算"
+        period = "/".join(sorted(periods)) or "?"
+    else:
+        statistic = shown(ev.value(props.get("Statistic") or props.get("ExtendedStatistic")), "")
+        metric = (f"{shown(ev.value(props.get('Namespace')), '?')} "
+                  f"{shown(ev.value(props.get('MetricName')), '?')}" + (f"（{statistic}）" if statistic else ""))
+        period = shown(ev.value(props.get("Period")), "?")
+    operator = OPERATORS.get(shown(ev.value(props.get("ComparisonOperator")), ""), "?")
+    threshold = f"{operator} {shown(ev.value(props.get('Threshold')), 'デプロイ時に決定')}"
+    evaluations = shown(ev.value(props.get("EvaluationPeriods")), "?")
+    datapoints = props.get("DatapointsToAlarm")
+    evaluation = f"{period}秒 × {evaluations}回" + (
+        f"中{shown(ev.value(datapoints), '?')}回" if datapoints is not None else "")
+    text = f"{name} {props.get('AlarmDescription', '')} {res.logical_id}".casefold()
+    return AlarmRow(name, metric, threshold, evaluation, _actions(template, props, delivered),
+                    template.path, res.line, burn_rate=any(w in text for w in ("burn", "バーンレート")))
+
+
+def _composite(template: CfnTemplate, res: CfnResource, ev: CfnEvaluator, delivered: Delivered) -> AlarmRow:
+    props = res.properties
+    name = shown(ev.value(props.get("AlarmName")), res.logical_id)
+    rule = props.get("AlarmRule")
+    rule_text = shown(ev.value(rule), "")
+    if not rule_text and isinstance(rule, dict) and "Fn::Sub" in rule:
+        sub = rule["Fn::Sub"]
+        rule_text = str(sub[0] if isinstance(sub, list) else sub)
+    return AlarmRow(name, f"複合アラーム `{' '.join(rule_text.split()) or '?'}`", "ルールが真", "—",
+                    _actions(template, props, delivered), template.path, res.line, composite=True,
+                    burn_rate=True if "burn" in f"{name} {res.logical_id}".casefold() else False)
+
+
+__all__ = ["Delivered", "AlarmRow", "TopicRow", "TemplateSummary", "Ref", "read_delivery", "shown"]

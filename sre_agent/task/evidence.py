@@ -1,0 +1,79 @@
+"""What the self-review proved about a delivery: the one place section 7 and the 制約 results
+read from, so a tick can only come from a finding that is absent or a file that exists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from sre_agent.models import Finding, Review, Severity
+from sre_agent.rules.base import canonical_id
+
+
+class CheckResult(BaseModel):
+    """One checklist line: met (True), unmet (False) or not checkable (None), with its proof."""
+
+    label: str
+    met: bool | None
+    evidence: str = Field(description="the files and rules the verdict rests on")
+    findings: list[str] = Field(default_factory=list, description="the findings that block it")
+    source: str | None = Field(default=None, description="the task line it comes from (制約)")
+
+    @property
+    def mark(self) -> str:
+        return "x" if self.met else " "
+
+
+@dataclass
+class Evidence:
+    """The delivered files (paths from the delivery root) and the review of them."""
+
+    root: Path
+    review: Review
+    scripts: dict[str, str] = field(default_factory=dict)   # create/describe/execute/rollback → path
+    templates: list[str] = field(default_factory=list)
+    runbook: str | None = None
+    incident: str | None = None
+    postmortem: str | None = None
+    alarms: int = 0
+    topics_with_subscription: int = 0
+    burn_rate_alarms: int = 0
+    monthly_usd: float | None = None
+    slo_rows: int = 0
+    slo_source: str = ""
+
+    def blocking(self, *rule_ids: str, prefixes: tuple[str, ...] = ()) -> list[Finding]:
+        """Active warning- and error-level findings of these rules (short codes accepted)."""
+        wanted = {canonical_id(r) for r in rule_ids}
+        return [f for f in self.review.active_findings()
+                if f.severity is not Severity.INFO
+                and (f.id in wanted or any(f.id.startswith(p) for p in prefixes))]
+
+    def errors(self) -> list[Finding]:
+        return [f for f in self.review.active_findings() if f.severity is Severity.ERROR]
+
+    def exists(self, path: str | None) -> bool:
+        return bool(path) and (self.root / path).is_file()
+
+    def text(self, path: str) -> str:
+        return (self.root / path).read_text(encoding="utf-8")
+
+
+def finding_line(finding: Finding) -> str:
+    """`❌ SRE-DEP-004 scripts/x.sh:3 — message` for an unticked line's reasons."""
+    mark = "❌" if finding.severity is Severity.ERROR else "⚠️"
+    where = f" {finding.location()}" if finding.location() else ""
+    return f"{mark} {finding.id}{where} — {finding.message}"
+
+
+def judged(label: str, findings: list[Finding], evidence: str, precondition: bool = True,
+           missing: str = "", source: str | None = None) -> CheckResult:
+    """Met when the precondition (files exist) holds and no finding blocks it."""
+    if not precondition:
+        return CheckResult(label=label, met=False, evidence=missing, source=source)
+    return CheckResult(label=label, met=not findings, evidence=evidence,
+                       findings=[finding_line(f) for f in findings[:5]]
+                       + ([f"ほか {len(findings) - 5} 件"] if len(findings) > 5 else []),
+                       source=source)

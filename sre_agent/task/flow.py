@@ -1,0 +1,262 @@
+"""`handle_task`: one call takes the PM's task block to a reviewed delivery and its report.
+
+A delegated agent answers once and ends, so this is the whole job in order: parse the task,
+read its inputs, write the templates and the four change-set scripts (the deliver writers),
+the runbook (and, when asked, the incident procedure and postmortem template), review all of it
+with our own engine, and only then write the インフラレポート — whose section 7 and 制約 results
+come from that review — and `deliverables.json` for the PM agent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from sre_agent.cost import estimate as cost_estimate
+from sre_agent.deliver import report as report_writer
+from sre_agent.deliver.plan import DeliveryPlan
+from sre_agent.deliver.runbook import (
+    INCIDENT, POSTMORTEM, RUNBOOK, RunbookFacts, runbook_sections, write_incident_procedure,
+    write_postmortem_template, write_runbook,
+)
+from sre_agent.environments import is_prod
+from sre_agent.models import Review, Severity
+from sre_agent.review import ReviewConfig, review
+from sre_agent.task.constraints import check_constraints
+from sre_agent.task.criteria import section7
+from sre_agent.task.delivered import read_delivery
+from sre_agent.task.diagram import mermaid
+from sre_agent.task.evidence import CheckResult, Evidence
+from sre_agent.task.inputs import TaskInputs, resolve_inputs, section6, slo_rows
+from sre_agent.task.model import TaskError, TaskSpec, parse_task
+
+MANIFEST = "deliverables.json"
+MANIFEST_SCHEMA = "sre-agent-deliverables/1"
+
+
+class DeliveredFile(BaseModel):
+    path: str
+    kind: Literal["cloudformation-template", "parameters", "changeset-script", "runbook",
+                  "incident-procedure", "postmortem-template", "report", "other"]
+
+
+class SelfReview(BaseModel):
+    """The review of the delivery that section 7 rests on."""
+
+    verdict: Literal["yes", "conditional", "no"]
+    errors: int
+    warnings: int
+    infos: int
+    findings: list[str] = Field(description="every warning- and error-level finding, one line each")
+    analyzers: list[str]
+
+
+class TaskResult(BaseModel):
+    task: TaskSpec
+    out_dir: str
+    report: str
+    manifest: str
+    files: list[DeliveredFile]
+    stacks: list[dict]
+    scripts: dict[str, str]
+    self_review: SelfReview
+    section7: dict[str, list[CheckResult]]
+    constraints: list[CheckResult]
+    problems: list[str]
+    prerequisites: list[str] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No ❌ in the self-review, every mandatory criterion and checkable 制約 met."""
+        return (self.self_review.errors == 0
+                and all(c.met for c in self.section7["mandatory"])
+                and all(c.met is not False for c in self.constraints))
+
+
+def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = None,
+                config: ReviewConfig | None = None) -> TaskResult:
+    """`task`: a TASK.md / task JSON file (Path), the block's text (str), or a TaskSpec.
+    Input paths are read from `root` (default: the current folder), then from the task file's
+    folder. `out_dir` must be new or empty: everything in it is the delivery and is reviewed.
+    Raises TaskError for a task we cannot work from."""
+    spec, task_dir = _task(task)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise TaskError(f"output folder is not empty: {out_dir} (the whole folder is the delivery)")
+    inputs = resolve_inputs(spec, Path(root) if root else Path.cwd(), task_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    from sre_agent.deliver.infrastructure import write_infrastructure
+    from sre_agent.deliver.scripts import write_scripts
+
+    plan: DeliveryPlan = write_infrastructure(inputs.spec, out_dir)
+    scripts = {key: _rel(path, out_dir) for key, path in write_scripts(plan, out_dir).items()
+               if key in ("create", "describe", "execute", "rollback")}
+    delivered = read_delivery(out_dir)
+    slos, error_budget = slo_rows(inputs)
+    facts = RunbookFacts(title=inputs.title or spec.title, plan=plan, scripts=scripts,
+                         alarms=[a.name for a in delivered.alarms],
+                         topics=[t.name for t in delivered.topics],
+                         log_groups=delivered.log_groups, slos=slos, error_budget=error_budget,
+                         prerequisites=inputs.prerequisites)
+    write_runbook(facts, out_dir)
+    if spec.wants("incident"):
+        write_incident_procedure(facts, out_dir)
+    if spec.wants("postmortem"):
+        write_postmortem_template(facts, out_dir)
+
+    self_review = review([out_dir], config or ReviewConfig(llm="off", cache=False,
+                                                           standards=inputs.standards))
+    delivered = read_delivery(out_dir)
+    prod = next((e for e in plan.environments if is_prod(e)), plan.environments[-1])
+    estimate = cost_estimate(delivered.project, prod, region=plan.region)
+    evidence = Evidence(
+        root=out_dir, review=self_review, scripts=scripts, templates=[s.template for s in plan.stacks],
+        runbook=RUNBOOK, incident=INCIDENT if spec.wants("incident") else None,
+        postmortem=POSTMORTEM if spec.wants("postmortem") else None,
+        alarms=len(delivered.alarms), burn_rate_alarms=sum(1 for a in delivered.alarms if a.burn_rate),
+        topics_with_subscription=sum(1 for t in delivered.topics if t.subscriptions),
+        monthly_usd=round(estimate.total, 2) if estimate.items else None,
+        slo_rows=len(slos), slo_source="、".join(dict.fromkeys(r.source for r in slos)))
+    checklist = section7(evidence)
+    constraints = check_constraints(spec.constraints, evidence)
+    problems = [*spec.problems(), *inputs.problems]
+    summary = _summary(self_review)
+
+    data = report_writer.ReportData(
+        project=plan.project, task_title=spec.title, delivered=delivered, diagram=mermaid(delivered),
+        estimate=estimate if estimate.items else None, slos=slos,
+        stacks=[(s.name, next(t for t in delivered.templates if t.path == s.template), s.parameters)
+                for s in plan.stacks],
+        scripts=[report_writer.ScriptSection(k, p, report_writer.script_header((out_dir / p).read_text("utf-8")))
+                 for k, p in scripts.items()],
+        runbook_sections=runbook_sections(facts, "###"), runbook_path=RUNBOOK,
+        section6=section6(inputs), section7=checklist, constraints=constraints, problems=problems,
+        pm_report=_pm_report(spec, plan, scripts, summary, checklist, constraints, problems),
+        review_line=_review_line(summary),
+        template_findings=_per_file(self_review))
+    report_writer.write_report(data, out_dir)
+    files = _files(out_dir)
+    result = TaskResult(
+        task=spec, out_dir=str(out_dir), report=report_writer.REPORT, manifest=MANIFEST,
+        files=files, stacks=[{"name": s.name, "template": s.template, "parameters": s.parameters}
+                             for s in plan.stacks],
+        scripts=scripts, self_review=summary, section7=checklist, constraints=constraints,
+        problems=problems, prerequisites=inputs.prerequisites)
+    _write_manifest(result, out_dir)
+    return result
+
+
+def _task(task: Path | str | TaskSpec) -> tuple[TaskSpec, Path | None]:
+    if isinstance(task, TaskSpec):
+        return task, None
+    if isinstance(task, Path):
+        try:
+            text = task.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TaskError(f"cannot read the task: {task}: {exc}") from None
+        return parse_task(text), task.resolve().parent
+    return parse_task(task), None
+
+
+def _rel(path: Path, root: Path) -> str:
+    return Path(os.path.relpath(Path(path).resolve(), root.resolve())).as_posix()
+
+
+def _summary(result: Review) -> SelfReview:
+    active = result.active_findings()
+    count = lambda sev: sum(1 for f in active if f.severity is sev)  # noqa: E731
+    from sre_agent.task.evidence import finding_line
+
+    return SelfReview(verdict=result.verdict, errors=count(Severity.ERROR), warnings=count(Severity.WARNING),
+                      infos=count(Severity.INFO),
+                      findings=[finding_line(f) for f in active if f.severity is not Severity.INFO],
+                      analyzers=[f"{run.name} {run.version}" + (f"（{run.error}）" if run.error else "")
+                                 for run in result.analyzers])
+
+
+def _per_file(result: Review) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for finding in result.active_findings():
+        if finding.file and finding.severity is not Severity.INFO:
+            counts[finding.file] = counts.get(finding.file, 0) + 1
+    return counts
+
+
+VERDICT = {"yes": "✅ Yes", "conditional": "⚠️ 条件付き", "no": "❌ No"}
+
+
+def _review_line(summary: SelfReview) -> str:
+    text = (f"セルフレビュー（`sre-review` と同じエンジン: {'、'.join(summary.analyzers)}）の判定は "
+            f"{VERDICT[summary.verdict]}（❌ {summary.errors} 件、⚠️ {summary.warnings} 件、info {summary.infos} 件）。"
+            "各項目は、その項目を検査するルールの指摘が残っていないこと（と必要なファイルがあること）で判定した。")
+    if summary.findings:
+        text += "\n\n残っている指摘:\n\n" + "\n".join(f"- {line}" for line in summary.findings)
+    return text
+
+
+def _pm_report(spec: TaskSpec, plan: DeliveryPlan, scripts: dict[str, str], summary: SelfReview,
+               checklist: dict[str, list[CheckResult]], constraints: list[CheckResult],
+               problems: list[str]) -> str:
+    docs = ["デプロイ手順書"] + (["障害対応手順書"] if spec.wants("incident") else []) \
+        + (["ポストモーテムテンプレート"] if spec.wants("postmortem") else [])
+    order = " → ".join(s.name for s in plan.stacks)
+    mandatory = checklist["mandatory"]
+    met = sum(1 for c in mandatory if c.met)
+    checkable = [c for c in constraints if c.met is not None]
+    lines = [f"CloudFormation テンプレート {len(plan.stacks)} 件（{order}、{'・'.join(plan.environments)} の"
+             f"パラメータファイルつき）、Change Set スクリプト {len(scripts)} 種、{'・'.join(docs)}を作成しました。",
+             f"セルフレビューの判定は {VERDICT[summary.verdict]}（❌ {summary.errors} 件、⚠️ {summary.warnings} 件）で、"
+             f"必須の品質基準 {len(mandatory)} 項目中 {met} 項目"
+             + (f"、制約 {len(checkable)} 件中 {sum(1 for c in checkable if c.met)} 件" if checkable else "")
+             + "を満たすことをレビュー結果で確認しました。"]
+    open_items = ["性能テストは未実施（QA と連携して実施予定）"]
+    open_items += [f"制約「{c.label}」は自動では確認できない" for c in constraints if c.met is None]
+    open_items += [f"「{c.label}」が未達" for c in [*mandatory, *constraints] if c.met is False]
+    if problems:
+        open_items.append(f"タスクの {len(problems)} 項目は読み取れず対応していない（7. を参照）")
+    lines.append("残っている作業: " + "、".join(open_items) + "。")
+    return "\n".join(lines)
+
+
+KINDS = (("infra/templates/", "cloudformation-template"), ("infra/parameters/", "parameters"),
+         ("scripts/", "changeset-script"), (RUNBOOK, "runbook"), (INCIDENT, "incident-procedure"),
+         (POSTMORTEM, "postmortem-template"), (report_writer.REPORT, "report"))
+
+
+def _files(out_dir: Path) -> list[DeliveredFile]:
+    files = []
+    for path in sorted(p for p in out_dir.rglob("*") if p.is_file()):
+        rel = _rel(path, out_dir)
+        if rel == MANIFEST:
+            continue
+        kind = next((k for prefix, k in KINDS if rel == prefix or (prefix.endswith("/") and rel.startswith(prefix))), "other")
+        if kind == "changeset-script" and not rel.endswith(".sh"):
+            kind = "other"
+        files.append(DeliveredFile(path=rel, kind=kind))
+    return files
+
+
+def _write_manifest(result: TaskResult, out_dir: Path) -> None:
+    manifest = {
+        "schema": MANIFEST_SCHEMA,
+        "task": result.task.title,
+        "files": [f.model_dump() for f in result.files],
+        "stacks": result.stacks,
+        "scripts": result.scripts,
+        "runbook": RUNBOOK,
+        "report": result.report,
+        "self_review": result.self_review.model_dump(),
+        "section7": {k: [c.model_dump(exclude={"source"}) for c in v] for k, v in result.section7.items()},
+        "constraints": [c.model_dump() for c in result.constraints],
+        "prerequisites": result.prerequisites,
+        "problems": result.problems,
+        "ok": result.ok,
+    }
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8")
+
+
+__all__ = ["handle_task", "TaskResult", "SelfReview", "DeliveredFile", "MANIFEST"]

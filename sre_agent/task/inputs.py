@@ -1,0 +1,152 @@
+"""The task's 入力情報 made concrete: paths found, the infrastructure spec read from the design
+documents (or a spec file), the SLO and performance tables the report quotes.
+
+Paths are looked up from the project root first (how the PM writes them), then from the task
+file's folder. A path that is in neither is an error, not a skipped input.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sre_agent.deliver.runbook import SloRow
+from sre_agent.project import load_project
+from sre_agent.task.model import TaskError, TaskSpec, fold
+
+SECTION6 = "## 6. 性能テスト結果（QAと連携）"
+
+
+@dataclass
+class TaskInputs:
+    spec: object                      # deliver.spec.InfraSpec
+    base: Path
+    documents: list[Path] = field(default_factory=list)
+    standards: str | None = None
+    title: str = ""
+    sources: list = field(default_factory=list)       # deliver.spec.SpecSource
+    prerequisites: list[str] = field(default_factory=list)   # what operators create before the first deploy
+    problems: list[str] = field(default_factory=list)
+
+
+def _find(value: str, line: int | None, base: Path, task_dir: Path | None) -> Path:
+    for folder in (base, task_dir):
+        if folder is not None and (folder / value).exists():
+            return folder / value
+    where = f"line {line}: " if line else ""
+    raise TaskError(f"{where}入力情報 path not found: {value} (looked in {base}"
+                    + (f" and {task_dir})" if task_dir else ")"))
+
+
+def resolve_inputs(task: TaskSpec, base: Path, task_dir: Path | None) -> TaskInputs:
+    from sre_agent.deliver.spec import SpecError, spec_from_documents, spec_from_file
+
+    for item in task.inputs_of("deploy-method"):
+        if "cloudformation" not in fold(item.value):
+            raise TaskError(f"デプロイ方式 {item.value!r} is not supported: this agent delivers CloudFormation")
+    documents = [_find(p, i.line, base, task_dir) for i in task.inputs_of("design-docs") for p in i.paths()]
+    spec_files = [_find(p, i.line, base, task_dir) for i in task.inputs_of("spec") for p in i.paths()]
+    standards = [_find(p, i.line, base, task_dir) for i in task.inputs_of("standards") for p in i.paths()]
+    if not documents and not spec_files:
+        raise TaskError("入力情報 names no 基本設計書 (design documents) or インフラ仕様 (spec file): "
+                        "nothing to build the infrastructure from")
+    try:
+        if spec_files:
+            spec, sources, prerequisites = spec_from_file(spec_files[0]), [], []
+        else:
+            result = spec_from_documents(documents)
+            spec, sources = result.spec, result.sources
+            prerequisites = list(result.prerequisites)
+    except SpecError as exc:
+        raise TaskError(str(exc)) from None
+    folder = standards[0] if standards and standards[0].is_dir() else standards[0].parent if standards else None
+    return TaskInputs(spec=spec, base=base, documents=documents,
+                      standards=str(folder) if folder else None,
+                      title=getattr(spec, "description", "") or "", sources=sources,
+                      prerequisites=prerequisites)
+
+
+def _documents(inputs: TaskInputs):
+    if not inputs.documents:
+        return []
+    project = load_project(inputs.documents)
+    return [(doc, Path(os.path.relpath(project.root / doc.path, inputs.base)).as_posix())
+            for doc in project.documents]
+
+
+def slo_rows(inputs: TaskInputs) -> tuple[list[SloRow], str]:
+    """The design documents' SLO table (指標 / 目標値 / 測定方法) in their words; else the spec's
+    SLO with the measurement our alarms use. Also the error budget line, when stated."""
+    rows: list[SloRow] = []
+    budget = ""
+    for doc, path in _documents(inputs):
+        for section, table in doc.doc.tables():
+            name, target = table.column("指標", "SLI"), table.column("目標")
+            method = table.column("測定", "計測", "SLI")
+            if name is None or target is None or table.column("閾値") is not None:
+                continue
+            for row, line in zip(table.rows, table.row_lines):
+                rows.append(SloRow(row[name], row[target], row[method] if method is not None and method < len(row)
+                                   else "", f"{path}:{line}"))
+        for number, text in enumerate(doc.text.splitlines(), start=1):
+            if not budget and "エラーバジェット" in text and ("分" in text or "%" in text) and ":" in text.replace("：", ":"):
+                budget = text.replace("：", ":").split(":", 1)[1].strip().split("。")[0] + f"（{path}:{number}）"
+    if rows:
+        return rows, budget
+    slo = getattr(inputs.spec, "slo", None)
+    if slo is None:
+        return [], budget
+    origin = next((s.origin for s in inputs.sources if s.field.startswith("slo")), "インフラ仕様")
+    rows = [SloRow("可用性", f"{slo.availability_percent:g}%（{slo.window_days}日間）",
+                   "ALB の RequestCount と HTTPCode_Target_5XX_Count から成功率（メトリクス計算）", origin),
+            SloRow("エラー率", f"{slo.error_rate_percent:g}%以下", "HTTPCode_Target_5XX_Count / RequestCount", origin)]
+    if slo.latency_p95_ms:
+        rows.insert(1, SloRow("レスポンスタイム", f"95%ile {slo.latency_p95_ms}ms以内",
+                              "ALB TargetResponseTime の p95", origin))
+    return rows, budget or f"{slo.window_days}日で {slo.error_budget_minutes:g} 分"
+
+
+def section6(inputs: TaskInputs) -> str:
+    """From the load-test helper when it is installed; else honest: not run yet, with the
+    scenarios the documents' performance table plans."""
+    try:
+        from sre_agent.loadtest import plan_from_documents, section6_markdown
+    except ImportError:
+        pass
+    else:
+        if inputs.documents:
+            text = section6_markdown(plan_from_documents(inputs.documents), None)
+            if text.lstrip().startswith(SECTION6):
+                return text.strip() + "\n"
+    lines = [SECTION6, "", "未実施 — QA と連携して実施予定", ""]
+    planned = _planned_scenarios(inputs)
+    if planned:
+        lines += ["計画しているシナリオ（目標は設計書の性能要件から）:", "",
+                  "| シナリオ | 同時ユーザー数 | 目標レスポンスタイム | 結果 |",
+                  "|---------|--------------|-------------------|------|"]
+        lines += [f"| {name} | {users} | {target} | 未実施（出典 {source}） |" for name, users, target, source in planned]
+    else:
+        lines.append("設計書に性能要件の表がないため、シナリオは QA と決める。")
+    return "\n".join(lines) + "\n"
+
+
+def _planned_scenarios(inputs: TaskInputs) -> list[tuple[str, str, str, str]]:
+    planned = []
+    for doc, path in _documents(inputs):
+        for section, table in doc.doc.tables():
+            if not any("性能" in title for title in section.path()):
+                continue
+            target, condition = table.column("目標"), table.column("測定条件", "条件", "同時")
+            if target is None:
+                continue
+            for row, line in zip(table.rows, table.row_lines):
+                value = row[target]
+                if not any(unit in value for unit in ("ms", "秒", "sec")):
+                    continue
+                users = row[condition] if condition is not None and condition < len(row) else "—"
+                planned.append((row[0], users, value, f"{path}:{line}"))
+    return planned
+
+
+__all__ = ["TaskInputs", "resolve_inputs", "slo_rows", "section6"]
