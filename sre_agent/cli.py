@@ -123,6 +123,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rule": ("sre_agent.cli:_rule_command", "ID          print a rule's documentation"),
     "rules": ("sre_agent.cli:_rules_command",
               "           list the rules (--markdown: the docs/rules.md page)"),
+    "task": ("sre_agent.task.cli:main",
+             "TASK.md --out DIR  deliver a PM task: templates, change-set scripts, runbook, report"),
     "mcp": ("sre_agent.mcp_server:main",
             "[--root DIR]  MCP server on stdio: review, explain_rule, list_rules"),
     "install-claude": ("sre_agent.install_claude:main",

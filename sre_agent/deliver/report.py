@@ -17,6 +17,7 @@ from sre_agent.task.delivered import AlarmRow, Delivered, TemplateSummary, Topic
 from sre_agent.task.evidence import CheckResult
 
 REPORT = "infra-report.md"
+COST_ESTIMATE = "docs/コスト見積.md"
 
 CATEGORY = {  # cost category → (リソース, 理由)
     "fargate": ("ECS Fargate", "サーバーレスでホスト管理が不要。2AZ に分散し Auto Scaling"),
@@ -93,18 +94,33 @@ class ReportData:
     def cost_note(self) -> str:
         if self.estimate is None:
             return "価格を出せるリソースがない"
-        table = price_table()
-        region = table["regions"].get(self.estimate.region, {}).get("name", self.estimate.region)
-        left_out = [*self.estimate.unpriced]
-        composite = sum(1 for a in self.alarms if a.composite)
-        if composite:
-            left_out.append(f"複合アラーム {composite} 件（価格表にない）")
-        text = (f"月額は組み込み価格表（{self.estimate.region} {region}、{self.estimate.as_of} 時点の"
-                f"オンデマンド定価、{table['hours_per_month']} 時間/月、税・割引・無料枠なし）による"
-                f"本番（{self.estimate.environment or '既定値'}）の試算。")
-        if left_out:
-            text += " 含まないもの: " + "、".join(dict.fromkeys(left_out)) + "。"
-        return text
+        return cost_note(self.estimate, sum(1 for a in self.alarms if a.composite))
+
+
+def cost_note(estimate: Estimate, composite_alarms: int = 0) -> str:
+    """Region, date and basis of the price table, and what the figure leaves out."""
+    table = price_table()
+    region = table["regions"].get(estimate.region, {}).get("name", estimate.region)
+    left_out = [*estimate.unpriced]
+    if composite_alarms:
+        left_out.append(f"複合アラーム {composite_alarms} 件（価格表にない）")
+    text = (f"月額は組み込み価格表（{estimate.region} {region}、{estimate.as_of} 時点の"
+            f"オンデマンド定価、{table['hours_per_month']} 時間/月、税・割引・無料枠なし）による"
+            f"本番（{estimate.environment or '既定値'}）の試算。")
+    if left_out:
+        text += " 含まないもの: " + "、".join(dict.fromkeys(left_out)) + "。"
+    return text
+
+
+def write_cost_estimate(project: str, estimate: Estimate, out_dir: Path, composite_alarms: int = 0) -> Path:
+    """The estimate as a delivered document, before the self-review: the CST rules then check
+    its table and total against the templates, so the figure in the report is verified."""
+    target = out_dir / COST_ESTIMATE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(render("cost_estimate.md.j2", project=project, estimate=estimate,
+                             rows=cost_rows(estimate), note=cost_note(estimate, composite_alarms)),
+                      encoding="utf-8")
+    return target
 
 
 def cost_rows(estimate: Estimate) -> list[CostRow]:
@@ -124,7 +140,7 @@ def cost_rows(estimate: Estimate) -> list[CostRow]:
         if category in rows:
             count = sum(1 for i in estimate.items if i.category == category)
             if category == "nat":
-                rows[category].spec = f"NAT Gateway × {count}（データ処理料金は含まない）"
+                rows[category].spec = f"NAT Gateway × {count}（時間料金のみ）"
     return list(rows.values())
 
 
@@ -149,5 +165,5 @@ def write_report(data: ReportData, out_dir: Path) -> Path:
     return target
 
 
-__all__ = ["ReportData", "CostRow", "ScriptSection", "LoadScenario", "cost_rows", "script_header",
+__all__ = ["write_cost_estimate", "COST_ESTIMATE", "ReportData", "CostRow", "ScriptSection", "LoadScenario", "cost_rows", "script_header",
            "render_report", "write_report", "REPORT"]

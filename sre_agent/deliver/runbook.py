@@ -43,6 +43,7 @@ class RunbookFacts:
     slos: list[SloRow] = field(default_factory=list)
     error_budget: str = ""
     prerequisites: list[str] = field(default_factory=list)
+    recovery: list[tuple[str, str, str, str]] = field(default_factory=list)  # RTO/RPO: 項目, 目標, 備考, 出典
 
     @property
     def first_env(self) -> str:

@@ -20,7 +20,8 @@ _ERREXIT = re.compile(r"^\s*set\s+-(?:[a-z]*e[a-z]*u[a-z]*|euo)\s*(?:-o\s+)?pipe
 def _passed(ev: Evidence, *rule_ids: str) -> str:
     """What the rules that passed saw (their coverage evidence), to back a tick."""
     wanted = {r if r.startswith("SRE-") else f"SRE-{r[:3]}-{r[3:]}" for r in rule_ids}
-    seen = [f"{p.rule_id}: {p.evidence}" for p in ev.review.passed if p.rule_id in wanted]
+    seen = [f"{p.rule_id}: {', '.join(dict.fromkeys(p.evidence.split(', ')))}"
+            for p in ev.review.passed if p.rule_id in wanted]
     return "；".join(seen[:3])
 
 

@@ -31,7 +31,7 @@ from sre_agent.task.criteria import section7
 from sre_agent.task.delivered import read_delivery
 from sre_agent.task.diagram import mermaid
 from sre_agent.task.evidence import CheckResult, Evidence
-from sre_agent.task.inputs import TaskInputs, resolve_inputs, section6, slo_rows
+from sre_agent.task.inputs import recovery_rows, resolve_inputs, section6, slo_rows
 from sre_agent.task.model import TaskError, TaskSpec, parse_task
 
 MANIFEST = "deliverables.json"
@@ -41,7 +41,7 @@ MANIFEST_SCHEMA = "sre-agent-deliverables/1"
 class DeliveredFile(BaseModel):
     path: str
     kind: Literal["cloudformation-template", "parameters", "changeset-script", "runbook",
-                  "incident-procedure", "postmortem-template", "report", "other"]
+                  "incident-procedure", "postmortem-template", "cost-estimate", "report", "other"]
 
 
 class SelfReview(BaseModel):
@@ -101,8 +101,13 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
                          alarms=[a.name for a in delivered.alarms],
                          topics=[t.name for t in delivered.topics],
                          log_groups=delivered.log_groups, slos=slos, error_budget=error_budget,
-                         prerequisites=inputs.prerequisites)
+                         prerequisites=inputs.prerequisites, recovery=recovery_rows(inputs))
     write_runbook(facts, out_dir)
+    prod = next((e for e in plan.environments if is_prod(e)), plan.environments[-1])
+    estimate = cost_estimate(delivered.project, prod, region=plan.region)
+    if estimate.items:
+        report_writer.write_cost_estimate(plan.project, estimate, out_dir,
+                                          sum(1 for a in delivered.alarms if a.composite))
     if spec.wants("incident"):
         write_incident_procedure(facts, out_dir)
     if spec.wants("postmortem"):
@@ -111,8 +116,6 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
     self_review = review([out_dir], config or ReviewConfig(llm="off", cache=False,
                                                            standards=inputs.standards))
     delivered = read_delivery(out_dir)
-    prod = next((e for e in plan.environments if is_prod(e)), plan.environments[-1])
-    estimate = cost_estimate(delivered.project, prod, region=plan.region)
     evidence = Evidence(
         root=out_dir, review=self_review, scripts=scripts, templates=[s.template for s in plan.stacks],
         runbook=RUNBOOK, incident=INCIDENT if spec.wants("incident") else None,
@@ -224,7 +227,8 @@ def _pm_report(spec: TaskSpec, plan: DeliveryPlan, scripts: dict[str, str], summ
 
 KINDS = (("infra/templates/", "cloudformation-template"), ("infra/parameters/", "parameters"),
          ("scripts/", "changeset-script"), (RUNBOOK, "runbook"), (INCIDENT, "incident-procedure"),
-         (POSTMORTEM, "postmortem-template"), (report_writer.REPORT, "report"))
+         (POSTMORTEM, "postmortem-template"), (report_writer.COST_ESTIMATE, "cost-estimate"),
+         (report_writer.REPORT, "report"))
 
 
 def _files(out_dir: Path) -> list[DeliveredFile]:

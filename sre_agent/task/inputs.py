@@ -107,6 +107,17 @@ def slo_rows(inputs: TaskInputs) -> tuple[list[SloRow], str]:
     return rows, budget or f"{slo.window_days}日で {slo.error_budget_minutes:g} 分"
 
 
+def recovery_rows(inputs: TaskInputs) -> list[tuple[str, str, str, str]]:
+    """RTO / RPO rows of the design documents' tables: (項目, 目標値, 備考, file:line)."""
+    rows = []
+    for doc, path in _documents(inputs):
+        for _section, table in doc.doc.tables():
+            for row, line in zip(table.rows, table.row_lines):
+                if len(row) >= 2 and any(k in row[0].upper() for k in ("RTO", "RPO")):
+                    rows.append((row[0], row[1], " ".join(row[2:]), f"{path}:{line}"))
+    return rows
+
+
 def section6(inputs: TaskInputs) -> str:
     """From the load-test helper when it is installed; else honest: not run yet, with the
     scenarios the documents' performance table plans."""
@@ -149,4 +160,4 @@ def _planned_scenarios(inputs: TaskInputs) -> list[tuple[str, str, str, str]]:
     return planned
 
 
-__all__ = ["TaskInputs", "resolve_inputs", "slo_rows", "section6"]
+__all__ = ["TaskInputs", "resolve_inputs", "slo_rows", "recovery_rows", "section6"]
