@@ -16,12 +16,15 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Iterator
 
 import jinja2
 
@@ -114,9 +117,10 @@ def run_locust(scenario: Scenario, target: str, users: int, duration: float, wor
     env = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_")}
     log_path = workdir / f"{label}.log"
     interrupted = False
-    with open(log_path, "wb") as log:
+    with open(log_path, "wb") as log, _sigterm_interrupts():
         child = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True)
+                                 stdin=subprocess.DEVNULL, start_new_session=True,
+                                 preexec_fn=_default_sigint)
         try:
             child.wait(timeout=duration + STARTUP_GRACE_S)
         except KeyboardInterrupt:
@@ -126,6 +130,9 @@ def run_locust(scenario: Scenario, target: str, users: int, duration: float, wor
             _stop(child)
             raise LoadTestError(f"Locust did not finish scenario {scenario.name!r} within "
                                 f"{duration + STARTUP_GRACE_S:.0f} s; see {log_path}") from None
+        except BaseException:
+            _stop(child)
+            raise
     stats = Path(f"{prefix}_stats.csv")
     measurement = read_stats(stats) if stats.exists() else None
     if measurement is None and not interrupted:
@@ -135,6 +142,29 @@ def run_locust(scenario: Scenario, target: str, users: int, duration: float, wor
     errors = read_failures(failures, scenario.name, users) if failures.exists() else []
     files = [p for p in (stats, failures, workdir / f"{label}.html") if p.exists()]
     return LocustOutcome(measurement, errors, files, interrupted)
+
+
+def _default_sigint() -> None:
+    """In the child: a shell that started us in the background left SIGINT ignored, and Locust
+    must still stop (and write its reports) on the SIGINT we send it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """While Locust runs, SIGTERM to us stops it like Ctrl-C does instead of orphaning it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _stop(child: subprocess.Popen) -> None:
