@@ -90,6 +90,7 @@ def build_server(root: Path, llm: Literal["auto", "on", "off"] = "auto") -> MCPS
     """The MCPServer with our tools, bound to `root` (resolved). Separate from `main` so the
     tools can be exercised in-process as well as over stdio."""
     server = MCPServer(name=SERVER_NAME, instructions=INSTRUCTIONS, version=_version())
+    one_at_a_time = anyio.Lock()  # a review forks workers and tunes the GC process-wide
 
     @server.tool()
     async def review(
@@ -113,7 +114,8 @@ def build_server(root: Path, llm: Literal["auto", "on", "off"] = "auto") -> MCPS
         await ctx.report_progress(0, 3, f"reviewing {len(targets)} path(s) in {mode} mode")
         run = partial(_review_quietly, targets, mode, lang, llm)
         try:
-            result = await anyio.to_thread.run_sync(run)
+            async with one_at_a_time:
+                result = await anyio.to_thread.run_sync(run)
         except Exception as exc:  # the engine turns file problems into findings; this is ours
             LOG.debug("review failed", exc_info=True)
             raise ToolError(f"review failed: {type(exc).__name__}: {exc}") from None

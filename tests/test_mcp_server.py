@@ -67,7 +67,8 @@ def test_review_over_stdio_returns_markdown_verdict_and_contract(project: Path, 
                                                 "mode": "light"})
         return tools, whole, one
 
-    tools, whole, one = _drive(_params(project, tmp_path), script)
+    seen: list = []
+    tools, whole, one = _drive(_params(project, tmp_path), script, seen=seen)
 
     by_name = {tool.name: tool for tool in tools.tools}
     assert set(by_name) == {"review", "explain_rule", "list_rules"}
@@ -94,6 +95,9 @@ def test_review_over_stdio_returns_markdown_verdict_and_contract(project: Path, 
         "reviewing 1 path(s) in light mode",
         f"analyzers done: {len(contract['findings'])} finding(s)", "rendering"]
     assert [done for done, _, _ in progress] == [0, 1, 2, 3]
+    # progress goes only to the call that asked for it (the second call sent no token)
+    notified = [m for m in seen if getattr(m, "method", None) == "notifications/progress"]
+    assert len(notified) == len(progress) == 4
 
     # one template, judged inside its project: findings for that file only
     assert not one.is_error
@@ -160,8 +164,8 @@ def noisy(paths, config=None, llm_backend=None):
     subprocess.run(["echo", "stray output of a child process"])
     return real(paths, config, llm_backend)
 core.review = noisy
-from sre_agent.mcp_server import main
-sys.exit(main(sys.argv[1:]))
+from sre_agent.cli import main, _exit_now
+_exit_now(main(["mcp", *sys.argv[1:]]))     # as the sre-agent entry point runs it
 """
 
 
