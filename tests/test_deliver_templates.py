@@ -1,0 +1,259 @@
+"""Templates and parameter files written from an InfraSpec: from the clean scenario's design
+documents, and from a structured spec file with ElastiCache. Each delivery is written once per
+module into a tmp dir, checked with the real cfn-lint and reviewed by our own engine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from cfnlint.api import ManualArgs, lint_file
+
+from sre_agent.deliver.infrastructure import burn_rate_context, write_infrastructure
+from sre_agent.deliver.plan import DeliveryPlan
+from sre_agent.deliver.spec import InfraSpec, SpecError, spec_from_documents, spec_from_file
+from sre_agent.review import ReviewConfig, review
+from sre_agent.rules.doc.doc009_unresolved_placeholder import PARAMETER_PLACEHOLDER, PLACEHOLDER
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "fixtures/scenarios/clean-ecs-rds/docs"
+CACHE_SPEC = ROOT / "fixtures/deliver/specs/order-api-with-cache.yaml"
+# Rules about the deploy scripts, which a templates-only delivery does not contain yet.
+SCRIPT_RULES = ("SRE-DEP-003",)
+
+
+class _Cfn(yaml.SafeLoader):
+    pass
+
+
+_Cfn.add_multi_constructor("!", lambda loader, tag, node: {tag: (
+    loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode)
+    else loader.construct_sequence(node, deep=True) if isinstance(node, yaml.SequenceNode)
+    else loader.construct_mapping(node, deep=True))})
+
+
+def load_template(path: Path) -> dict:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_Cfn)  # noqa: S506 - SafeLoader subclass
+
+
+def parameters(out: Path, relative: str) -> dict[str, str]:
+    return {p["ParameterKey"]: p["ParameterValue"] for p in json.loads((out / relative).read_text())}
+
+
+@pytest.fixture(scope="module")
+def documents_delivery(tmp_path_factory) -> tuple[Path, DeliveryPlan]:
+    out = tmp_path_factory.mktemp("from-documents")
+    result = spec_from_documents([DOCS])
+    return out, write_infrastructure(result.spec, out)
+
+
+@pytest.fixture(scope="module")
+def cache_delivery(tmp_path_factory) -> tuple[Path, DeliveryPlan]:
+    out = tmp_path_factory.mktemp("from-spec-file")
+    return out, write_infrastructure(spec_from_file(CACHE_SPEC), out)
+
+
+@pytest.fixture(scope="module", params=["documents", "cache"])
+def delivery(request, documents_delivery, cache_delivery) -> tuple[Path, DeliveryPlan]:
+    return documents_delivery if request.param == "documents" else cache_delivery
+
+
+# --- the spec read from the documents ---------------------------------------------------------
+
+def test_documents_give_the_production_values_with_their_lines():
+    result = spec_from_documents([DOCS])
+    spec = result.spec
+    prd, stg = spec.environment("prd"), spec.environment("stg")
+    assert spec.project == "inventory" and [e.name for e in spec.environments] == ["stg", "prd"]
+    assert (prd.db_multi_az, stg.db_multi_az) == (True, False)
+    assert prd.db_instance_class == "db.t4g.medium" and prd.db_backup_retention_days == 14
+    assert (prd.task_cpu, prd.task_memory, prd.min_capacity, prd.max_capacity) == (512, 1024, 2, 4)
+    assert (stg.task_cpu, stg.task_memory, stg.min_capacity, stg.max_capacity) == (256, 512, 1, 2)
+    assert prd.public_subnets == ["10.40.0.0/24", "10.40.1.0/24"]
+    assert spec.health_check_path == "/actuator/health" and spec.health_check_grace_seconds == 90
+    assert (spec.database.engine, spec.database.engine_version) == ("postgres", "17.6")
+    assert (spec.slo.availability_percent, spec.slo.error_rate_percent, spec.slo.latency_p95_ms) == (99.9, 0.1, 500)
+    assert spec.alarms.rds_connections == 360
+    assert result.origin("environments.prd.db_multi_az").endswith("03_基本設計/04_可用性設計.md:15")
+    assert result.origin("environments.stg.db_multi_az").endswith("03_基本設計/04_可用性設計.md:36")
+    assert result.origin("slo.error_rate_percent").endswith("03_基本設計/05_監視設計.md:15")
+
+
+def test_values_the_documents_do_not_give_are_listed_as_defaults_never_invented():
+    result = spec_from_documents([DOCS])
+    defaulted = {s.field for s in result.defaults()}
+    assert {"container_port", "environments.prd.vpc_cidr", "environments.prd.data_subnets",
+            "environments.stg.db_instance_class"} <= defaulted
+    assert "environments.prd.db_multi_az" not in defaulted
+    # The documents' only address is at a documentation domain: not used, and said so.
+    assert all(env.alert_email is None for env in result.spec.environments)
+    assert any("inventory-ops@example.co.jp" in line for line in result.prerequisites)
+    assert any("/inventory/prd/alb/certificate-arn" in line for line in result.prerequisites)
+
+
+def test_folder_without_documents_is_a_one_line_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SpecError, match="no design documents"):
+        spec_from_documents([tmp_path / "empty"])
+    with pytest.raises(SpecError, match="not found"):
+        spec_from_documents([tmp_path / "missing"])
+
+
+# --- the generated delivery -------------------------------------------------------------------
+
+def test_stacks_in_deploy_order_with_a_parameter_file_per_environment(documents_delivery, cache_delivery):
+    out, plan = documents_delivery
+    assert [s.name for s in plan.stacks] == ["network", "database", "compute", "monitoring"]
+    assert [s.name for s in cache_delivery[1].stacks] == ["network", "database", "cache", "compute", "monitoring"]
+    assert plan.stack("database").stateful and plan.stack("database").parameters["prd"] == \
+        "infra/parameters/prd/database.json"
+    assert plan.stack("compute").iam and not plan.stack("monitoring").iam
+    for stack in plan.stacks:
+        assert (out / stack.template).is_file()
+
+
+def test_every_parameter_file_holds_exactly_its_templates_parameters(delivery):
+    out, plan = delivery
+    for stack in plan.stacks:
+        declared = load_template(out / stack.template)["Parameters"]
+        assert {"ProjectName", "Environment"} <= set(declared)
+        assert declared["Environment"]["AllowedValues"] == plan.environments
+        for env, relative in stack.parameters.items():
+            values = parameters(out, relative)
+            assert set(values) == set(declared), relative
+            assert values["Environment"] == env
+
+
+def test_cfn_lint_reports_no_error(delivery):
+    out, plan = delivery
+    for stack in plan.stacks:
+        matches = lint_file(out / stack.template, ManualArgs(regions=[plan.region]))
+        errors = [f"{m.rule.id} {m.linenumber}: {m.message}" for m in matches if m.rule.id.startswith("E")]
+        assert not errors, (stack.template, errors)
+        assert all(m.rule.id.startswith(("W", "I")) for m in matches)
+
+
+def test_our_review_finds_no_error_and_only_the_explained_warnings(delivery):
+    out, _ = delivery
+    result = review([out], ReviewConfig(llm="off", workers=False, analyzers=("sre", "cfn-lint")))
+    errors = [f for f in result.findings if f.severity.value == "error" and f.id not in SCRIPT_RULES]
+    assert not errors, [(f.id, f.location(), f.message) for f in errors]
+    warnings = {f.id for f in result.findings if f.severity.value == "warning" and not f.suppressed}
+    # DEP012 is the review reading an SSM parameter's *name* as the image tag (only in SSM mode).
+    assert warnings <= {"SRE-DEP-012"}, warnings
+    muted = [f for f in result.findings if f.suppressed]
+    assert {f.id for f in muted} == {"SRE-MON-002"} and len(muted) == 4  # burn-rate windows
+
+
+def test_documented_values_land_in_the_production_parameter_files(documents_delivery):
+    out, _ = documents_delivery
+    database = parameters(out, "infra/parameters/prd/database.json")
+    assert database["DBMultiAZ"] == "true" and database["BackupRetentionPeriod"] == "14"
+    assert database["DBInstanceClass"] == "db.t4g.medium" and database["DBAllocatedStorage"] == "50"
+    assert parameters(out, "infra/parameters/stg/database.json")["DBMultiAZ"] == "false"
+    compute = parameters(out, "infra/parameters/prd/compute.json")
+    assert (compute["DesiredCount"], compute["MinCapacity"], compute["MaxCapacity"]) == ("2", "2", "4")
+    assert (compute["TaskCpu"], compute["TaskMemory"]) == ("512", "1024")
+    assert compute["HealthCheckPath"] == "/actuator/health" and compute["LogRetentionDays"] == "90"
+    monitoring = parameters(out, "infra/parameters/prd/monitoring.json")
+    assert monitoring["DBConnectionsThreshold"] == "360" and monitoring["HealthyHostThreshold"] == "2"
+    assert parameters(out, "infra/parameters/stg/monitoring.json")["HealthyHostThreshold"] == "1"
+
+
+def test_no_placeholder_and_no_invented_address_image_or_certificate(documents_delivery):
+    out, plan = documents_delivery
+    for stack in plan.stacks:
+        for relative in stack.parameters.values():
+            text = (out / relative).read_text()
+            assert not PLACEHOLDER.search(text) and not PARAMETER_PLACEHOLDER.search(text), relative
+    compute = load_template(out / "infra/templates/compute/ecs.yaml")
+    assert compute["Parameters"]["ImageTag"]["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert compute["Parameters"]["CertificateArn"]["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert parameters(out, "infra/parameters/prd/compute.json")["ImageTag"] == "/inventory/prd/app/image-tag"
+    assert parameters(out, "infra/parameters/prd/monitoring.json")["AlertEmail"] == "/inventory/prd/alert/email"
+    image = compute["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Image"]
+    assert image["Sub"].endswith("/inventory-app:${ImageTag}")
+
+
+def test_production_safety_is_in_the_templates(documents_delivery):
+    out, _ = documents_delivery
+    vpc = load_template(out / "infra/templates/network/vpc.yaml")["Resources"]
+    azs = [vpc[f"{tier}Subnet{n}"]["Properties"]["AvailabilityZone"]["Select"][0]
+           for tier in ("Public", "App", "Data") for n in (1, 2)]
+    assert azs == [0, 1] * 3
+    assert vpc["NatGateway2"]["Condition"] == "IsProduction"
+    assert vpc["AppDefaultRoute2"]["Properties"]["NatGatewayId"] == \
+        {"If": ["IsProduction", {"Ref": "NatGateway2"}, {"Ref": "NatGateway1"}]}
+    rds = load_template(out / "infra/templates/database/rds.yaml")
+    db = rds["Resources"]["Database"]
+    assert (db["DeletionPolicy"], db["UpdateReplacePolicy"]) == ("Snapshot", "Snapshot")
+    assert db["Properties"]["ManageMasterUserPassword"] is True and db["Properties"]["StorageEncrypted"] is True
+    assert "MasterUserPassword" not in db["Properties"]
+    assert rds["Rules"]["ProductionMustBeMultiAZ"]["RuleCondition"] == {"Equals": [{"Ref": "Environment"}, "prd"]}
+    service = load_template(out / "infra/templates/compute/ecs.yaml")["Resources"]["Service"]["Properties"]
+    assert service["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert service["HealthCheckGracePeriodSeconds"] == {"Ref": "HealthCheckGracePeriodSeconds"}
+
+
+def test_burn_rate_alarms_follow_the_slo_arithmetic(documents_delivery):
+    out, _ = documents_delivery
+    numbers = burn_rate_context(spec_from_documents([DOCS]).spec)
+    assert numbers["budget_minutes"] == "43.2"
+    assert (numbers["fast"]["threshold"], numbers["slow"]["threshold"]) == ("1.44", "0.6")
+    assert (numbers["fast"]["budget_percent"], numbers["slow"]["budget_percent"]) == ("2", "5")
+    alarms = load_template(out / "infra/templates/monitoring/alarms.yaml")["Resources"]
+    fast_1h, fast_5m = alarms["SloBurnFast1HAlarm"]["Properties"], alarms["SloBurnFast5MAlarm"]["Properties"]
+    assert (fast_1h["Threshold"], fast_5m["Threshold"]) == (1.44, 1.44)
+    assert {m["MetricStat"]["Period"] for m in fast_1h["Metrics"] if "MetricStat" in m} == {3600}
+    assert alarms["SloBurnSlow6HAlarm"]["Properties"]["Threshold"] == 0.6
+    composite = alarms["SloBurnFastAlarm"]
+    assert composite["Type"] == "AWS::CloudWatch::CompositeAlarm"
+    assert composite["Properties"]["AlarmRule"] == \
+        {"Sub": 'ALARM("${SloBurnFast1HAlarm}") AND ALARM("${SloBurnFast5MAlarm}")'}
+    assert "43.2 min of full outage" in (out / "infra/templates/monitoring/alarms.yaml").read_text()
+    healthy = alarms["AlbHealthyHostCountAlarm"]["Properties"]["Dimensions"]
+    assert [d["Name"] for d in healthy] == ["LoadBalancer", "TargetGroup"]
+
+
+def test_spec_file_with_cache_gives_values_and_a_failover_cache(cache_delivery):
+    out, _ = cache_delivery
+    group = load_template(out / "infra/templates/cache/elasticache.yaml")["Resources"]["CacheReplicationGroup"]
+    props = group["Properties"]
+    assert (props["NumCacheClusters"], props["AutomaticFailoverEnabled"], props["MultiAZEnabled"]) == (3, True, True)
+    assert props["TransitEncryptionEnabled"] is True and group["DeletionPolicy"] == "Snapshot"
+    alarms = load_template(out / "infra/templates/monitoring/alarms.yaml")["Resources"]
+    assert {"Cache001EngineCPUUtilizationAlarm", "Cache003DatabaseMemoryUsagePercentageAlarm",
+            "AlbTargetResponseTimeP99Alarm"} <= set(alarms)
+    assert alarms["SloBurnFast1HAlarm"]["Properties"]["Threshold"] == 0.72  # 14.4 x 0.05 %
+    compute = parameters(out, "infra/parameters/prd/compute.json")
+    assert compute["ImageTag"] == "4f9c2e1" and compute["CertificateArn"].startswith("arn:aws:acm:")
+    assert load_template(out / "infra/templates/compute/ecs.yaml")["Parameters"]["ImageTag"]["Type"] == "String"
+    assert parameters(out, "infra/parameters/prd/monitoring.json")["AlertEmail"] == \
+        "order-api-oncall@shop-orders.co.jp"
+    network = parameters(out, "infra/parameters/prd/network.json")
+    assert network["DataSubnet3Cidr"] == "10.60.22.0/24"
+
+
+def test_bad_spec_files_are_one_line_errors(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("project: [unclosed\n")
+    with pytest.raises(SpecError, match="not valid YAML"):
+        spec_from_file(broken)
+    data = yaml.safe_load(CACHE_SPEC.read_text())
+    data["environments"][1]["image_tag"] = "latest"
+    mutable = tmp_path / "mutable.json"
+    mutable.write_text(json.dumps(data))
+    with pytest.raises(SpecError, match="image_tag.*mutable"):
+        spec_from_file(mutable)
+
+
+def test_production_below_the_standard_is_refused(tmp_path):
+    data = yaml.safe_load(CACHE_SPEC.read_text())
+    data["environments"][1].update(desired_count=1, min_capacity=1)
+    with pytest.raises(SpecError, match="at least 2 tasks"):
+        write_infrastructure(InfraSpec.model_validate(data), tmp_path)
+    data["environments"][1].update(desired_count=3, min_capacity=3, db_multi_az=False)
+    with pytest.raises(SpecError, match="multi-AZ"):
+        write_infrastructure(InfraSpec.model_validate(data), tmp_path)
