@@ -30,19 +30,40 @@ def _setup_logging(verbose: bool) -> None:
 def _review_parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog, description="SRE review of design documents, CloudFormation, Terraform and "
-        "deploy scripts. Prints `## sre レビュー結果` (or JSON / SARIF).")
+        "deploy scripts. Prints `## sre レビュー結果` (or JSON / SARIF).",
+        epilog="Settings also come from .sre-review.toml or [tool.sre-review] in pyproject.toml "
+        "(nearest to the first PATH, up to the git root). Precedence: flag > .sre-review.toml > "
+        "pyproject.toml > default.")
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to review")
     parser.add_argument("--format", "-f", choices=("md", "json", "sarif"), default="md")
-    parser.add_argument("--lang", choices=("ja", "en"), default="ja")
-    parser.add_argument("--mode", choices=("light", "deep"), default="deep",
-                        help="light = /check (given paths only); deep = /check all")
-    parser.add_argument("--fail-on", choices=("error", "warning"), default="error",
-                        help="exit 1 on a ❌ No (error) or also on ⚠️ 条件付き (warning)")
-    parser.add_argument("--region", default="ap-northeast-1", help="region cfn-lint validates for")
+    parser.add_argument("--lang", choices=("ja", "en"), default=None, help="default: ja")
+    parser.add_argument("--mode", choices=("light", "deep"), default=None,
+                        help="light = /check (given paths only); deep = /check all (default)")
+    parser.add_argument("--fail-on", choices=("error", "warning"), default=None,
+                        help="exit 1 on a ❌ No (error, the default) or also on ⚠️ 条件付き (warning)")
+    parser.add_argument("--region", default=None,
+                        help="region cfn-lint validates for (default: ap-northeast-1)")
+    parser.add_argument("--price-region", default=None, metavar="REGION",
+                        help="region of the prices in cost estimates (default: read from the project)")
+    parser.add_argument("--select", type=_prefixes, default=None, metavar="PREFIX,...",
+                        help="report only rule ids starting with these (SRE-DEP, DEP0, CKV_AWS_, E3)")
+    parser.add_argument("--ignore", type=_prefixes, default=None, metavar="PREFIX,...",
+                        help="never report rule ids starting with these")
     parser.add_argument("--max-file-size", type=int, default=5 * 1024 * 1024, metavar="BYTES",
                         help="larger files are listed as skipped: too large")
     parser.add_argument("--standards", metavar="DIR",
-                        help="the project's own technical standards (markdown); replaces ours")
+                        help="the project's own technical standards (markdown); replaces ours "
+                        "(default: .claude/docs/40_standards/ of an agent framework project, else ours)")
+    parser.add_argument("--config", metavar="FILE",
+                        help="read settings from FILE only (.sre-review.toml or pyproject.toml)")
+    parser.add_argument("--baseline", metavar="FILE",
+                        help="leave out the findings FILE already knows (see --create-baseline)")
+    parser.add_argument("--create-baseline", metavar="FILE",
+                        help="write this run's findings to FILE as the baseline")
+    parser.add_argument("--record", metavar="DIR",
+                        help="write the agent framework's review record JSON into DIR "
+                        "(default: .claude-state/reviews/ when the project has it)")
+    parser.add_argument("--no-record", action="store_true", help="write no review record")
     parser.add_argument("--no-cache", action="store_true",
                         help="review again even if nothing changed since the last run")
     parser.add_argument("--file-timeout", type=float, default=60.0, metavar="SECONDS",
@@ -56,35 +77,109 @@ def _review_parser(prog: str) -> argparse.ArgumentParser:
                         help="model for the LLM pass (default: $SRE_AGENT_MODEL or a current "
                         "Sonnet-class model; light mode: a Haiku-class one)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the result to FILE")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress display on stderr (it only appears on a terminal)")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logs on stderr")
     return parser
+
+
+def _prefixes(text: str) -> list[str]:
+    prefixes = [p.strip() for p in text.split(",") if p.strip()]
+    if not prefixes:
+        raise argparse.ArgumentTypeError("give at least one rule id prefix")
+    return prefixes
+
+
+class _UsageError(Exception):
+    """A bad path, configuration or baseline: one line on stderr, exit 2."""
 
 
 def run_review(argv: list[str], prog: str = "sre-review") -> int:
     args = _review_parser(prog).parse_args(argv)
     _setup_logging(args.verbose)
-    missing = [p for p in args.paths if not Path(p).exists() and not Path(p).is_symlink()]
-    if args.standards and not Path(args.standards).is_dir():
-        missing.insert(0, args.standards)
-    if missing:
-        print(f"{prog}: error: path not found: {missing[0]}", file=sys.stderr)
+    try:
+        return _review_and_report(args, prog)
+    except _UsageError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+
+
+def _review_and_report(args: argparse.Namespace, prog: str) -> int:
+    from sre_agent import baseline as baselines
+    from sre_agent.config import ConfigError, load_config
+
+    missing = [p for p in args.paths if not Path(p).exists() and not Path(p).is_symlink()]
+    if missing:
+        raise _UsageError(f"path not found: {missing[0]}")
+    try:
+        settings = load_config(Path(args.paths[0]), Path(args.config) if args.config else None).settings
+    except ConfigError as exc:
+        raise _UsageError(str(exc)) from None
+    standards = args.standards or settings.standards
+    if standards and not Path(standards).is_dir():
+        raise _UsageError(f"path not found: {standards}")
+    known = None
+    baseline_file = args.baseline or (settings.baseline if not args.create_baseline else None)
+    if baseline_file:
+        try:
+            known = baselines.load(Path(baseline_file))
+        except baselines.BaselineError as exc:
+            raise _UsageError(str(exc)) from None
+    from sre_agent.progress import ReviewProgress
     from sre_agent.render import render
     from sre_agent.review import ReviewConfig, review
 
-    config = ReviewConfig(lang=args.lang, mode=args.mode, region=args.region,
-                          max_file_bytes=args.max_file_size, llm=args.llm, model=args.model,
-                          file_timeout=args.file_timeout, cache=not args.no_cache,
-                          standards=args.standards)
-    result = review(args.paths, config)
-    output = render(result, args.format, args.lang)
+    lang = args.lang or settings.lang or "ja"
+    try:
+        config = ReviewConfig(
+            lang=lang, mode=args.mode or settings.mode or "deep",
+            region=args.region or settings.region or "ap-northeast-1",
+            max_file_bytes=args.max_file_size, llm=args.llm, model=args.model,
+            file_timeout=args.file_timeout, cache=not args.no_cache, standards=standards,
+            select=tuple(args.select if args.select is not None else settings.select),
+            ignore=tuple(args.ignore if args.ignore is not None else settings.ignore),
+            severity=settings.severity, environments=settings.aliases(),
+            price_region=_price_region(args.price_region) or settings.price_region)
+    except ValueError as exc:
+        raise _UsageError(str(exc).splitlines()[0]) from None
+    with ReviewProgress(enabled=False if args.quiet else None, lang=lang) as progress:
+        result = review(args.paths, config, progress=progress.update)
+    if args.create_baseline:
+        count = baselines.create(result, Path(args.create_baseline))
+        if not args.quiet:
+            print(f"{prog}: baseline written: {args.create_baseline} ({count} findings)", file=sys.stderr)
+    if known is not None:
+        result = baselines.apply(result, known, Path(baseline_file))
+    output = render(result, args.format, lang)
     if args.output:
         Path(args.output).write_text(output, encoding="utf-8")
     else:
         sys.stdout.write(output)
         sys.stdout.flush()
-    failing = {"no"} if args.fail_on == "error" else {"no", "conditional"}
+    _write_record(args, result, lang)
+    fail_on = args.fail_on or settings.fail_on or "error"
+    failing = {"no"} if fail_on == "error" else {"no", "conditional"}
     return EXIT_FAIL if result.verdict in failing else EXIT_OK
+
+
+def _price_region(region: str | None) -> str | None:
+    from sre_agent.cost import price_table
+
+    regions = price_table()["regions"]
+    if region is not None and region not in regions:
+        raise _UsageError(f"no price table for {region!r} (priced: {', '.join(sorted(regions))})")
+    return region
+
+
+def _write_record(args: argparse.Namespace, result, lang: str) -> None:
+    """The framework's review record, when asked for or when the project keeps them."""
+    from sre_agent import records
+
+    if args.no_record:
+        return
+    folder = Path(args.record) if args.record else records.default_folder([Path(p) for p in args.paths])
+    if folder is not None:
+        records.write(result, [Path(p).as_posix() for p in args.paths], folder, lang)
 
 
 def _rule_command(argv: list[str]) -> int:

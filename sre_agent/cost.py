@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -25,6 +26,9 @@ HOURS_PER_MONTH = 730
 USD_JPY = 150.0  # exchange rate assumed when a document's amounts are in yen: 1 USD = 150 JPY
 DEFAULT_REGION = "ap-northeast-1"
 _ARN_REGION = re.compile(r"arn:aws:[a-z0-9-]+:([a-z]{2}-[a-z]+-\d):")
+# The project's configured price region (`price-region`), for the review running now: it wins
+# over what the parameter files and documents suggest.
+CONFIGURED_REGION: ContextVar[str | None] = ContextVar("sre_agent_price_region", default=None)
 
 
 @cache
@@ -115,6 +119,8 @@ def estimate(project, environment: str | None = None, region: str | None = None,
              document_regions: list[str] | None = None) -> Estimate:
     """Monthly cost of one environment (None = production or defaults) in USD, per resource."""
     found_region, source = project_region(project, document_regions)
+    if region is None and CONFIGURED_REGION.get() is not None:
+        found_region, source = CONFIGURED_REGION.get(), "configuration (price-region)"
     if region is not None:
         found_region, source = region, "given"
     table = price_table()

@@ -7,6 +7,9 @@ A prod-only safety check that compares against "prod" silently never runs on a p
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterator
 
 ALIASES = {
     "prod": "prod", "prd": "prod", "production": "prod", "本番": "prod", "live": "prod",
@@ -15,11 +18,24 @@ ALIASES = {
     "test": "test", "qa": "test", "sandbox": "dev",
 }
 TOKEN = re.compile(r"[A-Za-z]+|本番|検証|開発")
+# The project's own spellings (`environments` in its configuration), for the review running now.
+_PROJECT_ALIASES: ContextVar[dict[str, str]] = ContextVar("sre_agent_environment_aliases", default={})
 
 
 def canonical(name: str) -> str | None:
     """The canonical environment of a name such as `prd`, or None when it names none."""
-    return ALIASES.get(name.strip().lower())
+    key = name.strip().lower()
+    return ALIASES.get(key) or _PROJECT_ALIASES.get().get(key)
+
+
+@contextmanager
+def project_aliases(aliases: dict[str, str]) -> Iterator[None]:
+    """Extra spellings (`{"honban": "prod"}`) while one review runs; the built-in ones stay."""
+    token = _PROJECT_ALIASES.set({k.lower(): v for k, v in aliases.items()})
+    try:
+        yield
+    finally:
+        _PROJECT_ALIASES.reset(token)
 
 
 def environment_of_path(path: str) -> str | None:

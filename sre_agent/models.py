@@ -142,6 +142,16 @@ class LlmStatus(BaseModel):
     verdict_moved_from: Literal["yes", "conditional", "no"] | None = None
 
 
+class BaselineStatus(BaseModel):
+    """A run against a baseline (`--baseline FILE`): the findings it already knew are left out
+    of `findings`, the verdict and the exit code; this says how many, so nothing is hidden
+    silently."""
+
+    file: str
+    hidden: int = 0
+    hidden_by_severity: dict[str, int] = Field(default_factory=dict)
+
+
 class Review(BaseModel):
     schema_: str = Field(SCHEMA, alias="schema")
     root: str
@@ -154,6 +164,7 @@ class Review(BaseModel):
     mode: Literal["light", "deep"] = "deep"
     standards: list[str] = Field(default_factory=list,
                                  description="The technical standards in force for this review.")
+    baseline: BaselineStatus | None = None
 
     model_config = {"populate_by_name": True}
 
@@ -161,7 +172,9 @@ class Review(BaseModel):
         return [f for f in self.findings if not f.suppressed]
 
     def to_json(self) -> str:
-        return self.model_dump_json(by_alias=True, indent=2)
+        """`baseline` appears only in a run that used one: other outputs stay as they were."""
+        return self.model_dump_json(by_alias=True, indent=2,
+                                    exclude={"baseline"} if self.baseline is None else None)
 
 
 def verdict_for(findings: list[Finding]) -> Literal["yes", "conditional", "no"]:

@@ -43,6 +43,17 @@ READ_HIDDEN_DIRS = frozenset({".github", ".gitlab", ".circleci", ".buildkite", "
 # Inside an agent framework's `.claude/`, only the technical standards describe the project; the
 # framework's guides, agents and skills are full of illustrative (often deliberately bad) examples.
 FRAMEWORK_DIR = ".claude"
+FRAMEWORK_STANDARDS = ".claude/docs/40_standards"
+# Words in a framework standard's path that make it an infrastructure standard (the folder also
+# holds coding, naming and test standards that say nothing about what we review).
+INFRA_STANDARD_WORDS = ("infra", "iac", "cloudformation", "cfn", "terraform", "aws", "secret",
+                        "security", "network", "container", "ecs", "deploy", "monitor", "observab",
+                        "sre", "operation", "cost", "インフラ", "セキュリティ", "ネットワーク",
+                        "デプロイ", "監視", "運用", "コスト", "シークレット")
+# The framework's phase documents in the order `/check all` follows them; each is a file or a
+# folder under docs/ whose name holds the phase's word (`01_企画書.md`, `03_基本設計/`).
+PHASES = (("01_企画書", "企画"), ("02_要件定義書", "要件定義"), ("03_基本設計書", "基本設計"),
+          ("04_詳細設計書", "詳細設計"))
 
 
 @dataclass
@@ -140,6 +151,37 @@ class Project:
 
     def record(self, path: str) -> FileRecord | None:
         return next((r for r in self.files if r.path == path), None)
+
+
+def standard_files(folder: Path) -> list[Path]:
+    """The standards a folder holds. A framework's `40_standards/` (any depth) contributes its
+    infrastructure standards only; any other folder (`--standards DIR`) all of its `*.md`."""
+    if folder.name != PurePosixPath(FRAMEWORK_STANDARDS).name:
+        return sorted(folder.glob("*.md"))
+    return sorted(path for path in folder.rglob("*.md")
+                  if any(word in path.relative_to(folder).as_posix().casefold()
+                         for word in INFRA_STANDARD_WORDS))
+
+
+def framework_standards(root: Path) -> Path | None:
+    """The agent framework's standards folder under a reviewed root, when it has infra standards."""
+    folder = root / FRAMEWORK_STANDARDS
+    return folder if folder.is_dir() and standard_files(folder) else None
+
+
+def phase_documents(root: Path) -> dict[str, Path | None]:
+    """Each phase of the framework's document chain and where it is (None: missing)."""
+    docs = root / "docs"
+    entries = []
+    if docs.is_dir():
+        for dirpath, dirnames, filenames in os.walk(docs, followlinks=False):
+            depth = len(Path(dirpath).relative_to(docs).parts)
+            dirnames[:] = sorted(d for d in dirnames if depth < 2 and not d.startswith("."))
+            entries += [Path(dirpath) / d for d in dirnames]
+            entries += [Path(dirpath) / f for f in sorted(filenames)
+                        if PurePosixPath(f).suffix.lower() in MARKDOWN_SUFFIXES]
+    entries.sort(key=lambda p: (len(p.relative_to(docs).parts), p.as_posix()))
+    return {phase: next((e for e in entries if word in e.name), None) for phase, word in PHASES}
 
 
 def _strip_prompts(text: str) -> str:
@@ -347,4 +389,5 @@ def _key_list_values(items: list[dict]) -> dict[str, Any]:
     return {str(item["ParameterKey"]): item.get("ParameterValue") for item in items}
 
 
-__all__ = ["Project", "ScriptFile", "Document", "ParameterSet", "load_project", "canonical"]
+__all__ = ["Project", "ScriptFile", "Document", "ParameterSet", "load_project", "canonical",
+           "framework_standards", "phase_documents", "standard_files"]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import time
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
+from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Iterator, Literal
 
 from pydantic import BaseModel
 
@@ -16,7 +18,11 @@ from sre_agent.analyzers.base import ANALYZER_ERROR_ID, Analyzer, analyzer_error
 from sre_agent.models import (
     AnalyzerRun, Finding, LlmStatus, Passed, Review, Severity, verdict_for,
 )
-from sre_agent.project import DEFAULT_MAX_BYTES, Project, load_project, relative
+from sre_agent.project import (
+    DEFAULT_MAX_BYTES, FRAMEWORK_DIR, Project, framework_standards, load_project, phase_documents,
+    project_root, relative, standard_files,
+)
+from sre_agent.config import is_reported
 from sre_agent.rules.base import RuleContext, all_rules
 from sre_agent import suppressions
 from sre_agent.filecache import FileResults, full_key
@@ -37,6 +43,15 @@ class ReviewConfig(BaseModel):
     model: str | None = None                    # else SRE_AGENT_MODEL, else llm.config.DEFAULT_MODEL
     standards: str | None = None  # the project's own standards folder (--standards DIR)
     cache: bool = False         # reuse the result of an identical earlier run (cache.py); CLI: on
+    # The project's configuration (config.py): which ids are reported, agreed severities, its own
+    # environment spellings (→ prod / stg / dev / test) and the region its prices are in.
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    severity: dict[str, Literal["error", "warning", "info"]] = {}
+    environments: dict[str, str] = {}
+    price_region: str | None = None
+    today: date | None = None         # the day expiring suppressions are judged on (None: today)
+    framework_standards: bool = True  # an agent framework's .claude/docs/40_standards/ when present
 
 
 class SreRulesAnalyzer:
@@ -150,6 +165,12 @@ def review_project(project: Project, config: ReviewConfig, llm_backend=None,
     (e.g. `sre_agent.testing.FakeLLM`); it turns the LLM pass on unless `config.llm` is off.
     `focus`: the named files and folders of a light review; the rest of the project is context
     (parameter files, parent stacks, scripts, alarms) and reports nothing of its own."""
+    with project_settings(config):
+        return _review_project(project, config, llm_backend, focus, prewarmed)
+
+
+def _review_project(project: Project, config: ReviewConfig, llm_backend,
+                    focus: list[str] | None, prewarmed: dict[str, Prewarmed] | None) -> Review:
     ctx = RuleContext(project=project, lang=config.lang, mode=config.mode)
     rules = SreRulesAnalyzer()
     findings, runs = _run_analyzers(ctx, config, rules, focus, prewarmed)
@@ -162,6 +183,7 @@ def review_project(project: Project, config: ReviewConfig, llm_backend=None,
     findings = merge_equivalents(findings)
     for finding in rules.accepted:  # a merged checkov twin must not lift an accepted risk back to ⚠️
         finding.severity = Severity.INFO
+    findings = _as_configured(findings, config)
     muted = suppressions.collect(project)
     suppressions.apply(findings, muted)   # before the model: a muted ❌ backs no model ❌
     llm_status, llm_findings = _llm_pass(project, findings, config, llm_backend)
@@ -175,16 +197,48 @@ def review_project(project: Project, config: ReviewConfig, llm_backend=None,
     return Review(
         root=".", verdict=verdict, files=project.files, findings=findings,
         llm=llm_status,
-        passed=[p for p in rules.passed if not _has_problem(findings, p.rule_id)],
-        analyzers=runs, mode=config.mode, standards=_standards_in_force(config),
+        passed=[p for p in rules.passed if not _has_problem(findings, p.rule_id)
+                and is_reported(p.rule_id, config.select, config.ignore)],
+        analyzers=runs, mode=config.mode, standards=_standards_in_force(config, project.root),
     )
 
 
-def _standards_in_force(config: ReviewConfig) -> list[str]:
-    """The project's own standards (`--standards DIR`) replace ours; either way they are named."""
+def _as_configured(findings: list[Finding], config: ReviewConfig) -> list[Finding]:
+    """The project's `select` / `ignore` prefixes and agreed severities; a user's severity is
+    the last word (it outranks a design-accepted risk and a merged twin)."""
+    from sre_agent.config import is_reported, severity_override
+
+    kept = [f for f in findings if is_reported(f.id, config.select, config.ignore)]
+    for finding in kept if config.severity else ():
+        wanted = severity_override(finding.id, config.severity)
+        if wanted is not None:
+            finding.severity = Severity(wanted)
+    return kept
+
+
+@contextmanager
+def project_settings(config: ReviewConfig) -> Iterator[None]:
+    """What the configuration changes beyond the findings: environment spellings, the price
+    region and the date suppressions expire against, for the review running now."""
+    from sre_agent.cost import CONFIGURED_REGION
+    from sre_agent.environments import project_aliases
+
+    with ExitStack() as stack:
+        stack.enter_context(project_aliases(config.environments))
+        stack.enter_context(suppressions.review_date(config.today))
+        token = CONFIGURED_REGION.set(config.price_region)
+        stack.callback(CONFIGURED_REGION.reset, token)
+        yield
+
+
+def _standards_in_force(config: ReviewConfig, root: Path | None = None) -> list[str]:
+    """The project's own standards (`--standards DIR`, or an agent framework's infrastructure
+    standards) replace ours; either way they are named — inside the project, by their path."""
     if config.standards:
-        return [f"{Path(config.standards).as_posix()}/{p.name}"
-                for p in sorted(Path(config.standards).glob("*.md"))]
+        folder = Path(config.standards)
+        inside = root is not None and _inside(folder, root)
+        return [relative(p, root) if inside else f"{folder.as_posix()}/{p.relative_to(folder).as_posix()}"
+                for p in standard_files(folder)]
     from sre_agent.llm.prompts import bundled_standards
 
     return [f"sre-agent standards/{s['name']}" for s in bundled_standards()]
@@ -357,9 +411,11 @@ def _files_for(name: str, project: Project) -> int:
 
 
 def review(paths: list[str | Path], config: ReviewConfig | None = None,
-           llm_backend=None) -> Review:
-    """Review the given files and folders; raises FileNotFoundError for a path that is not there."""
+           llm_backend=None, progress: Callable[[str], None] | None = None) -> Review:
+    """Review the given files and folders; raises FileNotFoundError for a path that is not there.
+    `progress` is told each stage as it starts ("load", "analyze"), for a progress display."""
     config = config or ReviewConfig()
+    report = progress or (lambda stage: None)
     resolved = [Path(p) for p in paths]
     for path in resolved:
         if not path.exists() and not path.is_symlink():
@@ -368,19 +424,25 @@ def review(paths: list[str | Path], config: ReviewConfig | None = None,
     root = find_project_root(resolved[0]) if config.mode == "light" else None
     if root is not None and all(_inside(p, root) for p in resolved):
         loaded, focus = [root], [relative(p, root) if p.resolve() != root else "." for p in resolved]
+    if focus is None and config.mode == "deep":
+        loaded = _with_phase_documents(loaded)
+    config = _with_framework_standards(config, root if focus is not None else project_root(loaded))
     key = None
     if config.cache and llm_backend is None and not _llm_requested(config):
         from sre_agent import cache
 
-        key = cache.fingerprint(loaded, config.model_dump_json(exclude={"cache"}) + repr(focus),
-                                config.max_file_bytes)
+        # the date is part of the key: a suppression may expire overnight
+        key = cache.fingerprint(loaded, config.model_dump_json(exclude={"cache"}) + repr(focus)
+                                + (config.today or date.today()).isoformat(), config.max_file_bytes)
         cached = cache.load(key)
         if cached is not None:
             return cached
     prewarmed = _prewarm(config)
     try:
-        with few_collections():
+        with few_collections(), project_settings(config):
+            report("load")
             project = load_project(loaded, max_bytes=config.max_file_bytes)
+            report("analyze")
             result = review_project(project, config, llm_backend, focus, prewarmed)
     finally:
         for process in prewarmed.values():
@@ -390,7 +452,28 @@ def review(paths: list[str | Path], config: ReviewConfig | None = None,
     return result
 
 
+def _with_framework_standards(config: ReviewConfig, root: Path | None) -> ReviewConfig:
+    """An agent framework project's own infrastructure standards replace ours, unless
+    `--standards` named others (or the caller turned this off)."""
+    if config.standards or not config.framework_standards or root is None:
+        return config
+    folder = framework_standards(root)
+    return config.model_copy(update={"standards": str(folder)}) if folder else config
+
+
+def _with_phase_documents(loaded: list[Path]) -> list[Path]:
+    """`/check all` reads the framework's phase documents whatever part of the project was
+    named: a deep review inside a framework project (`.claude/`) adds those it was not given."""
+    root = find_project_root(loaded[0])
+    if root is None or not (root / FRAMEWORK_DIR).is_dir() or not all(_inside(p, root) for p in loaded):
+        return loaded
+    added = [p for p in phase_documents(root).values()
+             if p is not None and not any(_inside(p, given) for given in loaded)]
+    return [*loaded, *added]
+
+
 def _inside(path: Path, root: Path) -> bool:
+    root = root.resolve()
     return path.resolve() == root or root in path.resolve().parents
 
 
@@ -398,4 +481,4 @@ def _llm_requested(config: ReviewConfig) -> bool:
     return config.llm == "on" or (config.llm == "auto" and bool(os.environ.get("ANTHROPIC_API_KEY")))
 
 
-__all__ = ["ReviewConfig", "review", "review_project", "relative"]
+__all__ = ["ReviewConfig", "project_settings", "review", "review_project", "relative"]

@@ -39,8 +39,10 @@ def render(name: str, **values: object) -> str:
 
 def bundled_standards(own: str | None = None) -> list[dict[str, str]]:
     """The project's own standards folder when given (`--standards DIR`), else ours."""
+    from sre_agent.project import standard_files
+
     folder = Path(own) if own else _folder("standards")
     if folder is None or not folder.is_dir():
         return []
-    return [{"name": path.name, "text": path.read_text(encoding="utf-8").strip()}
-            for path in sorted(folder.glob("*.md"))]
+    return [{"name": path.relative_to(folder).as_posix(), "text": path.read_text(encoding="utf-8").strip()}
+            for path in standard_files(folder)]

@@ -110,7 +110,7 @@ def render_markdown(review: Review, lang: str = "ja") -> str:
                             + (f" — {L['checks_not_run']}: {', '.join(a.checks_not_run)}"
                                if a.checks_not_run else "")
                             for a in review.analyzers),
-        llm=review.llm, standards=review.standards,
+        llm=review.llm, standards=review.standards, baseline=review.baseline,
         suppressed=[f"{f.location()} [{f.id}] — {f.suppression_reason or '(no reason)'}"
                     for f in review.findings if f.suppressed],
         infos=[g.line(L, mark=False) for g in infos][:MAX_INFO_LINES],
