@@ -221,3 +221,43 @@ def test_run_refuses_beyond_the_caps_before_any_request(tmp_path, capsys, argv, 
                   "scenarios:\n  - {name: a, request: GET /, users: 10}\n")
     assert cli_main(["loadtest", "run", str(path), *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def _ramp_results(rps: tuple[float, float, float], p95: tuple[float, float, float]) -> LoadTestResults:
+    scenario = Scenario(name="在庫引当", request="GET /stock", users=2, p95_ms=100)
+    steps = [judge(scenario, users, Measurement(requests=200, failures=0, rps=r, p50_ms=p / 2,
+                                                p95_ms=p, p99_ms=p))
+             for users, r, p in zip((2, 5, 10), rps, p95)]
+    return LoadTestResults(scenarios=steps, target="http://127.0.0.1:1", duration_s=5,
+                           ramp=[knee(scenario, steps)],
+                           plan=ScenarioFile(duration=5, scenarios=[scenario]))
+
+
+def test_analysis_names_saturation_when_throughput_stays_flat():
+    text = section6_markdown(None, _ramp_results((48.2, 48.0, 48.7), (42, 110, 200)))
+    assert "- 在庫引当: p95 が目標 100ms を超えたのは **5 ユーザー**から（段階 2、5、10 ユーザー）" in text
+    analysis = text.split("### ボトルネック分析\n\n", 1)[1]
+    assert analysis.startswith("「在庫引当」が目標未達 — 5 ユーザーで p95 110ms が目標 100ms を超過、"
+                               "10 ユーザーで p95 200ms が目標 100ms を超過。")
+    assert "2 ユーザー 42ms → 5 ユーザー 110ms → 10 ユーザー 200ms" in analysis
+    assert "48.2 → 48.7 req/s（×1.0、ユーザーは ×5）" in analysis and "（飽和）" in analysis
+
+
+def test_analysis_says_no_saturation_when_throughput_follows_users():
+    text = section6_markdown(None, _ramp_results((38, 92, 184), (56, 57, 56)))
+    assert "ニーは見つからない" in text
+    analysis = text.split("### ボトルネック分析\n\n", 1)[1]
+    assert analysis.startswith("計測した 3 件はすべて目標内。")
+    assert "計測した範囲では飽和していない" in analysis and "飽和）" not in analysis
+
+
+def test_load_results_reads_a_written_file_and_refuses_others(tmp_path):
+    from sre_agent.loadtest import load_results
+
+    written = _ramp_results((38, 92, 184), (56, 57, 56))
+    path = tmp_path / "results.json"
+    path.write_text(written.model_dump_json(), encoding="utf-8")
+    assert load_results(path) == written
+    path.write_text('{"scenarios": "none"}', encoding="utf-8")
+    with pytest.raises(ScenarioFileError, match="not a loadtest results file"):
+        load_results(path)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from sre_agent.loadtest.locust_runner import LoadTestError
 from sre_agent.loadtest.plan import plan_from_documents, plan_yaml
 from sre_agent.loadtest.render import section6_markdown
-from sre_agent.loadtest.results import ErrorKind, LoadTestResults, RampKnee, ScenarioResult
+from sre_agent.loadtest.results import (
+    ErrorKind, LoadTestResults, RampKnee, ScenarioResult, load_results,
+)
 from sre_agent.loadtest.run import run_plan
 from sre_agent.loadtest.scenarios import (
     Scenario, ScenarioFile, ScenarioFileError, load_scenario_file,
@@ -27,6 +29,6 @@ def main(argv: list[str]) -> int:
 
 __all__ = [
     "ErrorKind", "LoadTestError", "LoadTestResults", "RampKnee", "Scenario", "ScenarioFile",
-    "ScenarioFileError", "ScenarioResult", "load_scenario_file", "main", "plan_from_documents",
+    "ScenarioFileError", "ScenarioResult", "load_results", "load_scenario_file", "main", "plan_from_documents",
     "plan_yaml", "run_plan", "section6_markdown",
 ]

@@ -68,9 +68,14 @@ def bottleneck_analysis(results: LoadTestResults, scenarios: dict[str, Scenario]
         slowest = max(results.scenarios, key=lambda r: r.p95_ms or 0)
         sentences.append(f"計測した {len(results.scenarios)} 件はすべて目標内。最も遅いのは"
                          f"「{slowest.name}」（{slowest.users} ユーザー）の p95 {_ms(slowest.p95_ms)}。")
-    for result in failed:
-        sentences.append(f"「{result.name}」（{result.users} ユーザー）が目標未達: "
-                         f"{'、'.join(result.reasons)}。")
+    for name, runs in by_name.items():
+        missed = [r for r in runs if not r.passed]
+        if len(missed) == 1:
+            sentences.append(f"「{name}」（{missed[0].users} ユーザー）が目標未達: "
+                             f"{'、'.join(missed[0].reasons)}。")
+        elif missed:
+            steps = "、".join(f"{r.users} ユーザーで {'・'.join(r.reasons)}" for r in missed)
+            sentences.append(f"「{name}」が目標未達 — {steps}。")
     for name, runs in by_name.items():
         kinds = top_errors(results.errors, name)
         requests = sum(r.requests for r in runs)

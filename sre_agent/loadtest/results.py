@@ -7,9 +7,13 @@ the top level, so the per-scenario records stay stable for the tools that read t
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pathlib import Path
 
-from sre_agent.loadtest.scenarios import Scenario, ScenarioFile, percent
+from pydantic import BaseModel, Field, ValidationError
+
+from sre_agent.loadtest.scenarios import (
+    Scenario, ScenarioFile, ScenarioFileError, first_error, percent,
+)
 
 
 class Measurement(BaseModel):
@@ -107,3 +111,13 @@ def knee(scenario: Scenario, steps: list[ScenarioResult]) -> RampKnee:
                         if s.p95_ms is not None and s.p95_ms > scenario.p95_ms), None)
     return RampKnee(scenario=scenario.name, p95_target_ms=scenario.p95_ms,
                     steps=[s.users for s in steps], users=crossed)
+
+
+def load_results(path: Path) -> LoadTestResults:
+    """A `results.json` written by `loadtest run` (for the report's section 6)."""
+    try:
+        return LoadTestResults.model_validate_json(path.read_bytes())
+    except OSError as exc:
+        raise ScenarioFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except ValidationError as exc:
+        raise ScenarioFileError(f"{path}: not a loadtest results file: {first_error(exc)}") from None

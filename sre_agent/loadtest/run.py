@@ -50,21 +50,24 @@ def run_plan(plan: ScenarioFile, *, target: str | None = None, max_users: int = 
     index = 0
     for scenario in plan.scenarios:
         steps: list[ScenarioResult] = []
-        for users in ramp or [scenario.users]:
-            index += 1
-            print(f"loadtest: {scenario.name} ({scenario.request}) — {users} users × {duration:g}s",
-                  file=log, flush=True)
-            outcome = run_locust(scenario, chosen, users, duration, workdir,
-                                 file_label(index, scenario, users))
-            results.reports += [str(p) for p in outcome.files]
-            if outcome.measurement is not None:
-                result = judge(scenario, users, outcome.measurement)
-                steps.append(result)
-                results.scenarios.append(result)
-                results.errors += outcome.errors
-            if outcome.interrupted:
-                results.interrupted = True
-                break
+        try:
+            for users in ramp or [scenario.users]:
+                index += 1
+                print(f"loadtest: {scenario.name} ({scenario.request}) — {users} users × "
+                      f"{duration:g}s", file=log, flush=True)
+                outcome = run_locust(scenario, chosen, users, duration, workdir,
+                                     file_label(index, scenario, users))
+                results.reports += [str(p) for p in outcome.files]
+                if outcome.measurement is not None:
+                    result = judge(scenario, users, outcome.measurement)
+                    steps.append(result)
+                    results.scenarios.append(result)
+                    results.errors += outcome.errors
+                if outcome.interrupted:
+                    results.interrupted = True
+                    break
+        except KeyboardInterrupt:  # between two Locust runs: what ran is kept all the same
+            results.interrupted = True
         if ramp and steps:
             results.ramp.append(knee(scenario, steps))
         if results.interrupted:
