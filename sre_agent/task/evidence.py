@@ -70,10 +70,10 @@ def finding_line(finding: Finding) -> str:
 
 def judged(label: str, findings: list[Finding], evidence: str, precondition: bool = True,
            missing: str = "", source: str | None = None) -> CheckResult:
-    """Met when the precondition (files exist) holds and no finding blocks it."""
-    if not precondition:
-        return CheckResult(label=label, met=False, evidence=missing, source=source)
-    return CheckResult(label=label, met=not findings, evidence=evidence,
+    """Met when the precondition (files exist) holds and no finding blocks it; an unmet line
+    carries the findings either way."""
+    return CheckResult(label=label, met=precondition and not findings,
+                       evidence=evidence if precondition else missing,
                        findings=[finding_line(f) for f in findings[:5]]
                        + ([f"ほか {len(findings) - 5} 件"] if len(findings) > 5 else []),
                        source=source)

@@ -1,0 +1,153 @@
+"""`sre-agent task`: the fixture task block produces the whole delivery in one command, the
+self-review is clean, the report renders every prescribed section in order with section 7
+backed by that review, and the manifest lists what exists."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sre_agent.review import ReviewConfig, review
+from sre_agent.task import criteria
+from sre_agent.task.evidence import Evidence
+
+REPO = Path(__file__).parent.parent
+TASK = REPO / "fixtures" / "tasks" / "inventory-cfn" / "TASK.md"
+HEADINGS = [
+    "# インフラレポート: inventory", "## 1. インフラ設計", "### システム構成図", "### リソース一覧",
+    "### SLO（Service Level Objective）", "## 2. CloudFormation テンプレート", "## 3. Change Set スクリプト",
+    "## 4. 可観測性の実装", "## 5. デプロイ手順書", "### 初回デプロイ", "### 更新デプロイ（Change Set使用）",
+    "### ロールバック", "## 6. 性能テスト結果（QAと連携）", "## 7. 技術標準への準拠", "---", "**PM への報告**:"]
+
+
+def _cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ANTHROPIC_API_KEY": ""}
+    return subprocess.run([sys.executable, "-m", "sre_agent", "task", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=180)
+
+
+@pytest.fixture(scope="module")
+def delivery(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("task") / "delivery"
+    run = _cli(str(TASK), "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    return out, run
+
+
+def test_one_command_writes_every_deliverable(delivery) -> None:
+    out, run = delivery
+    for path in ("infra/templates/network/vpc.yaml", "infra/templates/database/rds.yaml",
+                 "infra/templates/compute/ecs.yaml", "infra/templates/monitoring/alarms.yaml",
+                 "scripts/create-changeset.sh", "scripts/describe-changeset.sh",
+                 "scripts/execute-changeset.sh", "scripts/rollback.sh",
+                 "docs/90_運用手順/デプロイ手順書.md", "docs/90_運用手順/障害対応手順書.md",
+                 "docs/90_運用手順/ポストモーテムテンプレート.md", "docs/コスト見積.md",
+                 "infra-report.md", "deliverables.json"):
+        assert (out / path).is_file(), path
+    assert run.stdout == (out / "infra-report.md").read_text(encoding="utf-8")
+    assert "self-review" in run.stderr and "0 error(s)" in run.stderr
+
+
+def test_report_renders_every_section_in_order(delivery) -> None:
+    out, _ = delivery
+    report = (out / "infra-report.md").read_text(encoding="utf-8")
+    lines = report.splitlines()
+    positions = [lines.index(heading) for heading in HEADINGS]
+    assert positions == sorted(positions)
+    diagram = report.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert diagram.startswith("graph TB\n") and 'subgraph VPC["VPC ' in diagram
+    assert 'subgraph public["Public Subnet"]' in diagram and "AZ1 " in diagram and "AZ2 " in diagram
+    assert re.search(r"Internet -->\|HTTPS\| LoadBalancer_AZ1", diagram)
+    assert re.search(r"-->\|5432\| \w+_AZ1", diagram), "app → database edge from the SG rule"
+    assert "（スタンバイ）" in diagram, "the prod RDS is multi-AZ: its standby is drawn"
+    total = re.search(r"\| \*\*合計\*\* \| - \| - \| \*\*\$([\d,.]+)/月\*\* \|", report)
+    assert total and float(total.group(1).replace(",", "")) > 0
+    assert "ap-northeast-1" in report and "2024-09 時点" in report
+    assert "| 可用性 | 99.9%(月間) |" in report
+    section6 = report.split("## 6. 性能テスト結果（QAと連携）", 1)[1].split("## 7.", 1)[0]
+    assert "未実施 — QA と連携して実施予定" in section6 and "300" in section6
+    for heading in ("### infra/templates/network/vpc.yaml", "### scripts/rollback.sh"):
+        assert heading in lines
+
+
+def test_section7_is_ticked_from_the_review(delivery) -> None:
+    out, _ = delivery
+    report = (out / "infra-report.md").read_text(encoding="utf-8")
+    section7 = report.split("## 7. 技術標準への準拠", 1)[1].split("\n---\n", 1)[0]
+    ticked = [line for line in section7.splitlines() if line.startswith("- [x]")]
+    for label in ("Change Set スクリプトが4種類", "直接デプロイが禁止", "エラーハンドリング", "ロールバック手順が明確",
+                  "監視・アラート", "マルチAZ配置", "SLO/SLI", "ポストモーテム", "直接デプロイ（aws cloudformation deploy）は禁止",
+                  "dry-run必須", "月額運用費用は10万円以内"):
+        assert any(label in line for line in ticked), label
+    for line in ticked:   # every tick names the rules or files it rests on
+        assert re.search(r"SRE-[A-Z]{3}-\d{3}|scripts/|docs/|cfn-lint|sre-review|\$", line), line
+    manifest = json.loads((out / "deliverables.json").read_text(encoding="utf-8"))
+    assert manifest["self_review"]["errors"] == 0
+    assert all(c["met"] for c in manifest["section7"]["mandatory"])
+
+
+def test_manifest_lists_what_exists(delivery) -> None:
+    out, _ = delivery
+    manifest = json.loads((out / "deliverables.json").read_text(encoding="utf-8"))
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                     if p.is_file() and p.name != "deliverables.json")
+    assert sorted(f["path"] for f in manifest["files"]) == on_disk
+    kinds = {f["path"]: f["kind"] for f in manifest["files"]}
+    assert kinds["scripts/rollback.sh"] == "changeset-script"
+    assert kinds["infra/templates/database/rds.yaml"] == "cloudformation-template"
+    assert kinds["infra-report.md"] == "report"
+    assert [s["name"] for s in manifest["stacks"]] == ["network", "database", "compute", "monitoring"]
+    for stack in manifest["stacks"]:
+        assert (out / stack["template"]).is_file() and (out / stack["parameters"]["prd"]).is_file()
+    assert set(manifest["scripts"]) == {"create", "describe", "execute", "rollback"}
+    assert manifest["report"] == "infra-report.md"
+
+
+def test_a_broken_script_unticks_its_line_with_the_finding(delivery, tmp_path) -> None:
+    out, _ = delivery
+    copy = tmp_path / "delivery"
+    shutil.copytree(out, copy)
+    script = copy / "scripts" / "rollback.sh"
+    script.write_text(script.read_text(encoding="utf-8").replace("set -euo pipefail\n", ""), encoding="utf-8")
+    result = review([copy], ReviewConfig(llm="off", cache=False, analyzers=("sre",)))
+    evidence = Evidence(root=copy, review=result, templates=["infra/templates/network/vpc.yaml"],
+                        scripts={k: f"scripts/{k}-changeset.sh" if k != "rollback" else "scripts/rollback.sh"
+                                 for k in ("create", "describe", "execute", "rollback")})
+    assert any(f.id == "SRE-DEP-004" and f.file == "scripts/rollback.sh" for f in result.findings)
+    line = criteria.error_handling(evidence)
+    assert line.met is False
+    assert "scripts/rollback.sh" in line.evidence
+    assert any("SRE-DEP-004 scripts/rollback.sh" in reason for reason in line.findings)
+
+
+def test_malformed_task_is_refused_with_one_line(tmp_path) -> None:
+    task = tmp_path / "TASK.md"
+    task.write_text("Task: 構築\n\n入力情報:\n- 基本設計書: docs/\n\n制約:\n- dry-run必須\n", encoding="utf-8")
+    run = _cli(str(task), "--out", str(tmp_path / "out"))
+    assert run.returncode == 2
+    assert run.stderr.strip() == "sre-agent task: error: task has no 期待する成果物 (what to deliver): nothing to do"
+    assert not (tmp_path / "out").exists()
+    task.write_text("Task: 構築\n\n期待する成果物:\n1. デプロイ手順書\n\n納期:\n- 明日\n", encoding="utf-8")
+    run = _cli(str(task), "--out", str(tmp_path / "out"))
+    assert run.returncode == 2 and "unknown section 「納期」" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_inputs_that_are_not_there_and_a_used_folder_are_refused(tmp_path) -> None:
+    task = tmp_path / "TASK.md"
+    task.write_text("Task: 構築\n\n入力情報:\n- 基本設計書: docs/なし/\n\n期待する成果物:\n1. デプロイ手順書\n",
+                    encoding="utf-8")
+    run = _cli(str(task), "--out", str(tmp_path / "out"))
+    assert run.returncode == 2 and "path not found: docs/なし/" in run.stderr
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "old.txt").write_text("x", encoding="utf-8")
+    run = _cli(str(TASK), "--out", str(used))
+    assert run.returncode == 2 and "not empty" in run.stderr
