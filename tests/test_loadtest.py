@@ -141,7 +141,7 @@ def test_plan_from_endpoint_table_matches_the_document():
 
 def test_plan_from_bundled_scenario_keeps_the_documents_numbers():
     """clean-ecs-rds: 性能要件 rows without endpoints; the SLO's error rate applies to each."""
-    plan = plan_from_documents([CLEAN])
+    plan = plan_from_documents([CLEAN / "docs"])
     got = [(s.name, s.request, s.users, s.p95_ms, s.min_rps, s.max_error_rate)
            for s in plan.scenarios]
     assert got == [
@@ -149,6 +149,16 @@ def test_plan_from_bundled_scenario_keeps_the_documents_numbers():
         ("在庫 API 応答時間", "GET /", 10, 500, 30, pytest.approx(0.001)),
         ("ピーク時スループット", "GET /", 10, None, 60, pytest.approx(0.001)),
     ]
+
+
+@pytest.mark.parametrize("scenario, expected", [
+    ("ecs-rds-broken", [("オンライン応答時間", 200, 500, None), ("オンライン応答時間（ピーク）", 600, 2000, None),
+                        ("スループット", 10, None, 50)]),  # the EDI batch row (1万件を 15 分以内) is no HTTP load
+    ("terraform-ecs", [("画面応答時間", 100, 1000, None), ("送り状発行 API", 10, 500, 10)]),
+])
+def test_plan_reads_seconds_peaks_and_throughput_rows(scenario, expected):
+    plan = plan_from_documents([ROOT / "fixtures/scenarios" / scenario / "docs"])
+    assert [(s.name, s.users, s.p95_ms, s.min_rps) for s in plan.scenarios] == expected
 
 
 def test_plan_command_writes_yaml_that_run_reads_back(tmp_path, capsys):

@@ -76,8 +76,8 @@ def planned_scenarios(paths: list[Path]) -> list[PlannedScenario]:
                 is_slo = _is_slo_table(section, table)
                 if not is_slo and not _is_performance_table(section, table):
                     continue
-                for row, line in zip(table.rows, table.row_lines):
-                    planned = _row_scenario(table, row,
+                for row, raw, line in zip(table.rows, table.raw_rows, table.row_lines):
+                    planned = _row_scenario(table, row, raw,
                                             f"{_shown(project.root, document.path)}:{line}")
                     if planned is not None:
                         planned.from_slo = is_slo
@@ -113,7 +113,8 @@ def _is_performance_table(section: Section, table: Table) -> bool:
     return any(w in context for w in PERFORMANCE_WORDS)
 
 
-def _row_scenario(table: Table, row: tuple[str, ...], source: str) -> PlannedScenario | None:
+def _row_scenario(table: Table, row: tuple[str, ...], raw: tuple[str, ...],
+                  source: str) -> PlannedScenario | None:
     header = [fold(h).casefold() for h in table.header]
     cells = [fold(c) for c in row]
     latency = _latencies(header, cells)
@@ -138,8 +139,8 @@ def _row_scenario(table: Table, row: tuple[str, ...], source: str) -> PlannedSce
         notes.append(f"TODO: 同時ユーザー数の記載がない{condition} — 仮に {DEFAULT_USERS}")
     if latency.get("assumed"):
         notes.append("百分位の記載がない応答時間を p95 として扱った")
-    name = cells[name_column] if name_column is not None and cells[name_column] else (
-        request if endpoint_column is not None else cells[0])
+    name = _as_written(raw[name_column]) if name_column is not None and cells[name_column] else (
+        request if endpoint_column is not None else _as_written(raw[0]))
     error_column = _column(header, ERROR_HEADER)
     error_rate = None
     if error_column is not None and (found := _PERCENT.search(cells[error_column])):
@@ -149,6 +150,11 @@ def _row_scenario(table: Table, row: tuple[str, ...], source: str) -> PlannedSce
                         p99_ms=latency.get(99), max_error_rate=error_rate, min_rps=rps,
                         source=source)
     return PlannedScenario(scenario, notes)
+
+
+def _as_written(cell: str) -> str:
+    """The document's own spelling for a name (full-width brackets kept), without markup."""
+    return re.sub(r"\s+", " ", re.sub(r"`|\*\*|<br\s*/?>", " ", cell)).strip()
 
 
 def _latencies(header: list[str], cells: list[str]) -> dict:
