@@ -271,3 +271,28 @@ def test_load_results_reads_a_written_file_and_refuses_others(tmp_path):
     path.write_text('{"scenarios": "none"}', encoding="utf-8")
     with pytest.raises(ScenarioFileError, match="not a loadtest results file"):
         load_results(path)
+
+
+def test_plan_takes_an_unqualified_response_time_as_p95_but_never_an_average(tmp_path):
+    (tmp_path / "性能設計.md").write_text("""\
+# 基本設計書: 性能設計
+
+## 1. 性能要件
+
+| 機能 | API | 同時接続数 | 目標レスポンスタイム | 備考 |
+|------|-----|------------|----------------------|------|
+| 商品検索 | `GET /search?q=shoes` | 40 | 800ms | 現行は平均 300ms |
+| 会員ログイン | `POST /login` | 20 | 平均 200ms | |
+
+## 2. 性能監視
+
+| メトリクス | 閾値 | 通知先 |
+|------------|------|--------|
+| TargetResponseTime p95 | 500ms | 運用チーム |
+""", encoding="utf-8")
+    from sre_agent.loadtest.plan import planned_scenarios
+
+    planned = planned_scenarios([tmp_path])
+    assert [(p.scenario.name, p.scenario.request, p.scenario.users, p.scenario.p95_ms)
+            for p in planned] == [("商品検索", "GET /search?q=shoes", 40, 800)]
+    assert planned[0].notes == ["百分位の記載がない応答時間を p95 として扱った"]

@@ -7,12 +7,10 @@ Tolerances, given 2 busy vCPUs shared with other work: p95 of a 50 ms endpoint w
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 

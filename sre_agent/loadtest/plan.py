@@ -157,9 +157,9 @@ def _as_written(cell: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"`|\*\*|<br\s*/?>", " ", cell)).strip()
 
 
-def _latencies(header: list[str], cells: list[str]) -> dict:
-    """{95: ms, 99: ms} from the row; `assumed` when a plain 応答時間 was taken as p95."""
-    found: dict = {}
+def _latencies(header: list[str], cells: list[str]) -> dict[int | str, float]:
+    """{95: ms, 99: ms} from the row; "assumed" set when a plain 応答時間 was taken as p95."""
+    found: dict[int | str, float] = {}
     for head, cell in zip(header, cells):
         if any(w in head for w in THRESHOLD_WORDS):
             continue
@@ -174,7 +174,7 @@ def _latencies(header: list[str], cells: list[str]) -> dict:
                 if not any(w in context for w in RESPONSE_WORDS) or any(
                         w in head + cell.casefold() for w in AVERAGE_WORDS):
                     continue
-                percentile, found["assumed"] = 95, True
+                percentile, found["assumed"] = 95, 1.0
             if percentile in (95, 99) and percentile not in found:
                 value, unit = float(match.group(1)), match.group(2).lower()
                 found[percentile] = value * (1 if unit in ("ms", "ミリ秒", "msec") else 1000)

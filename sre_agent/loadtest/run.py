@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from sre_agent.loadtest.locust_runner import (
     LoadTestError, check_target, file_label, probe, run_locust,
@@ -35,7 +36,7 @@ def plan_checks(plan: ScenarioFile, target: str | None, max_users: int,
 
 def run_plan(plan: ScenarioFile, *, target: str | None = None, max_users: int = 50,
              max_duration: float = 60.0, ramp: list[int] | None = None,
-             workdir: Path, log=sys.stderr) -> LoadTestResults:
+             workdir: Path, log: TextIO = sys.stderr) -> LoadTestResults:
     """Run and judge; on Ctrl-C the scenarios measured so far are returned, marked interrupted."""
     chosen = plan_checks(plan, target, max_users, ramp)
     why = probe(chosen)
