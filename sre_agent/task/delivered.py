@@ -11,7 +11,8 @@ from typing import Any
 
 from sre_agent.parsing.cloudformation import CfnResource, CfnTemplate
 from sre_agent.project import Project, load_project
-from sre_agent.resolve import UNKNOWN, CfnEvaluator, cfn_contexts
+from sre_agent.environments import is_prod
+from sre_agent.resolve import UNKNOWN, CfnEvaluator, EnvContext, cfn_contexts
 
 OPERATORS = {"GreaterThanThreshold": ">", "GreaterThanOrEqualToThreshold": "≥",
              "LessThanThreshold": "<", "LessThanOrEqualToThreshold": "≤",
@@ -62,9 +63,10 @@ class Delivered:
     log_groups: list[tuple[str, str]] = field(default_factory=list)   # (name, retention days)
     templates: list[TemplateSummary] = field(default_factory=list)
     exports: dict[str, tuple[CfnTemplate, Any]] = field(default_factory=dict)
+    bindings: dict[str, dict[str, str]] = field(default_factory=dict)   # template → env → parameter file
 
     def evaluator(self, template: CfnTemplate) -> CfnEvaluator:
-        return evaluator(template, self.project)
+        return evaluator(template, self.project, self.bindings)
 
     def target(self, template: CfnTemplate, node: Any, depth: int = 0) -> Ref | None:
         """The resource a Ref / GetAtt / ImportValue points at, across stacks."""
@@ -88,10 +90,27 @@ class Delivered:
         return template, template.resources[ref.logical_id]
 
 
-def evaluator(template: CfnTemplate, project: Project) -> CfnEvaluator:
-    """Production values when a production parameter file exists, else the first environment."""
-    contexts = cfn_contexts(template, project, prod_only=True) or cfn_contexts(template, project)
-    return CfnEvaluator(template, contexts[0])
+def plan_context(template: CfnTemplate, project: Project,
+                 bindings: dict[str, dict[str, str]]) -> EnvContext | None:
+    """Production values from the parameter file the delivery plan binds to this template: the
+    plan says which file each stack deploys with, so nothing is inferred from file names."""
+    files = bindings.get(template.path, {})
+    env = next((e for e in files if is_prod(e)), next(iter(files), None))
+    pset = next((p for p in project.parameter_sets if env and p.path == files[env]), None)
+    if pset is None:
+        return None
+    return EnvContext(env, {k: v for k, v in pset.values.items() if k in template.parameters}, pset.path)
+
+
+def evaluator(template: CfnTemplate, project: Project,
+              bindings: dict[str, dict[str, str]] | None = None) -> CfnEvaluator:
+    """The plan's production parameter file when given; else the review engine's production
+    context (or its first environment)."""
+    context = plan_context(template, project, bindings or {})
+    if context is None:
+        contexts = cfn_contexts(template, project, prod_only=True) or cfn_contexts(template, project)
+        context = contexts[0]
+    return CfnEvaluator(template, context)
 
 
 def shown(value: Any, fallback: str) -> str:
@@ -100,18 +119,19 @@ def shown(value: Any, fallback: str) -> str:
     return str(value)
 
 
-def read_delivery(root: Path) -> Delivered:
+def read_delivery(root: Path, bindings: dict[str, dict[str, str]] | None = None) -> Delivered:
+    """`bindings`: template → environment → parameter file, from the delivery plan."""
     project = load_project([root])
-    delivered = Delivered(project=project)
+    delivered = Delivered(project=project, bindings=bindings or {})
     for template in project.templates:
-        ev = evaluator(template, project)
+        ev = delivered.evaluator(template)
         for output in (template.data.get("Outputs") or {}).values():
             if isinstance(output, dict) and isinstance(output.get("Export"), dict):
                 name = ev.value(output["Export"].get("Name"))
                 if isinstance(name, str):
                     delivered.exports[name] = (template, output.get("Value"))
     for template in project.templates:
-        ev = evaluator(template, project)
+        ev = delivered.evaluator(template)
         description = template.data.get("Description")
         delivered.templates.append(TemplateSummary(
             template.path, " ".join(str(description).split()) if description else "",
@@ -129,7 +149,7 @@ def read_delivery(root: Path) -> Delivered:
                 delivered.log_groups.append((shown(ev.value(props.get("LogGroupName")), res.logical_id),
                                              shown(ev.value(props.get("RetentionInDays")), "無期限")))
     for template in project.templates:
-        ev = evaluator(template, project)
+        ev = delivered.evaluator(template)
         for res in template.of_type("AWS::SNS::Subscription"):
             ref = delivered.target(template, res.properties.get("TopicArn"))
             topic = next((t for t in delivered.topics if ref and t.file == ref.template
@@ -206,4 +226,17 @@ def _composite(template: CfnTemplate, res: CfnResource, ev: CfnEvaluator, delive
                     burn_rate=True if "burn" in f"{name} {res.logical_id}".casefold() else False)
 
 
-__all__ = ["Delivered", "AlarmRow", "TopicRow", "TemplateSummary", "Ref", "read_delivery", "shown"]
+def estimate_prod(delivered: Delivered, region: str):
+    """The monthly estimate of production with the plan's parameter files (the cost module's
+    pricing, per template, in the context `evaluator` gives)."""
+    from sre_agent.cost import Estimate, _cfn_items, price_table
+
+    table = price_table()
+    env = next((e for files in delivered.bindings.values() for e in files if is_prod(e)), None)
+    result = Estimate(env, region, "plan", table["as_of"])
+    for template in delivered.project.templates:
+        _cfn_items(template, delivered.evaluator(template), table["regions"][region], result)
+    return result
+
+
+__all__ = ["estimate_prod", "Delivered", "AlarmRow", "TopicRow", "TemplateSummary", "Ref", "read_delivery", "shown"]

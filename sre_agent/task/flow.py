@@ -16,19 +16,17 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from sre_agent.cost import estimate as cost_estimate
 from sre_agent.deliver import report as report_writer
 from sre_agent.deliver.plan import DeliveryPlan
 from sre_agent.deliver.runbook import (
     INCIDENT, POSTMORTEM, RUNBOOK, RunbookFacts, runbook_sections, write_incident_procedure,
     write_postmortem_template, write_runbook,
 )
-from sre_agent.environments import is_prod
 from sre_agent.models import Review, Severity
 from sre_agent.review import ReviewConfig, review
 from sre_agent.task.constraints import check_constraints
 from sre_agent.task.criteria import section7
-from sre_agent.task.delivered import read_delivery
+from sre_agent.task.delivered import estimate_prod, read_delivery
 from sre_agent.task.diagram import mermaid
 from sre_agent.task.evidence import CheckResult, Evidence
 from sre_agent.task.inputs import recovery_rows, resolve_inputs, section6, slo_rows
@@ -95,7 +93,8 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
     plan: DeliveryPlan = write_infrastructure(inputs.spec, out_dir)
     scripts = {key: _rel(path, out_dir) for key, path in write_scripts(plan, out_dir).items()
                if key in ("create", "describe", "execute", "rollback")}
-    delivered = read_delivery(out_dir)
+    bindings = {s.template: s.parameters for s in plan.stacks}
+    delivered = read_delivery(out_dir, bindings)
     slos, error_budget = slo_rows(inputs)
     facts = RunbookFacts(title=inputs.title or spec.title, plan=plan, scripts=scripts,
                          alarms=[a.name for a in delivered.alarms],
@@ -103,8 +102,7 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
                          log_groups=delivered.log_groups, slos=slos, error_budget=error_budget,
                          prerequisites=inputs.prerequisites, recovery=recovery_rows(inputs))
     write_runbook(facts, out_dir)
-    prod = next((e for e in plan.environments if is_prod(e)), plan.environments[-1])
-    estimate = cost_estimate(delivered.project, prod, region=plan.region)
+    estimate = estimate_prod(delivered, plan.region)
     if estimate.items:
         report_writer.write_cost_estimate(plan.project, estimate, out_dir,
                                           sum(1 for a in delivered.alarms if a.composite))
@@ -115,7 +113,7 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
 
     self_review = review([out_dir], config or ReviewConfig(llm="off", cache=False,
                                                            standards=inputs.standards))
-    delivered = read_delivery(out_dir)
+    delivered = read_delivery(out_dir, bindings)
     evidence = Evidence(
         root=out_dir, review=self_review, scripts=scripts, templates=[s.template for s in plan.stacks],
         runbook=RUNBOOK, incident=INCIDENT if spec.wants("incident") else None,
