@@ -27,7 +27,7 @@ from pydantic import BaseModel
 SERVER_KEY = "sre-agent"
 SERVER_ENTRY: dict[str, object] = {"command": "sre-agent", "args": ["mcp"]}
 MCP_JSON = ".mcp.json"
-TOOLS = ("review", "explain_rule", "list_rules")
+TOOLS = ("review", "explain_rule", "list_rules", "handle_task")
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def plugin_manifest() -> dict[str, object]:
         "name": "sre-agent",
         "version": ours,
         "description": "SRE review for Claude Code: an sre agent, /sre-check (light / all = deep) "
-                       "and the sre-agent MCP server (review, explain_rule, list_rules) over "
+                       "and the sre-agent MCP server (review, explain_rule, list_rules, handle_task) over "
                        "design documents, CloudFormation, Terraform and deploy scripts",
         "author": {"name": "sre-agent contributors"},
         "license": "MIT",

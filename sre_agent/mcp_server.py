@@ -34,6 +34,11 @@ from pydantic import BaseModel, Field
 
 from sre_agent.models import Review
 
+try:    # the task flow (`sre-agent task`) is optional here: without it, no handle_task tool
+    from sre_agent.task.flow import TaskResult
+except ImportError:  # pragma: no cover
+    TaskResult = None
+
 LOG = logging.getLogger("sre_agent.mcp")
 SERVER_NAME = "sre-agent"
 INSTRUCTIONS = (
@@ -48,11 +53,12 @@ class PathRefused(ValueError):
     """A tool argument names something outside the server's root (or nothing at all)."""
 
 
-def confine(root: Path, raw: str) -> Path:
+def confine(root: Path, raw: str, must_exist: bool = True) -> Path:
     """The real path `raw` names, if it stays inside `root` (already resolved).
 
     Three ways out are told apart, so the model (and its user) learn which one they tried:
     an absolute path elsewhere, a `..` climb, and a symbolic link whose target is outside.
+    A path still to be created (`must_exist=False`) is judged by its nearest existing folder.
     """
     if not raw or not raw.strip() or "\0" in raw:
         raise PathRefused("refused: empty path")
@@ -63,8 +69,12 @@ def confine(root: Path, raw: str) -> Path:
             raise PathRefused(f"refused: {raw} is outside the server root {root}")
         raise PathRefused(f"refused: {raw} leaves the server root {root} through '..'")
     if not lexical.exists() and not lexical.is_symlink():
-        raise PathRefused(f"path not found: {raw} (paths are relative to {root})")
-    resolved = lexical.resolve()
+        if must_exist:
+            raise PathRefused(f"path not found: {raw} (paths are relative to {root})")
+        existing = next(parent for parent in lexical.parents if parent.exists())
+        resolved = existing.resolve() / lexical.relative_to(existing)
+    else:
+        resolved = lexical.resolve()
     if not resolved.is_relative_to(root):
         raise PathRefused(f"refused: {raw} is a symbolic link (or passes through one) that "
                           f"resolves outside the server root {root}")
@@ -129,6 +139,52 @@ def build_server(root: Path, llm: Literal["auto", "on", "off"] = "auto") -> MCPS
         return CallToolResult(content=[TextContent(type="text", text=markdown)],
                               structured_content=contract)
 
+    if TaskResult is not None:
+        @server.tool()
+        async def handle_task(
+            task: Annotated[str, Field(description=(
+                "The PM agent's task block as written: Task: / 入力情報: / 期待する成果物: / "
+                "制約: (markdown), or the same as JSON. Its input paths are relative to the "
+                "server root"))],
+            out: Annotated[str, Field(description=(
+                "Delivery folder, relative to the server root; new or empty"))],
+            ctx: Context,
+        ) -> Annotated[CallToolResult, TaskResult]:
+            """Deliver what a PM task block asks for — CloudFormation templates and parameter
+            files, the four change-set scripts, the runbook (incident procedure, postmortem
+            template when asked) — reviewed with the same engine. Returns the `# インフラレポート`
+            as text and the TaskResult (files, self-review, section 7) as structured content."""
+            from sre_agent.task import TaskError, parse_task
+            from sre_agent.task.flow import handle_task as deliver
+
+            try:
+                spec = parse_task(task)
+            except TaskError as exc:
+                raise ToolError(f"task: {exc}") from None
+            try:
+                for item in spec.inputs:     # a task block must not read outside the root either
+                    for raw in item.paths():
+                        confine(root, raw, must_exist=False)
+                out_dir = confine(root, out, must_exist=False)
+            except PathRefused as exc:
+                raise ToolError(str(exc)) from None
+            await ctx.report_progress(0, 2, f"delivering {spec.title}")
+            run = partial(_quietly, deliver, spec, out_dir, root=root)
+            try:
+                async with one_at_a_time:
+                    result = await anyio.to_thread.run_sync(run)
+            except TaskError as exc:
+                raise ToolError(f"task: {exc}") from None
+            except Exception as exc:
+                LOG.debug("task failed", exc_info=True)
+                raise ToolError(f"task failed: {type(exc).__name__}: {exc}") from None
+            review = result.self_review
+            await ctx.report_progress(2, 2, f"self-review {review.verdict}: {review.errors} "
+                                            f"error(s), {review.warnings} warning(s)")
+            report = (out_dir / result.report).read_text(encoding="utf-8")
+            return CallToolResult(content=[TextContent(type="text", text=report)],
+                                  structured_content=json.loads(result.model_dump_json()))
+
     @server.tool()
     def explain_rule(
         rule_id: Annotated[str, Field(description="A rule id or short code: SRE-DEP-004, DEP004")],
@@ -155,12 +211,15 @@ def build_server(root: Path, llm: Literal["auto", "on", "off"] = "auto") -> MCPS
 
 
 def _review_quietly(targets: list[Path], mode: str, lang: str, llm: str):
-    """The core call, with any stray print sent to stderr instead of the protocol stream."""
     from sre_agent.review import ReviewConfig, review
 
-    config = ReviewConfig(mode=mode, lang=lang, llm=llm, cache=True)
+    return _quietly(review, targets, ReviewConfig(mode=mode, lang=lang, llm=llm, cache=True))
+
+
+def _quietly(call, *args, **kwargs):
+    """A core call, with any stray print sent to stderr instead of the protocol stream."""
     with contextlib.redirect_stdout(sys.stderr):
-        return review(targets, config)
+        return call(*args, **kwargs)
 
 
 def _version() -> str:
@@ -180,7 +239,7 @@ def server_root(given: str | None) -> Path:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="sre-agent mcp", description="MCP server on stdio: tools review, explain_rule, "
-        "list_rules. Paths are confined to the root.")
+        "list_rules, handle_task. Paths are confined to the root.")
     parser.add_argument("--root", metavar="DIR", help="the only folder tools may read (default: "
                         "$CLAUDE_PROJECT_DIR, else the working directory)")
     parser.add_argument("--llm", choices=("off", "on", "auto"), default="auto",

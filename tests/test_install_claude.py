@@ -176,7 +176,7 @@ def test_the_written_server_entry_starts_our_server(tmp_path: Path) -> None:
     agent, _ = front_matter(tmp_path / AGENT)
     named = {t.strip().removeprefix("mcp__sre-agent__") for t in agent["tools"].split(",")
              if t.strip().startswith("mcp__")}
-    assert named == served == {"review", "explain_rule", "list_rules"}
+    assert named == served == {"review", "explain_rule", "list_rules", "handle_task"}
 
 
 def test_the_repository_plugin_is_what_install_claude_writes() -> None:

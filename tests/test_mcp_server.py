@@ -19,6 +19,21 @@ from tests.conftest import SCENARIOS, write
 
 SRE_AGENT = Path(sys.executable).with_name("sre-agent")
 BROKEN = SCENARIOS / "ecs-rds-broken"
+TASK_BLOCK = """Task: 在庫管理システムの CloudFormation テンプレートとデプロイスクリプトの作成
+
+入力情報:
+- 基本設計書: docs/（インフラ部分: 04_可用性設計、05_監視設計、06_バックアップ設計、08_コスト見積）
+- デプロイ方式: CloudFormation
+
+期待する成果物:
+1. CloudFormation テンプレート（infra/）
+2. Change Set スクリプト（4種類）
+3. デプロイ手順書
+
+制約:
+- 直接デプロイ（aws cloudformation deploy）は禁止
+- エラーハンドリング必須
+"""
 
 
 def _params(root: Path, tmp_path: Path, command: list[str] | None = None) -> StdioServerParameters:
@@ -71,7 +86,7 @@ def test_review_over_stdio_returns_markdown_verdict_and_contract(project: Path, 
     tools, whole, one = _drive(_params(project, tmp_path), script, seen=seen)
 
     by_name = {tool.name: tool for tool in tools.tools}
-    assert set(by_name) == {"review", "explain_rule", "list_rules"}
+    assert set(by_name) == {"review", "explain_rule", "list_rules", "handle_task"}
     review_tool = by_name["review"]
     assert review_tool.input_schema["required"] == ["paths"]
     assert review_tool.input_schema["properties"]["mode"]["enum"] == ["light", "deep"]
@@ -137,6 +152,43 @@ def test_paths_outside_the_root_are_refused(project: Path, tmp_path: Path) -> No
     assert "symbolic link" in texts["symlink-dir"] and "symbolic link" in texts["symlink-file"]
     assert "path not found: infra/nope.yaml" in texts["missing"]
     assert "unknown rule: NOPE999" in texts["rule"]
+
+
+def test_handle_task_delivers_inside_the_root_only(tmp_path: Path) -> None:
+    root = tmp_path / "inventory"
+    shutil.copytree(SCENARIOS / "clean-ecs-rds" / "docs", root / "docs")
+    write(tmp_path, "secret-docs/03_基本設計書.md", "# 基本設計書\n")
+
+    async def script(client: ClientSession):
+        return {
+            "outside-input": await client.call_tool("handle_task", {
+                "task": TASK_BLOCK.replace("docs/", "../secret-docs/"), "out": "delivery"}),
+            "outside-out": await client.call_tool("handle_task", {
+                "task": TASK_BLOCK, "out": str(tmp_path / "delivery")}),
+            "not-a-task": await client.call_tool("handle_task", {
+                "task": "インフラをいい感じにしてください", "out": "delivery"}),
+            "delivered": await client.call_tool("handle_task", {
+                "task": TASK_BLOCK, "out": "delivery"}),
+        }
+
+    results = _drive(_params(root, tmp_path), script)
+    texts = {label: r.content[0].text for label, r in results.items()}
+    assert "../secret-docs/ leaves the server root" in texts["outside-input"]
+    assert "is outside the server root" in texts["outside-out"]
+    assert texts["not-a-task"].startswith("Error executing tool handle_task: task: ")
+    assert all(results[k].is_error for k in ("outside-input", "outside-out", "not-a-task"))
+    assert not (tmp_path / "delivery").exists()
+
+    delivered = results["delivered"]
+    assert not delivered.is_error, texts["delivered"]
+    assert texts["delivered"].startswith("# インフラレポート: ")
+    assert "## 7. 技術標準への準拠" in texts["delivered"]
+    result = delivered.structured_content
+    assert sorted(result["scripts"]) == ["create", "describe", "execute", "rollback"]
+    for entry in result["files"]:
+        assert (root / "delivery" / entry["path"]).is_file(), entry
+    assert (root / "delivery" / result["report"]).read_text(encoding="utf-8") == texts["delivered"]
+    assert result["self_review"]["verdict"] in ("yes", "conditional", "no")
 
 
 def test_rule_tools(project: Path, tmp_path: Path) -> None:
