@@ -4,6 +4,7 @@ the report quotes. Cross-stack references are followed through `Export` / `Fn::I
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,6 +157,7 @@ def read_delivery(root: Path, bindings: dict[str, dict[str, str]] | None = None)
                           and _logical(delivered, t) == ref.logical_id), None)
             if topic is not None:
                 topic.subscriptions.append(_subscription(res.properties, ev))
+    _composite_members(delivered)
     return delivered
 
 
@@ -168,8 +170,13 @@ def _subscription(props: dict, ev: CfnEvaluator) -> str:
     protocol = shown(ev.value(props.get("Protocol")), "?")
     endpoint = props.get("Endpoint")
     where = shown(ev.value(endpoint), "")
-    if not where and isinstance(endpoint, dict) and "Ref" in endpoint:
-        where = f"パラメーター {endpoint['Ref']}"
+    if isinstance(endpoint, dict) and isinstance(endpoint.get("Ref"), str):
+        definition = ev.template.parameters.get(endpoint["Ref"])
+        kind = str(definition.get("Type", "")) if isinstance(definition, dict) else ""
+        if kind.startswith("AWS::SSM::Parameter::Value"):   # the file holds the SSM name, not the address
+            where = f"SSM パラメータ {where} の値" if where else f"SSM パラメータ（{endpoint['Ref']}）の値"
+        elif not where:
+            where = f"パラメーター {endpoint['Ref']}"
     return f"{protocol}（{where or 'デプロイ時に解決'}）"
 
 
@@ -203,7 +210,10 @@ def _alarm(template: CfnTemplate, res: CfnResource, ev: CfnEvaluator, delivered:
                   f"{shown(ev.value(props.get('MetricName')), '?')}" + (f"（{statistic}）" if statistic else ""))
         period = shown(ev.value(props.get("Period")), "?")
     operator = OPERATORS.get(shown(ev.value(props.get("ComparisonOperator")), ""), "?")
-    threshold = f"{operator} {shown(ev.value(props.get('Threshold')), 'デプロイ時に決定')}"
+    value = shown(ev.value(props.get("Threshold")), "デプロイ時に決定")
+    if "Free" in metric and value.isdigit() and int(value) >= 2 ** 30:   # bytes: FreeStorageSpace, FreeableMemory
+        value += f"（{int(value) / 2 ** 30:g} GiB）"
+    threshold = f"{operator} {value}"
     evaluations = shown(ev.value(props.get("EvaluationPeriods")), "?")
     datapoints = props.get("DatapointsToAlarm")
     evaluation = f"{period}秒 × {evaluations}回" + (
@@ -220,7 +230,8 @@ def _composite(template: CfnTemplate, res: CfnResource, ev: CfnEvaluator, delive
     rule_text = shown(ev.value(rule), "")
     if not rule_text and isinstance(rule, dict) and "Fn::Sub" in rule:
         sub = rule["Fn::Sub"]
-        rule_text = str(sub[0] if isinstance(sub, list) else sub)
+        rule_text = re.sub(r"\$\{(\w+)(?:\.Arn)?\}", lambda m: _alarm_name(template, m.group(1), ev),
+                           str(sub[0] if isinstance(sub, list) else sub))
     return AlarmRow(name, f"複合アラーム `{' '.join(rule_text.split()) or '?'}`", "ルールが真", "—",
                     _actions(template, props, delivered), template.path, res.line, composite=True,
                     burn_rate=True if "burn" in f"{name} {res.logical_id}".casefold() else False)
@@ -237,6 +248,18 @@ def estimate_prod(delivered: Delivered, region: str):
     for template in delivered.project.templates:
         _cfn_items(template, delivered.evaluator(template), table["regions"][region], result)
     return result
+
+
+def _alarm_name(template: CfnTemplate, logical_id: str, ev: CfnEvaluator) -> str:
+    res = template.resources.get(logical_id)
+    return shown(ev.value(res.properties.get("AlarmName")), logical_id) if res else logical_id
+
+
+def _composite_members(delivered: Delivered) -> None:
+    """An alarm with no action of its own that a composite alarm watches notifies through it."""
+    for row in delivered.alarms:
+        if row.notify == "なし" and any(row.name in other.metric for other in delivered.alarms if other.composite):
+            row.notify = "（複合アラーム経由）"
 
 
 __all__ = ["estimate_prod", "Delivered", "AlarmRow", "TopicRow", "TemplateSummary", "Ref", "read_delivery", "shown"]
