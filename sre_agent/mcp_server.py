@@ -122,7 +122,7 @@ def build_server(root: Path, llm: Literal["auto", "on", "off"] = "auto") -> MCPS
         except PathRefused as exc:
             raise ToolError(str(exc)) from None
         await ctx.report_progress(0, 3, f"reviewing {len(targets)} path(s) in {mode} mode")
-        run = partial(_review_quietly, targets, mode, lang, llm)
+        run = partial(_review_quietly, root, targets, mode, lang, llm)
         try:
             async with one_at_a_time:
                 result = await anyio.to_thread.run_sync(run)
@@ -210,10 +210,27 @@ def build_server(root: Path, llm: Literal["auto", "on", "off"] = "auto") -> MCPS
     return server
 
 
-def _review_quietly(targets: list[Path], mode: str, lang: str, llm: str):
-    from sre_agent.review import ReviewConfig, review
+def _review_quietly(root: Path, targets: list[Path], mode: str, lang: str, llm: str):
+    from sre_agent.review import ReviewConfig
 
-    return _quietly(review, targets, ReviewConfig(mode=mode, lang=lang, llm=llm, cache=True))
+    return _quietly(review_within, root, targets,
+                    ReviewConfig(mode=mode, lang=lang, llm=llm, cache=True))
+
+
+def review_within(root: Path, targets: list[Path], config):
+    """`review`, except that a light review never reads above the server root. Light mode
+    loads the project around the named files (the nearest `.git` or `.claude/`), which for a
+    server started in a monorepo's sub-folder is the whole monorepo; then the part inside the
+    root is the project instead."""
+    from sre_agent.project import load_project, relative
+    from sre_agent.review import find_project_root, review, review_project
+
+    found = find_project_root(targets[0]) if config.mode == "light" else None
+    if found is None or found.is_relative_to(root):
+        return review(targets, config)
+    focus = [relative(path, root) if path != root else "." for path in targets]
+    return review_project(load_project([root], max_bytes=config.max_file_bytes), config,
+                          focus=focus)
 
 
 def _quietly(call, *args, **kwargs):

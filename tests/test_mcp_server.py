@@ -14,7 +14,8 @@ import pytest
 from mcp.client.session import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from sre_agent.mcp_server import PathRefused, confine
+from sre_agent.mcp_server import PathRefused, confine, review_within
+from sre_agent.review import ReviewConfig
 from tests.conftest import SCENARIOS, write
 
 SRE_AGENT = Path(sys.executable).with_name("sre-agent")
@@ -268,3 +269,36 @@ def test_bad_root_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.strip() == f"sre-agent mcp: error: root is not a directory: {tmp_path / 'nope'}"
+
+
+def test_a_light_review_never_reads_above_the_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server started in a monorepo's sub-folder: light mode would load the whole monorepo
+    (the nearest `.git`) as context; the part inside the root is the project instead."""
+    import sre_agent.project
+
+    core = sys.modules["sre_agent.review"]   # the package re-exports a function of that name
+    mono = tmp_path / "mono"
+    (mono / ".git").mkdir(parents=True)
+    write(mono, "platform/parameters/prd.json", '{"Parameters": {"DbPassword": "hunter2-prd"}}\n')
+    root = (mono / "services" / "orders").resolve()
+    script = write(root, "scripts/deploy.sh", "#!/bin/bash\nset -euo pipefail\n"
+                   "aws cloudformation deploy --template-file infra/app.yaml --stack-name orders\n")
+    loaded: list[list[Path]] = []
+    real = sre_agent.project.load_project
+
+    def spy(paths, max_bytes=sre_agent.project.DEFAULT_MAX_BYTES):
+        loaded.append([Path(p).resolve() for p in paths])
+        return real(paths, max_bytes)
+
+    monkeypatch.setattr(sre_agent.project, "load_project", spy)
+    monkeypatch.setattr(core, "load_project", spy)
+    config = ReviewConfig(mode="light", llm="off", workers=False, analyzers=("sre",))
+
+    result = review_within(root, [script.resolve()], config)
+    assert loaded == [[root]]
+    assert {f.file for f in result.findings} == {"scripts/deploy.sh"}
+    assert "SRE-DEP-001" in {f.id for f in result.findings}
+
+    loaded.clear()   # a root that holds the project: the ordinary light review
+    review_within(mono.resolve(), [script.resolve()], config)
+    assert loaded == [[mono.resolve()]]
