@@ -221,7 +221,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "task": ("sre_agent.task.cli:main",
              "TASK.md --out DIR  deliver a PM task: templates, change-set scripts, runbook, report"),
     "mcp": ("sre_agent.mcp_server:main",
-            "[--root DIR]  MCP server on stdio: review, explain_rule, list_rules"),
+            "[--root DIR]  MCP server on stdio: review, explain_rule, list_rules, handle_task"),
     "install-claude": ("sre_agent.install_claude:main",
                        "[DIR] [--force]  Claude Code: the sre agent, /sre-check, .mcp.json"),
     "loadtest": ("sre_agent.loadtest:main",
