@@ -29,6 +29,19 @@ SCALING_CPU_TARGET = 60
 CACHE_SNAPSHOT_DAYS = 7
 # Memory (GiB) of the burstable and general classes, for max_connections when the documents give
 # no connection threshold: PostgreSQL LEAST(DBInstanceClassMemory/9531392, 5000), MySQL /12582880.
+# The Elastic Load Balancing account that delivers ALB access logs, per Region opened before
+# August 2022 (AWS "Enable access logs for your Application Load Balancer"); newer Regions use the
+# logdelivery.elasticloadbalancing.amazonaws.com service principal instead.
+ELB_LOG_ACCOUNTS = {
+    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
+    "us-west-2": "797873946194", "af-south-1": "098369216593", "ap-east-1": "754344448648",
+    "ap-south-1": "718504428378", "ap-northeast-1": "582318560864", "ap-northeast-2": "600734575887",
+    "ap-northeast-3": "383597477331", "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266", "ca-central-1": "985666609251", "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806", "eu-west-2": "652711504416", "eu-west-3": "009996457667",
+    "eu-south-1": "635631232127", "eu-north-1": "897822967062", "me-south-1": "076674570225",
+    "sa-east-1": "507241528517",
+}
 CLASS_MEMORY_GIB = {"micro": 1, "small": 2, "medium": 4, "large": 8, "xlarge": 16, "2xlarge": 32,
                     "4xlarge": 64, "8xlarge": 128}
 
@@ -161,6 +174,7 @@ def _context(spec: InfraSpec) -> dict[str, Any]:
         "log_exports": ["postgresql", "upgrade"] if spec.database.engine == "postgres" else ["error", "slowquery"],
         "snapshot_days": CACHE_SNAPSHOT_DAYS, "slo": spec.slo, "alarms": spec.alarms,
         "latency": latency,
+        "elb_accounts": ELB_LOG_ACCOUNTS if spec.region in ELB_LOG_ACCOUNTS else {},
         "cache_nodes": [f"{n:03d}" for n in range(1, (spec.cache.replicas + 2) if spec.cache else 1)],
         **burn_rate_context(spec),
     }
