@@ -302,3 +302,18 @@ def test_a_light_review_never_reads_above_the_root(tmp_path: Path, monkeypatch: 
     loaded.clear()   # a root that holds the project: the ordinary light review
     review_within(mono.resolve(), [script.resolve()], config)
     assert loaded == [[mono.resolve()]]
+
+
+def test_the_root_is_the_flag_else_claude_code_s_project_else_the_working_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sre_agent.mcp_server import server_root
+
+    flag, project, cwd = (tmp_path / name for name in ("flag", "project", "cwd"))
+    for folder in (flag, project, cwd):
+        folder.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.delenv("CLAUDE_PROJECT_DIR", raising=False)
+    assert server_root(None) == cwd.resolve()
+    monkeypatch.setenv("CLAUDE_PROJECT_DIR", str(project))
+    assert server_root(None) == project.resolve()
+    assert server_root(str(flag)) == flag.resolve()
