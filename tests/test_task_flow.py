@@ -151,3 +151,27 @@ def test_inputs_that_are_not_there_and_a_used_folder_are_refused(tmp_path) -> No
     (used / "old.txt").write_text("x", encoding="utf-8")
     run = _cli(str(TASK), "--out", str(used))
     assert run.returncode == 2 and "not empty" in run.stderr
+
+
+def test_json_task_with_a_spec_file_through_the_python_api(tmp_path) -> None:
+    """No design documents: the spec file is the input; what was not asked is not ticked, and
+    a 制約 we cannot check is said so."""
+    from sre_agent.task import handle_task
+
+    out = tmp_path / "order-api"
+    result = handle_task(REPO / "fixtures" / "tasks" / "order-api-json" / "task.json", out, root=REPO)
+    assert result.self_review.errors == 0
+    assert all(c.met for c in result.section7["mandatory"])
+    postmortem = next(c for c in result.section7["recommended"] if "ポストモーテム" in c.label)
+    assert postmortem.met is False and "含まれていない" in postmortem.evidence
+    assert not (out / "docs/90_運用手順/ポストモーテムテンプレート.md").exists()
+    by_text = {c.label: c for c in result.constraints}
+    assert by_text["作業は平日日中に限る"].met is None
+    assert by_text["ElastiCache を含めマルチAZ構成とする"].met is True
+    assert result.ok
+    report = (out / "infra-report.md").read_text(encoding="utf-8")
+    diagram = report.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert "ElastiCache" in diagram and "AZ3 " in diagram, "the spec's third AZ and the cache are drawn"
+    assert "'cache.r7g.large' は価格表にない" in report, "an unpriced node type is said, not guessed"
+    assert "| 可用性 | 99.95%（30日間） |" in report, "the spec's SLO when there are no documents"
+    assert "- [ ] 作業は平日日中に限る — 確認できない:" in report

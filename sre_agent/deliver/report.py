@@ -20,11 +20,11 @@ REPORT = "infra-report.md"
 COST_ESTIMATE = "docs/コスト見積.md"
 
 CATEGORY = {  # cost category → (リソース, 理由)
-    "fargate": ("ECS Fargate", "サーバーレスでホスト管理が不要。2AZ に分散し Auto Scaling"),
+    "fargate": ("ECS Fargate", "サーバーレスでホスト管理が不要。複数 AZ に分散し Auto Scaling"),
     "rds": ("RDS", "マネージド DB。マルチAZ の同期スタンバイで自動フェイルオーバー"),
     "aurora": ("Aurora", "マネージド DB クラスター"),
     "elasticache": ("ElastiCache", "セッション・キャッシュ。マルチAZ で自動フェイルオーバー"),
-    "alb": ("ALB", "2AZ の負荷分散と HTTPS 終端、ヘルスチェック"),
+    "alb": ("ALB", "複数 AZ の負荷分散と HTTPS 終端、ヘルスチェック"),
     "nlb": ("NLB", "負荷分散"),
     "nat": ("NAT Gateway", "プライベートサブネットの外向き通信。AZ ごとに配置し片 AZ 障害に耐える"),
     "ipv4": ("パブリック IPv4", "ALB と NAT Gateway のアドレス（2024-02 から有料）"),
