@@ -24,7 +24,7 @@ import os
 import sys
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Callable, Literal, TypeVar
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
@@ -39,6 +39,10 @@ try:    # the task flow (`sre-agent task`) is optional here: without it, no hand
 except ImportError:  # pragma: no cover
     TaskResult = None
 
+if TYPE_CHECKING:
+    from sre_agent.review import ReviewConfig
+
+T = TypeVar("T")
 LOG = logging.getLogger("sre_agent.mcp")
 SERVER_NAME = "sre-agent"
 INSTRUCTIONS = (
@@ -210,14 +214,14 @@ def build_server(root: Path, llm: Literal["auto", "on", "off"] = "auto") -> MCPS
     return server
 
 
-def _review_quietly(root: Path, targets: list[Path], mode: str, lang: str, llm: str):
+def _review_quietly(root: Path, targets: list[Path], mode: str, lang: str, llm: str) -> Review:
     from sre_agent.review import ReviewConfig
 
     return _quietly(review_within, root, targets,
                     ReviewConfig(mode=mode, lang=lang, llm=llm, cache=True))
 
 
-def review_within(root: Path, targets: list[Path], config):
+def review_within(root: Path, targets: list[Path], config: ReviewConfig) -> Review:
     """`review`, except that a light review never reads above the server root. Light mode
     loads the project around the named files (the nearest `.git` or `.claude/`), which for a
     server started in a monorepo's sub-folder is the whole monorepo; then the part inside the
@@ -233,7 +237,7 @@ def review_within(root: Path, targets: list[Path], config):
                           focus=focus)
 
 
-def _quietly(call, *args, **kwargs):
+def _quietly(call: Callable[..., T], *args: object, **kwargs: object) -> T:
     """A core call, with any stray print sent to stderr instead of the protocol stream."""
     with contextlib.redirect_stdout(sys.stderr):
         return call(*args, **kwargs)
