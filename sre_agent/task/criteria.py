@@ -13,8 +13,7 @@ from sre_agent.models import Severity
 from sre_agent.task.evidence import CheckResult, Evidence, judged
 
 SCRIPT_ORDER = ("create", "describe", "execute", "rollback")
-_ERREXIT = re.compile(r"^\s*set\s+-(?:[a-z]*e[a-z]*u[a-z]*|euo)\s*(?:-o\s+)?pipefail|^\s*set -euo pipefail",
-                      re.MULTILINE)
+_ERREXIT = re.compile(r"^\s*set\s+-[A-Za-z]*e[A-Za-z]*u[A-Za-z]*o\s+pipefail\b", re.MULTILINE)
 
 
 def _passed(ev: Evidence, *rule_ids: str) -> str:
