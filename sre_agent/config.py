@@ -41,7 +41,7 @@ class ProjectConfig(BaseModel):
     ignore: list[str] = Field(default_factory=list,
                               description="never report ids starting with one of these prefixes")
     severity: dict[str, Literal["error", "warning", "info"]] = Field(
-        default_factory=dict, description="id prefix → severity; the longest prefix wins")
+        default_factory=dict, description="id prefix → severity; the most specific prefix wins")
     environments: dict[str, list[str]] = Field(
         default_factory=dict, description="canonical environment → the project's own spellings")
     price_region: str | None = Field(None, alias="price-region")
@@ -104,10 +104,12 @@ def is_reported(rule_id: str, select: tuple[str, ...] | list[str],
 
 
 def severity_override(rule_id: str, overrides: dict[str, str]) -> str | None:
-    """The configured severity of an id: the longest matching prefix wins."""
+    """The configured severity of an id: the most specific matching prefix wins — the one that
+    covers most of the spelling it matched, so `DEP004` beats `SRE-DEP` for SRE-DEP-004."""
     names = id_names(rule_id)
-    matching = [p for p in overrides if any(name.startswith(p.upper()) for name in names)]
-    return overrides[max(matching, key=len)] if matching else None
+    coverage = {p: max(len(p) / len(n) for n in names if n.startswith(p.upper()))
+                for p in overrides if any(n.startswith(p.upper()) for n in names)}
+    return overrides[max(coverage, key=coverage.__getitem__)] if coverage else None
 
 
 class LoadedConfig(BaseModel):

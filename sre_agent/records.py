@@ -70,7 +70,8 @@ def build(review: Review, paths: list[str], lang: str = "ja", record_id: str = "
         checklist.append(ChecklistItem(item=L[perspective.value], status=status, note=note))
     groups = group_findings(active)
     concerns = [g.line(L, mark=False) for g in groups if g.severity is Severity.ERROR]
-    advice = [f"{g.first.remediation} [{g.first.id}]" for g in groups]
+    advice = [f"{g.first.remediation}（{g.locations(L)}） [{g.first.id}]" if g.locations(L)
+              else f"{g.first.remediation} [{g.first.id}]" for g in groups]
     feedback = "\n".join([
         f"{L['operable']}: {L[review.verdict]}",
         f"{L['concerns']}:", *([f"- {c}" for c in concerns] or [f"- {L['none']}"]),
