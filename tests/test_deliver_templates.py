@@ -13,7 +13,9 @@ from cfnlint.api import ManualArgs, lint_by_config
 
 from sre_agent.deliver.infrastructure import burn_rate_context, write_infrastructure
 from sre_agent.deliver.plan import DeliveryPlan
-from sre_agent.deliver.spec import InfraSpec, SpecError, spec_from_documents, spec_from_file
+from sre_agent.deliver.spec import (
+    InfraSpec, SpecError, prerequisites_of, spec_from_documents, spec_from_file,
+)
 from sre_agent.review import ReviewConfig, review
 from sre_agent.rules.doc.doc009_unresolved_placeholder import PARAMETER_PLACEHOLDER, PLACEHOLDER
 
@@ -91,6 +93,8 @@ def test_values_the_documents_do_not_give_are_listed_as_defaults_never_invented(
     assert all(env.alert_email is None for env in result.spec.environments)
     assert any("inventory-ops@example.co.jp" in line for line in result.prerequisites)
     assert any("/inventory/prd/alb/certificate-arn" in line for line in result.prerequisites)
+    assert sum("/app/image-tag" in line for line in result.prerequisites) == 2  # stg and prd
+    assert prerequisites_of(spec_from_file(CACHE_SPEC)) == []  # every value given: nothing to create
 
 
 def test_folder_without_documents_is_a_one_line_error(tmp_path):
@@ -109,7 +113,8 @@ def test_stacks_in_deploy_order_with_a_parameter_file_per_environment(documents_
     assert [s.name for s in cache_delivery[1].stacks] == ["network", "database", "cache", "compute", "monitoring"]
     assert plan.stack("database").stateful and plan.stack("database").parameters["prd"] == \
         "infra/parameters/prd/database.json"
-    assert plan.stack("compute").iam and not plan.stack("monitoring").iam
+    assert plan.stack("compute").named_iam and plan.stack("network").named_iam
+    assert not plan.stack("monitoring").iam and not plan.stack("monitoring").named_iam
     for stack in plan.stacks:
         assert (out / stack.template).is_file()
 

@@ -218,8 +218,9 @@ def write_infrastructure(spec: InfraSpec, out_dir: Path) -> DeliveryPlan:
             (out_dir / path).parent.mkdir(parents=True, exist_ok=True)
             (out_dir / path).write_text(_parameter_file(values), encoding="utf-8")
             files[env.name] = path
+        iam = "AWS::IAM::" in text  # every role is named <project>-<env>-<role> (64 characters at most)
         stacks.append(StackPlan(name=layout.name, template=layout.path, parameters=files,
-                                stateful=layout.stateful, iam="AWS::IAM::" in text, purpose=layout.purpose))
+                                stateful=layout.stateful, iam=iam, named_iam=iam, purpose=layout.purpose))
     return DeliveryPlan(project=spec.project, environments=[e.name for e in spec.environments],
                         region=spec.region, stacks=stacks)
 

@@ -235,6 +235,20 @@ class SpecResult(Strict):
         return next((s.origin for s in self.sources if s.field == field), None)
 
 
+def prerequisites_of(spec: InfraSpec) -> list[str]:
+    """What operators must create before the first deploy: the SSM parameters the templates read
+    for every value the spec leaves open (never invented, never a placeholder)."""
+    needed = []
+    for field, suffix, what in (
+            ("alert_email", "alert/email", "String: アラート通知先のメールアドレス。運用チームが作成"),
+            ("certificate_arn", "alb/certificate-arn", "String: ALB 用 ACM 証明書の ARN。運用チームが作成"),
+            ("image_tag", "app/image-tag", "String: アプリのイメージタグ（Git コミットハッシュ）。イメージのビルドが書き込む")):
+        if any(getattr(env, field) is None for env in spec.environments):
+            for env in spec.environments:
+                needed.append(f"SSM パラメータ /{spec.project}/{env.name}/{suffix}（{what}）")
+    return needed
+
+
 def canonical_env(tag: str) -> bool:
     from sre_agent.environments import canonical
 
@@ -274,6 +288,6 @@ def spec_from_documents(paths: list[Path], project: str | None = None) -> SpecRe
 
 __all__ = [
     "InfraSpec", "EnvironmentSpec", "DatabaseSpec", "CacheSpec", "SloSpec", "AlarmThresholds",
-    "SpecResult", "SpecSource", "SpecError", "spec_from_file", "spec_from_documents",
+    "SpecResult", "SpecSource", "SpecError", "spec_from_file", "spec_from_documents", "prerequisites_of",
     "LOG_RETENTION_DAYS",
 ]

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from sre_agent.deliver.spec import (
     FARGATE_MEMORY, LOG_RETENTION_DAYS, AlarmThresholds, CacheSpec, DatabaseSpec, EnvironmentSpec,
-    InfraSpec, SloSpec, SpecError, SpecResult, SpecSource,
+    InfraSpec, SloSpec, SpecError, SpecResult, SpecSource, prerequisites_of,
 )
 from sre_agent.docfacts import values as v
 from sre_agent.docfacts.extract import Unit, environment_in, extract, has, units
@@ -347,15 +347,7 @@ def _build(r: Reading, names: list[str], project: str) -> SpecResult:
         first = exc.errors()[0]
         raise SpecError(f"the documents describe an inconsistent system: "
                         f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
-    prerequisites = list(r.notes)
-    for env in environments:
-        base = f"/{project}/{env.name}"
-        if env.alert_email is None:
-            prerequisites.append(f"SSM パラメータ {base}/alert/email（String: アラート通知先のメールアドレス）を作成する")
-        if env.certificate_arn is None:
-            prerequisites.append(f"SSM パラメータ {base}/alb/certificate-arn（String: ALB 用 ACM 証明書の ARN）を作成する")
-        if env.image_tag is None:
-            prerequisites.append(f"SSM パラメータ {base}/app/image-tag（String: コミットハッシュ）をイメージのビルドで書き込む")
+    prerequisites = list(r.notes) + prerequisites_of(spec)
     return SpecResult(spec=spec, sources=sources, prerequisites=prerequisites)
 
 
