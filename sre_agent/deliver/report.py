@@ -14,7 +14,7 @@ from pathlib import Path
 from sre_agent.cost import Estimate, price_table
 from sre_agent.deliver.runbook import SloRow, render
 from sre_agent.task.delivered import AlarmRow, Delivered, TemplateSummary, TopicRow
-from sre_agent.task.evidence import CheckResult
+from sre_agent.task.evidence import CheckResult, compact_sources
 
 REPORT = "infra-report.md"
 COST_ESTIMATE = "docs/コスト見積.md"
@@ -77,6 +77,10 @@ class ReportData:
     pm_report: str
     review_line: str
     template_findings: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def slo_sources(self) -> str:
+        return compact_sources([row.source for row in self.slos])
 
     @property
     def alarms(self) -> list[AlarmRow]:

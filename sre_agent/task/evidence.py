@@ -77,3 +77,16 @@ def judged(label: str, findings: list[Finding], evidence: str, precondition: boo
                        findings=[finding_line(f) for f in findings[:5]]
                        + ([f"ほか {len(findings) - 5} 件"] if len(findings) > 5 else []),
                        source=source)
+
+
+def compact_sources(sources: list[str]) -> str:
+    """`a.md:13、a.md:14、a.md:15` → `a.md:13,14,15`: one file named once."""
+    lines: dict[str, list[str]] = {}
+    for source in sources:
+        path, _, line = source.rpartition(":")
+        if path and line.isdigit():
+            lines.setdefault(path, []).append(line)
+        else:
+            lines.setdefault(source, [])
+    return "、".join(f"{path}:{','.join(dict.fromkeys(found))}" if found else path
+                    for path, found in lines.items())

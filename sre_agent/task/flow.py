@@ -28,7 +28,7 @@ from sre_agent.task.constraints import check_constraints
 from sre_agent.task.criteria import section7
 from sre_agent.task.delivered import estimate_prod, read_delivery
 from sre_agent.task.diagram import mermaid
-from sre_agent.task.evidence import CheckResult, Evidence
+from sre_agent.task.evidence import CheckResult, Evidence, compact_sources
 from sre_agent.task.inputs import recovery_rows, resolve_inputs, section6, slo_rows
 from sre_agent.task.model import TaskError, TaskSpec, parse_task
 
@@ -121,7 +121,7 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
         alarms=len(delivered.alarms), burn_rate_alarms=sum(1 for a in delivered.alarms if a.burn_rate),
         topics_with_subscription=sum(1 for t in delivered.topics if t.subscriptions),
         monthly_usd=round(estimate.total, 2) if estimate.items else None,
-        slo_rows=len(slos), slo_source="、".join(dict.fromkeys(r.source for r in slos)))
+        slo_rows=len(slos), slo_source=compact_sources([r.source for r in slos]))
     checklist = section7(evidence)
     constraints = check_constraints(spec.constraints, evidence)
     problems = [*spec.problems(), *inputs.problems]
