@@ -97,6 +97,20 @@ def test_values_the_documents_do_not_give_are_listed_as_defaults_never_invented(
     assert prerequisites_of(spec_from_file(CACHE_SPEC)) == []  # every value given: nothing to create
 
 
+def test_another_projects_documents_and_a_given_project_name(tmp_path):
+    result = spec_from_documents([ROOT / "fixtures/scenarios/ecs-rds-broken/docs"])
+    prd = result.spec.environment("prd")
+    assert result.spec.project == "order-mgmt" and "デプロイ手順書.md:" in result.origin("project")
+    assert (prd.db_instance_class, prd.db_backup_retention_days, prd.min_capacity) == ("db.t4g.small", 7, 2)
+    assert result.spec.alarms.rds_cpu_percent == 70  # the monitoring table's own threshold
+    plan = write_infrastructure(result.spec, tmp_path)
+    assert parameters(tmp_path, plan.stack("database").parameters["prd"])["DBInstanceClass"] == "db.t4g.small"
+    with pytest.raises(SpecError, match="no project identifier"):
+        spec_from_documents([ROOT / "fixtures/scenarios/terraform-ecs/docs"])
+    named = spec_from_documents([ROOT / "fixtures/scenarios/terraform-ecs/docs"], project="tf-demo")
+    assert named.spec.project == "tf-demo" and named.origin("project").startswith("task")
+
+
 def test_folder_without_documents_is_a_one_line_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(SpecError, match="no design documents"):

@@ -33,7 +33,8 @@ from sre_agent.project import Project, load_project
 
 ENV_WORD = re.compile(r"(?<![A-Za-z0-9])(prd|prod|production|stg|staging|stage|dev|develop|test|qa)(?![A-Za-z0-9])")
 PROJECT_PREFIX = re.compile(
-    r"(?<![A-Za-z0-9_/.-])([a-z][a-z0-9]{1,30})-(?:<環境>|<env>|\$\{Environment\}|\$\{ENV\}|prd|prod|stg|dev)(?![a-z0-9])")
+    r"(?<![A-Za-z0-9_/.-])([a-z][a-z0-9-]{0,29}[a-z0-9])-(?:<環境>|<env>|\$\{Environment\}|\$\{ENV\}|prd|prod|production|stg|staging|dev)(?![a-z0-9])")
+PROJECT_ROW = re.compile(r"^\|\s*`?(?:ProjectName|プロジェクト識別子|プロジェクトID)`?\s*\|\s*`?([a-z][a-z0-9-]{1,30}[a-z0-9])`?\s*\|", re.M)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PLACEHOLDER_MAIL = re.compile(r"@example\.(?:com|org|net|jp|co\.jp)$|^(?:changeme|your|dummy|xxx)", re.I)
 CIDR = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}/\d{1,2})\b")
@@ -83,7 +84,8 @@ def read_documents(paths: list[Path], project: str | None) -> SpecResult:
         _parameter_row(reading, unit)
         _alert_email(reading, unit)
     names = _environment_names(loaded)
-    return _build(reading, names, project or _project_name(reading, loaded))
+    named = (project, "task: the project name given") if project else _project_name(reading, loaded)
+    return _build(reading, names, named)
 
 
 def _from_facts(r: Reading) -> None:
@@ -289,19 +291,29 @@ def _environment_names(loaded: Project) -> list[str]:
     return [names[env] for env in sorted(names, key=lambda e: ENV_ORDER.get(e, 1))]
 
 
-def _project_name(r: Reading, loaded: Project) -> str:
+def _project_name(r: Reading, loaded: Project) -> tuple[str, str]:
+    """The identifier the documents use in resource names (`inventory-<環境>-alert`), with the
+    place it was first read; a parameter sheet's `| ProjectName | inventory |` row wins."""
     counts: Counter = Counter()
+    first: dict[str, str] = {}
     for document in loaded.documents:
-        counts.update(m.group(1) for m in PROJECT_PREFIX.finditer(document.text))
+        written = PROJECT_ROW.search(document.text)
+        if written:
+            line = document.text.count("\n", 0, written.start()) + 1
+            return written.group(1), r.at(Where(document.path, line))
+        for m in PROJECT_PREFIX.finditer(document.text):
+            counts[m.group(1)] += 1
+            first.setdefault(m.group(1), r.at(Where(document.path, document.text.count("\n", 0, m.start()) + 1)))
     for name, _ in counts.most_common():
         if name not in ("release", "app", "aws", "cdk"):
-            return name
+            return name, f"{first[name]}（`{name}-<環境>-…` の命名、{counts[name]} 箇所）"
     raise SpecError("the design documents name no project identifier (e.g. `inventory-prd-...`): "
                     "pass the project name")
 
 
-def _build(r: Reading, names: list[str], project: str) -> SpecResult:
+def _build(r: Reading, names: list[str], named: tuple[str, str]) -> SpecResult:
     sources: list[SpecSource] = []
+    project, project_origin = named
 
     def take(name: str, default: Any, why: str) -> Any:
         found = r.shared.get(name)
@@ -310,8 +322,7 @@ def _build(r: Reading, names: list[str], project: str) -> SpecResult:
         return value
 
     spec_values: dict[str, Any] = {"project": project}
-    sources.append(SpecSource(field="project", value=project,
-                              origin="documents: most frequent `<name>-<env>` resource prefix"))
+    sources.append(SpecSource(field="project", value=project, origin=project_origin))
     spec_values["region"] = take("region", "ap-northeast-1", "設計書にリージョンの記載なし（東京）")
     spec_values["container_port"] = take("container_port", 8080, "設計書にコンテナポートの記載なし")
     spec_values["health_check_path"] = take("health_check_path", "/health", "設計書にヘルスチェックパスの記載なし")
