@@ -169,6 +169,7 @@ def test_json_task_with_a_spec_file_through_the_python_api(tmp_path) -> None:
     assert by_text["作業は平日日中に限る"].met is None
     assert by_text["ElastiCache を含めマルチAZ構成とする"].met is True
     assert result.ok
+    assert result.prerequisites == []   # the spec gives the alert address, certificate and image tag
     report = (out / "infra-report.md").read_text(encoding="utf-8")
     diagram = report.split("```mermaid\n", 1)[1].split("```", 1)[0]
     assert "ElastiCache" in diagram and "AZ3 " in diagram, "the spec's third AZ and the cache are drawn"

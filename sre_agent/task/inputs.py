@@ -40,7 +40,7 @@ def _find(value: str, line: int | None, base: Path, task_dir: Path | None) -> Pa
 
 
 def resolve_inputs(task: TaskSpec, base: Path, task_dir: Path | None) -> TaskInputs:
-    from sre_agent.deliver.spec import SpecError, spec_from_documents, spec_from_file
+    from sre_agent.deliver.spec import SpecError, prerequisites_of, spec_from_documents, spec_from_file
 
     for item in task.inputs_of("deploy-method"):
         if "cloudformation" not in fold(item.value):
@@ -53,7 +53,8 @@ def resolve_inputs(task: TaskSpec, base: Path, task_dir: Path | None) -> TaskInp
                         "nothing to build the infrastructure from")
     try:
         if spec_files:
-            spec, sources, prerequisites = spec_from_file(spec_files[0]), [], []
+            spec, sources = spec_from_file(spec_files[0]), []
+            prerequisites = prerequisites_of(spec)
         else:
             result = spec_from_documents(documents)
             spec, sources = result.spec, result.sources
