@@ -110,6 +110,8 @@ def run_locust(scenario: Scenario, target: str, users: int, duration: float, wor
     locustfile = workdir / f"{label}_locustfile.py"
     write_locustfile(scenario, users, spawn_rate, duration, locustfile)
     prefix = workdir / label
+    for suffix in ("_stats.csv", "_failures.csv", "_exceptions.csv", "_stats_history.csv", ".html"):
+        Path(f"{prefix}{suffix}").unlink(missing_ok=True)  # an earlier run's, in a reused --out
     command = [str(locust_executable()), "-f", locustfile.name, "--headless", "-u", str(users),
                "-r", f"{spawn_rate:g}", "-t", f"{max(1, round(duration))}s", "--host", target,
                "--csv", prefix.name, "--html", f"{label}.html", "--only-summary",
