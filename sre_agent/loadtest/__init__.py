@@ -9,7 +9,7 @@ judges it (`LoadTestResults`); `section6_markdown(plan, results)` renders the re
 from __future__ import annotations
 
 from sre_agent.loadtest.locust_runner import LoadTestError
-from sre_agent.loadtest.plan import plan_from_documents, plan_yaml
+from sre_agent.loadtest.plan import plan_from_documents, plan_yaml, plan_yaml_from_documents
 from sre_agent.loadtest.render import section6_markdown
 from sre_agent.loadtest.results import (
     ErrorKind, LoadTestResults, RampKnee, ScenarioResult, load_results,
@@ -30,5 +30,5 @@ def main(argv: list[str]) -> int:
 __all__ = [
     "ErrorKind", "LoadTestError", "LoadTestResults", "RampKnee", "Scenario", "ScenarioFile",
     "ScenarioFileError", "ScenarioResult", "load_results", "load_scenario_file", "main", "plan_from_documents",
-    "plan_yaml", "run_plan", "section6_markdown",
+    "plan_yaml", "plan_yaml_from_documents", "run_plan", "section6_markdown",
 ]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sre_agent.loadtest.locust_runner import LoadTestError
 from sre_agent.loadtest.results import LoadTestResults
-from sre_agent.loadtest.scenarios import ScenarioFile, ScenarioFileError, load_scenario_file
+from sre_agent.loadtest.scenarios import ScenarioFileError, load_scenario_file
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PROG = "sre-agent loadtest"
@@ -64,21 +64,20 @@ def main(argv: list[str]) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from sre_agent.loadtest.plan import plan_yaml, planned_scenarios
+    from sre_agent.loadtest.plan import plan_yaml_from_documents
 
     paths = [Path(p) for p in args.docs]
     missing = next((p for p in paths if not p.exists()), None)
     if missing is not None:
         raise LoadTestError(f"path not found: {missing}")
-    planned = planned_scenarios(paths)
-    if not planned:
+    planned = plan_yaml_from_documents(paths)
+    if planned is None:
         raise LoadTestError("no performance or SLO table with a response-time or throughput "
                             "target found in " + ", ".join(map(str, paths)))
-    plan = ScenarioFile(scenarios=[p.scenario for p in planned])
-    text = plan_yaml(plan, {p.scenario.name: p.notes for p in planned})
+    plan, text = planned
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
-        print(f"{PROG}: wrote {len(planned)} scenarios to {args.output}; set `target:` "
+        print(f"{PROG}: wrote {len(plan.scenarios)} scenarios to {args.output}; set `target:` "
               "before `run`", file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -237,3 +237,13 @@ def _yaml_template() -> jinja2.Template:
 def plan_yaml(plan: ScenarioFile, notes: dict[str, list[str]] | None = None) -> str:
     """The scenario file as YAML, with the documents' gaps as comments beside each scenario."""
     return _yaml_template().render(plan=plan, notes=notes or {})
+
+
+def plan_yaml_from_documents(paths: list[Path]) -> tuple[ScenarioFile, str] | None:
+    """The plan and its YAML with the `# TODO:` comments (what `loadtest plan` writes), for the
+    task flow to deliver; None when no table states a target."""
+    planned = planned_scenarios(paths)
+    if not planned:
+        return None
+    plan = _scenario_file(planned)
+    return plan, plan_yaml(plan, {p.scenario.name: p.notes for p in planned})
