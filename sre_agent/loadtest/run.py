@@ -36,8 +36,9 @@ def plan_checks(plan: ScenarioFile, target: str | None, max_users: int,
 
 def run_plan(plan: ScenarioFile, *, target: str | None = None, max_users: int = 50,
              max_duration: float = 60.0, ramp: list[int] | None = None,
-             workdir: Path, log: TextIO = sys.stderr) -> LoadTestResults:
+             workdir: Path, log: TextIO | None = None) -> LoadTestResults:
     """Run and judge; on Ctrl-C the scenarios measured so far are returned, marked interrupted."""
+    log = log or sys.stderr  # looked up now: a caller (or pytest) may have replaced it
     chosen = plan_checks(plan, target, max_users, ramp)
     why = probe(chosen)
     if why is not None:
