@@ -69,6 +69,7 @@ def test_documents_give_the_production_values_with_their_lines():
     spec = result.spec
     prd, stg = spec.environment("prd"), spec.environment("stg")
     assert spec.project == "inventory" and [e.name for e in spec.environments] == ["stg", "prd"]
+    assert spec.description == "在庫管理システム"
     assert (prd.db_multi_az, stg.db_multi_az) == (True, False)
     assert prd.db_instance_class == "db.t4g.medium" and prd.db_backup_retention_days == 14
     assert (prd.task_cpu, prd.task_memory, prd.min_capacity, prd.max_capacity) == (512, 1024, 2, 4)

@@ -85,6 +85,9 @@ def read_documents(paths: list[Path], project: str | None) -> SpecResult:
         _alert_email(reading, unit)
     names = _environment_names(loaded)
     named = (project, "task: the project name given") if project else _project_name(reading, loaded)
+    system = _system_name(reading, loaded)
+    if system:
+        reading.shared["description"] = system
     return _build(reading, names, named)
 
 
@@ -311,6 +314,28 @@ def _project_name(r: Reading, loaded: Project) -> tuple[str, str]:
                     "pass the project name")
 
 
+DOCUMENT_KINDS = ("企画書", "要件定義書", "基本設計書", "詳細設計書", "設計書", "仕様書", "目次")
+
+
+def _system_name(r: Reading, loaded: Project) -> Found | None:
+    """`在庫管理システム` from titles like 「在庫管理システム 要件定義書」: the words before the
+    document kind, the most common across the documents."""
+    counts: Counter = Counter()
+    where: dict[str, str] = {}
+    for document in loaded.documents:
+        title = v.fold(document.doc.title)
+        if not any(kind in title for kind in DOCUMENT_KINDS):
+            continue
+        name = title.split(" ")[0]
+        if name and not any(kind in name for kind in DOCUMENT_KINDS):
+            counts[name] += 1
+            where.setdefault(name, r.at(Where(document.path, 1)))
+    if not counts:
+        return None
+    name = counts.most_common(1)[0][0]
+    return Found(name, f"{where[name]}（文書タイトル {counts[name]} 件）")
+
+
 def _build(r: Reading, names: list[str], named: tuple[str, str]) -> SpecResult:
     sources: list[SpecSource] = []
     project, project_origin = named
@@ -323,6 +348,7 @@ def _build(r: Reading, names: list[str], named: tuple[str, str]) -> SpecResult:
 
     spec_values: dict[str, Any] = {"project": project}
     sources.append(SpecSource(field="project", value=project, origin=project_origin))
+    spec_values["description"] = take("description", "", "設計書のタイトルにシステム名なし")
     spec_values["region"] = take("region", "ap-northeast-1", "設計書にリージョンの記載なし（東京）")
     spec_values["container_port"] = take("container_port", 8080, "設計書にコンテナポートの記載なし")
     spec_values["health_check_path"] = take("health_check_path", "/health", "設計書にヘルスチェックパスの記載なし")
