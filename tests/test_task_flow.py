@@ -75,6 +75,9 @@ def test_report_renders_every_section_in_order(delivery) -> None:
     assert "未実施 — QA と連携して実施予定" in section6 and "300" in section6
     for heading in ("### infra/templates/network/vpc.yaml", "### scripts/rollback.sh"):
         assert heading in lines
+    # the image tag is read from SSM at change-set time: rolling the application back puts it first
+    rollback = report.split("### ロールバック", 1)[1].split("## 6.", 1)[0]
+    assert 'aws ssm get-parameter-history --name "/inventory/prd/app/image-tag"' in rollback
 
 
 def test_section7_is_ticked_from_the_review(delivery) -> None:

@@ -44,6 +44,9 @@ class RunbookFacts:
     error_budget: str = ""
     prerequisites: list[str] = field(default_factory=list)
     recovery: list[tuple[str, str, str, str]] = field(default_factory=list)  # RTO/RPO: 項目, 目標, 備考, 出典
+    # how a release's image tag reaches the task definition: (parameter, "ssm" | "file", the SSM
+    # parameter name or the parameter file, for the production environment)
+    image_tag: tuple[str, str, str] | None = None
 
     @property
     def first_env(self) -> str:

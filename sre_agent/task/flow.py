@@ -22,6 +22,7 @@ from sre_agent.deliver.runbook import (
     INCIDENT, POSTMORTEM, RUNBOOK, RunbookFacts, runbook_sections, write_incident_procedure,
     write_postmortem_template, write_runbook,
 )
+from sre_agent.environments import is_prod
 from sre_agent.models import Review, Severity
 from sre_agent.review import ReviewConfig, review
 from sre_agent.task.constraints import check_constraints
@@ -100,7 +101,8 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
                          alarms=[a.name for a in delivered.alarms],
                          topics=[t.name for t in delivered.topics],
                          log_groups=delivered.log_groups, slos=slos, error_budget=error_budget,
-                         prerequisites=inputs.prerequisites, recovery=recovery_rows(inputs))
+                         prerequisites=inputs.prerequisites, recovery=recovery_rows(inputs),
+                         image_tag=image_tag_source(delivered, plan))
     write_runbook(facts, out_dir)
     estimate = estimate_prod(delivered, plan.region)
     if estimate.items:
@@ -149,6 +151,34 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
         problems=problems, prerequisites=inputs.prerequisites)
     _write_manifest(result, out_dir)
     return result
+
+
+def image_tag_source(delivered, plan: DeliveryPlan) -> tuple[str, str, str] | None:
+    """How production gets the image tag: the parameter an ECS container image is `Sub`-ed from,
+    and whether its value is an SSM parameter's (read at change-set time) or the file's."""
+    import re
+
+    for stack in plan.stacks:
+        template = next((t for t in delivered.project.templates if t.path == stack.template), None)
+        if template is None:
+            continue
+        for task in template.of_type("AWS::ECS::TaskDefinition"):
+            for container in task.properties.get("ContainerDefinitions") or []:
+                image = container.get("Image") if isinstance(container, dict) else None
+                text = image.get("Fn::Sub") if isinstance(image, dict) else None
+                text = text[0] if isinstance(text, list) and text else text
+                names = [n for n in re.findall(r"\$\{(\w+)\}", str(text or "")) if n in template.parameters]
+                if not names:
+                    continue
+                name = names[-1]
+                kind = str(template.parameters[name].get("Type", ""))
+                prod = next((e for e in stack.parameters if is_prod(e)), None)
+                files = delivered.project.parameter_sets
+                value = next((p.values.get(name) for p in files if prod and p.path == stack.parameters[prod]), None)
+                if kind.startswith("AWS::SSM::Parameter::Value") and value:
+                    return name, "ssm", str(value)
+                return name, "file", stack.parameters.get(prod or "", stack.template)
+    return None
 
 
 def _task(task: Path | str | TaskSpec) -> tuple[TaskSpec, Path | None]:
