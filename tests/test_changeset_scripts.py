@@ -24,6 +24,7 @@ from tests.moto_cfn import (
 )
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "deliver" / "orders-baseline"
+CHANGE_SET = "orders-prd-network-20261202-011244"
 MUTATING = {"CreateChangeSet", "ExecuteChangeSet", "DeleteChangeSet", "CancelUpdateStack",
             "ContinueUpdateRollback", "RollbackStack", "CreateStack", "UpdateStack", "DeleteStack"}
 
@@ -106,17 +107,22 @@ def test_a_plan_the_scripts_cannot_carry_safely_is_refused(tmp_path: Path, chang
 # --- guarded arguments and the approval gate (no AWS call may happen) ---------------------------
 
 @pytest.mark.parametrize("script, arguments, code, says", [
-    ("create-changeset.sh", ["prod", "network"], 2, "環境 'prod' は計画にありません"),
-    ("create-changeset.sh", ["prd", "cache"], 2, "スタック 'cache' は計画にありません"),
-    ("describe-changeset.sh", ["prd", "network"], 2, "使い方: scripts/describe-changeset.sh"),
-    ("execute-changeset.sh", ["prd", "network", "orders-prd-network-20261202-011244", "-y"], 2,
-     "使い方"),
-    ("execute-changeset.sh", ["prd", "network", "orders-prd-network-20261202-011244", "--yes"], 1,
-     "APPROVED_BY"),
-    ("execute-changeset.sh", ["prd", "network", "orders-prd-network-20261202-011244"], 1,
-     "対話端末ではありません"),
-    ("rollback.sh", ["prd", "network", "--yes"], 1, "APPROVED_BY"),
-    ("rollback.sh", ["prd", "network"], 1, "対話端末ではありません"),
+    pytest.param("create-changeset.sh", ["prod", "network"], 2, "環境 'prod' は計画にありません",
+                 id="environment-not-in-plan"),
+    pytest.param("create-changeset.sh", ["prd", "cache"], 2, "スタック 'cache' は計画にありません",
+                 id="stack-not-in-plan"),
+    pytest.param("describe-changeset.sh", ["prd", "network"], 2,
+                 "使い方: scripts/describe-changeset.sh", id="change-set-missing"),
+    pytest.param("execute-changeset.sh", ["prd", "network", CHANGE_SET, "-y"], 2, "使い方",
+                 id="unknown-flag"),
+    pytest.param("execute-changeset.sh", ["prd", "network", CHANGE_SET, "--yes"], 1, "APPROVED_BY",
+                 id="execute-yes-without-approver"),
+    pytest.param("execute-changeset.sh", ["prd", "network", CHANGE_SET], 1, "対話端末ではありません",
+                 id="execute-no-terminal"),
+    pytest.param("rollback.sh", ["prd", "network", "--yes"], 1, "APPROVED_BY",
+                 id="rollback-yes-without-approver"),
+    pytest.param("rollback.sh", ["prd", "network"], 1, "対話端末ではありません",
+                 id="rollback-no-terminal"),
 ])
 def test_bad_arguments_and_missing_approval_stop_before_any_aws_call(
         delivery: Path, tmp_path: Path, script: str, arguments: list[str], code: int, says: str) -> None:
@@ -208,23 +214,27 @@ def test_update_with_a_real_change_and_rollback_through_a_change_set_against_mot
 
 # --- against recorded AWS answers --------------------------------------------------------------
 
+WAITED = ["DescribeStacks", "DescribeStacks", "DescribeStacks"]  # in progress, settled, final check
+
+
 @pytest.mark.parametrize("name, expected, code, says", [
-    ("rollback-update-in-progress",
-     ["GetCallerIdentity", "DescribeStacks", "CancelUpdateStack", "DescribeStacks", "DescribeStacks",
-      "DescribeStacks"], 0, "UPDATE_ROLLBACK_COMPLETE です。前回の安定した状態に戻りました"),
-    ("rollback-update-rollback-failed",
-     ["GetCallerIdentity", "DescribeStacks", "ContinueUpdateRollback", "DescribeStacks",
-      "DescribeStacks", "DescribeStacks"], 0, "UPDATE_ROLLBACK_COMPLETE です"),
-    ("rollback-update-failed",
-     ["GetCallerIdentity", "DescribeStacks", "RollbackStack", "DescribeStacks", "DescribeStacks",
-      "DescribeStacks"], 0, "UPDATE_ROLLBACK_COMPLETE です"),
-    ("rollback-create-failed",
-     ["GetCallerIdentity", "DescribeStacks", "RollbackStack", "DescribeStacks", "DescribeStacks",
-      "DescribeStacks", "DescribeStacks"], 0, "ROLLBACK_COMPLETE です"),
-    ("rollback-rollback-failed",
-     ["GetCallerIdentity", "DescribeStacks", "DescribeStacks", "DescribeStackEvents"], 1,
-     "has dependencies and cannot be deleted"),
-], ids=lambda value: value if isinstance(value, str) and value.startswith("rollback-") else "")
+    pytest.param("rollback-update-in-progress",
+                 ["GetCallerIdentity", "DescribeStacks", "CancelUpdateStack", *WAITED], 0,
+                 "UPDATE_ROLLBACK_COMPLETE です。前回の安定した状態に戻りました",
+                 id="update-in-progress-cancel"),
+    pytest.param("rollback-update-rollback-failed",
+                 ["GetCallerIdentity", "DescribeStacks", "ContinueUpdateRollback", *WAITED], 0,
+                 "UPDATE_ROLLBACK_COMPLETE です", id="update-rollback-failed-continue"),
+    pytest.param("rollback-update-failed",
+                 ["GetCallerIdentity", "DescribeStacks", "RollbackStack", *WAITED], 0,
+                 "UPDATE_ROLLBACK_COMPLETE です", id="update-failed-rollback-stack"),
+    pytest.param("rollback-create-failed",
+                 ["GetCallerIdentity", "DescribeStacks", "RollbackStack", *WAITED, "DescribeStacks"],
+                 0, "ROLLBACK_COMPLETE です", id="create-failed-rollback-stack-polled"),
+    pytest.param("rollback-rollback-failed",
+                 ["GetCallerIdentity", "DescribeStacks", "DescribeStacks", "DescribeStackEvents"], 1,
+                 "has dependencies and cannot be deleted", id="rollback-failed-refused"),
+])
 def test_rollback_handles_each_failed_or_busy_state_from_recordings(
         delivery: Path, tmp_path: Path, name: str, expected: list[str], code: int, says: str) -> None:
     fake = recording(name, tmp_path / "state")
