@@ -9,7 +9,8 @@ move taken out — digits (line numbers, counts, sizes) and quoted values — ne
 number, which shifts with every edit above it. The file is part of the key on purpose:
 checkov's baseline ignores it, so a resource of the same name in another template is silently
 muted. Keys are counted: a baseline that knew one direct `deploy` in a script still reports a
-second one added to the same script.
+second one added to the same script. Messages are written in the review's language, so a
+baseline is only applied to runs in the language it was created in (`lang` in the file).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class KnownFinding(BaseModel):
 class Baseline(BaseModel):
     format: str = FORMAT
     created_at: str
+    lang: str = "ja"
     findings: list[KnownFinding]
 
 
@@ -62,18 +64,27 @@ def key_of(finding: Finding) -> tuple[str, str | None, str | None, str]:
     return (finding.id, finding.file, finding.resource, normalise(finding.message))
 
 
-def create(review: Review, path: Path) -> int:
+def create(review: Review, path: Path, lang: str = "ja") -> int:
     """Write the baseline of a review (its unmuted findings); returns how many it holds."""
     counts = Counter(key_of(f) for f in review.findings if not f.suppressed)
     entries = [KnownFinding(id=i, file=f, resource=r, message=m, count=n)
                for (i, f, r, m), n in sorted(counts.items(), key=lambda kv: tuple(x or "" for x in kv[0]))]
     baseline = Baseline(created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                        findings=entries)
+                        lang=lang, findings=entries)
     path.write_text(baseline.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return sum(counts.values())
 
 
-def load(path: Path) -> Baseline:
+def load(path: Path, lang: str | None = None) -> Baseline:
+    """The baseline in `path`; with `lang`, refused unless it was created in that language."""
+    baseline = _read(path)
+    if lang is not None and baseline.lang != lang:
+        raise BaselineError(f"{path}: created with --lang {baseline.lang}; its messages do not "
+                            f"match a --lang {lang} review (run with --lang {baseline.lang})")
+    return baseline
+
+
+def _read(path: Path) -> Baseline:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -118,18 +118,18 @@ def _review_and_report(args: argparse.Namespace, prog: str) -> int:
     standards = args.standards or settings.standards
     if standards and not Path(standards).is_dir():
         raise _UsageError(f"path not found: {standards}")
+    lang = args.lang or settings.lang or "ja"
     known = None
     baseline_file = args.baseline or (settings.baseline if not args.create_baseline else None)
     if baseline_file:
         try:
-            known = baselines.load(Path(baseline_file))
+            known = baselines.load(Path(baseline_file), lang)
         except baselines.BaselineError as exc:
             raise _UsageError(str(exc)) from None
     from sre_agent.progress import ReviewProgress
     from sre_agent.render import render
     from sre_agent.review import ReviewConfig, review
 
-    lang = args.lang or settings.lang or "ja"
     try:
         config = ReviewConfig(
             lang=lang, mode=args.mode or settings.mode or "deep",
@@ -145,7 +145,7 @@ def _review_and_report(args: argparse.Namespace, prog: str) -> int:
     with ReviewProgress(enabled=False if args.quiet else None, lang=lang) as progress:
         result = review(args.paths, config, progress=progress.update)
     if args.create_baseline:
-        count = baselines.create(result, Path(args.create_baseline))
+        count = baselines.create(result, Path(args.create_baseline), lang)
         if not args.quiet:
             print(f"{prog}: baseline written: {args.create_baseline} ({count} findings)", file=sys.stderr)
     if known is not None:

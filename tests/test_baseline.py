@@ -123,6 +123,14 @@ def test_the_key_is_rule_file_resource_and_normalised_message() -> None:
     assert baselines.normalise("`app/${Project}-alb`（= `app/order-prd-alb`）の 5xx が 10 件") == "……の #xx が # 件"
 
 
+def test_a_baseline_is_applied_only_in_its_language(project: Path, tmp_path: Path) -> None:
+    base = tmp_path / "baseline.json"
+    baselines.create(review([project], ReviewConfig(analyzers=("sre",))), base, "ja")
+    english = sre(str(project), "--baseline", str(base), "--lang", "en")
+    assert english.returncode == 2 and english.stdout == ""
+    assert "created with --lang ja; its messages do not match a --lang en review" in english.stderr
+
+
 @pytest.mark.parametrize("content, message", [
     (None, "baseline not found"),
     ("{not json", "not a baseline file"),
