@@ -299,17 +299,27 @@ def test_describe_marks_replacements_and_removals_of_stateful_resources(
     assert fake.operations() == ["DescribeChangeSet"]
 
 
-def test_execute_refuses_a_destructive_change_set_without_a_data_loss_approval(
-        delivery: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("allow, executed", [
+    pytest.param(None, False, id="refused-without-data-loss-approval"),
+    pytest.param("orders-prd-network", False, id="refused-for-another-stack"),
+    pytest.param("orders-prd-database", True, id="executed-with-data-loss-approval"),
+])
+def test_execute_of_a_destructive_change_set_needs_a_data_loss_approval_too(
+        delivery: Path, tmp_path: Path, allow: str | None, executed: bool) -> None:
     change_set = "orders-prd-database-20261202-011244"
     _pending(delivery, "prd", "database", change_set)
     fake = recording("describe-stateful-replacement", tmp_path / "state")
     env = {**fake.environment(tmp_path), "APPROVED_BY": "release-pipeline"}
-    refused = run_script(delivery, "execute-changeset.sh", "prd", "database", change_set, "--yes",
-                         env=env)
-    assert refused.returncode == 1
-    assert "ALLOW_DATA_LOSS=orders-prd-database" in refused.stderr
-    assert "ExecuteChangeSet" not in fake.operations()
+    if allow:
+        env["ALLOW_DATA_LOSS"] = allow
+    done = run_script(delivery, "execute-changeset.sh", "prd", "database", change_set, "--yes",
+                      env=env)
+    assert done.returncode == (0 if executed else 1), done.stderr
+    assert ("ExecuteChangeSet" in fake.operations()) is executed
+    if not executed:
+        assert "ALLOW_DATA_LOSS=orders-prd-database" in done.stderr
+    releases = [p.name for p in (delivery / ".releases/prd/database").iterdir()]
+    assert (len(releases) == 2) is executed  # pending/ and, once executed, the new release
 
 
 def test_create_treats_cloudformations_empty_change_set_as_no_changes(
