@@ -116,9 +116,10 @@ def cost_estimate(ev: Evidence, source: str | None = None) -> CheckResult:
     return judged(
         "コスト試算が含まれている",
         ev.blocking("CST001", "CST002", "CST004"),
-        f"組み込み価格表による本番月額 ${ev.monthly_usd:,.2f}（1. インフラ設計「リソース一覧」）"
+        f"組み込み価格表による本番月額 ${ev.monthly_usd:,.2f}（{ev.cost_document or '1. インフラ設計「リソース一覧」'}、"
+        "行の和と合計の一致（SRE-CST-001）・見積の有無（SRE-CST-002）・コードとの差（SRE-CST-004）の指摘 0 件）"
         if ev.monthly_usd is not None else "",
-        precondition=bool(ev.monthly_usd), missing="テンプレートから価格を出せるリソースがない",
+        precondition=bool(ev.monthly_usd) and ev.exists(ev.cost_document), missing="テンプレートから価格を出せるリソースがない",
         source=source)
 
 

@@ -37,6 +37,7 @@ class Evidence:
     runbook: str | None = None
     incident: str | None = None
     postmortem: str | None = None
+    cost_document: str | None = None
     alarms: int = 0
     topics_with_subscription: int = 0
     burn_rate_alarms: int = 0

@@ -120,6 +120,7 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
         root=out_dir, review=self_review, scripts=scripts, templates=[s.template for s in plan.stacks],
         runbook=RUNBOOK, incident=INCIDENT if spec.wants("incident") else None,
         postmortem=POSTMORTEM if spec.wants("postmortem") else None,
+        cost_document=report_writer.COST_ESTIMATE if estimate.items else None,
         alarms=len(delivered.alarms), burn_rate_alarms=sum(1 for a in delivered.alarms if a.burn_rate),
         topics_with_subscription=sum(1 for t in delivered.topics if t.subscriptions),
         monthly_usd=round(estimate.total, 2) if estimate.items else None,
@@ -245,6 +246,9 @@ def _pm_report(spec: TaskSpec, plan: DeliveryPlan, scripts: dict[str, str], summ
              + (f"、制約 {len(checkable)} 件中 {sum(1 for c in checkable if c.met)} 件" if checkable else "")
              + "を満たすことをレビュー結果で確認しました。"]
     open_items = ["性能テストは未実施（QA と連携して実施予定）"]
+    if summary.warnings:
+        ids = sorted({line.split()[1] for line in summary.findings if line.startswith("⚠️")})
+        open_items.append(f"セルフレビューの警告 {summary.warnings} 件（{'、'.join(ids)}）の確認")
     open_items += [f"制約「{c.label}」は自動では確認できない" for c in constraints if c.met is None]
     open_items += [f"「{c.label}」が未達" for c in [*mandatory, *constraints] if c.met is False]
     if problems:
