@@ -22,6 +22,7 @@ from sre_agent.rules.doc.doc009_unresolved_placeholder import PARAMETER_PLACEHOL
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "fixtures/scenarios/clean-ecs-rds/docs"
 CACHE_SPEC = ROOT / "fixtures/deliver/specs/order-api-with-cache.yaml"
+CART_DOCS = ROOT / "fixtures/deliver/specs/cart-docs"  # 3 AZ, MySQL, Valkey, dev / stg / prod
 # Rules about the deploy scripts, which a templates-only delivery does not contain yet.
 SCRIPT_RULES = ("SRE-DEP-003",)
 
@@ -110,6 +111,36 @@ def test_another_projects_documents_and_a_given_project_name(tmp_path):
         spec_from_documents([ROOT / "fixtures/scenarios/terraform-ecs/docs"])
     named = spec_from_documents([ROOT / "fixtures/scenarios/terraform-ecs/docs"], project="tf-demo")
     assert named.spec.project == "tf-demo" and named.origin("project").startswith("task")
+
+
+def test_documents_with_a_cache_three_azs_and_a_real_address(tmp_path):
+    result = spec_from_documents([CART_DOCS])
+    spec = result.spec
+    assert (spec.project, spec.description) == ("cart", "カート API")
+    assert [e.name for e in spec.environments] == ["dev", "stg", "prod"]
+    assert spec.cache is not None and (spec.cache.engine, spec.cache.replicas) == ("valkey", 2)
+    assert (spec.database.engine, spec.database.engine_version) == ("mysql", "8.4.7")
+    assert (spec.slo.latency_p95_ms, spec.slo.latency_p99_ms) == (None, 800)  # no invented p95
+    prod, dev = spec.environment("prod"), spec.environment("dev")
+    assert prod.app_subnets == ["10.72.16.0/22", "10.72.20.0/22", "10.72.24.0/22"]
+    assert (prod.db_multi_az, dev.db_multi_az, prod.min_capacity, prod.max_capacity) == (True, False, 3, 12)
+    assert prod.cache_node_type == "cache.r7g.large" and prod.alert_email == "cart-oncall@ec-platform.jp"
+    plan = write_infrastructure(spec, tmp_path)
+    matches = lint_by_config(ManualArgs(templates=[str(tmp_path / s.template) for s in plan.stacks],
+                                        regions=[plan.region]))
+    assert not [m for m in matches if m.rule.id.startswith("E")]
+    alarms = load_template(tmp_path / "infra/templates/monitoring/alarms.yaml")
+    assert alarms["Parameters"]["AlertEmail"]["Type"] == "String"
+    assert parameters(tmp_path, "infra/parameters/prod/monitoring.json")["AlertEmail"] == "cart-oncall@ec-platform.jp"
+    assert "AlbTargetResponseTimeP99Alarm" in alarms["Resources"]
+    assert "AlbTargetResponseTimeP95Alarm" not in alarms["Resources"]
+    assert alarms["Resources"]["RdsFreeStorageSpaceAlarm"]["Properties"]["Threshold"] == 40 * 1024 ** 3
+    vpc = load_template(tmp_path / "infra/templates/network/vpc.yaml")
+    assert vpc["Conditions"]["IsProduction"] == {"Equals": [{"Ref": "Environment"}, "prod"]}
+    assert {vpc["Resources"][f"NatGateway{n}"].get("Condition") for n in (1, 2, 3)} == {None, "IsProduction"}
+    assert parameters(tmp_path, "infra/parameters/prod/cache.json")["CacheNodeType"] == "cache.r7g.large"
+    result = review([tmp_path], ReviewConfig(llm="off", workers=False, analyzers=("sre", "cfn-lint")))
+    assert not [f for f in result.findings if f.severity.value == "error" and f.id not in SCRIPT_RULES]
 
 
 def test_folder_without_documents_is_a_one_line_error(tmp_path):

@@ -79,6 +79,7 @@ def read_documents(paths: list[Path], project: str | None) -> SpecResult:
                       [u for d in documents for u in units(d.path, list(d.doc.sections()))])
     _from_facts(reading)
     for unit in reading.units:
+        _cache(reading, unit)
         _subnets(reading, unit)
         _task_size(reading, unit)
         _parameter_row(reading, unit)
@@ -176,6 +177,23 @@ def _monitoring_row(r: Reading, metric: str, threshold: str, where: Where) -> No
         r.put("alarms.target_5xx_per_minute", int(number), where)
 
 
+CACHE_WORDS = ("elasticache", "redis", "valkey")
+
+
+def _cache(r: Reading, unit: Unit) -> None:
+    """A component row naming ElastiCache / Redis / Valkey: the design has a cache. `レプリカ 2 台`
+    gives the replicas; the engine is the one the row names."""
+    if unit.table is None or not unit.cells or not has(unit.cells[0], CACHE_WORDS):
+        return
+    row = v.fold(unit.text)
+    r.put("cache", True, unit.where)
+    r.put("cache.engine", "redis" if has(unit.cells[0], ("redis",)) and not has(unit.cells[0], ("valkey",))
+          else "valkey", unit.where)
+    replicas = re.search(r"レプリカ\s*(\d+)\s*(?:台|ノード|個)|(\d+)\s*replicas?", row, re.I)
+    if replicas:
+        r.put("cache.replicas", int(replicas.group(1) or replicas.group(2)), unit.where)
+
+
 def _subnets(r: Reading, unit: Unit) -> None:
     """`| サブネット名 | CIDR | AZ | タイプ |`: tiers from the type (or name) column, per environment."""
     table = unit.table
@@ -257,6 +275,10 @@ def _parameter_row(r: Reading, unit: Unit) -> None:
         port = v.number(value)
         if port:
             r.put("container_port", int(port), unit.where)
+    elif "ノードタイプ" in label or "nodetype" in label:
+        node = re.search(r"\b(cache\.[a-z0-9]+\.[a-z0-9]+)\b", value)
+        if node:
+            r.put("cache_node_type", node.group(1), unit.where, _env_of(unit) or "prod")
     elif label in ("vpccidr", "vpc"):
         match = CIDR.search(value)
         if match:
@@ -326,8 +348,8 @@ def _system_name(r: Reading, loaded: Project) -> Found | None:
         title = v.fold(document.doc.title)
         if not any(kind in title for kind in DOCUMENT_KINDS):
             continue
-        name = title.split(" ")[0]
-        if name and not any(kind in name for kind in DOCUMENT_KINDS):
+        name = re.split("|".join(DOCUMENT_KINDS), title)[0].strip()
+        if name:
             counts[name] += 1
             where.setdefault(name, r.at(Where(document.path, 1)))
     if not counts:
@@ -361,16 +383,21 @@ def _build(r: Reading, names: list[str], named: tuple[str, str]) -> SpecResult:
         name=project.replace("-", "_"), master_username=f"{project.replace('-', '_')}_admin")
     if "cache" in r.shared:
         take("cache", True, "")
-        spec_values["cache"] = CacheSpec()
-        sources.append(SpecSource(field="cache.engine", value="valkey",
-                                  origin="default: 設計書にキャッシュエンジンの記載なし（Valkey 8.0）"))
+        engine = take("cache.engine", "valkey", "設計書にキャッシュエンジンの記載なし（Valkey）")
+        spec_values["cache"] = CacheSpec(
+            engine=engine,
+            engine_version=take("cache.engine_version", "8.0" if engine == "valkey" else "7.1",
+                                "設計書にエンジンバージョンの記載なし"),
+            replicas=take("cache.replicas", 1, "設計書にレプリカ数の記載なし（自動フェイルオーバーに最低 1 台）"))
     slo = SloSpec()
     availability = take("slo.availability_percent", slo.availability_percent, "設計書に可用性目標の記載なし")
     spec_values["slo"] = SloSpec(
         availability_percent=availability,
         error_rate_percent=take("slo.error_rate_percent", round(100 - availability, 4),
                                 "設計書にエラー率の目標なし（可用性目標の裏返し）"),
-        latency_p95_ms=take("slo.latency_p95_ms", slo.latency_p95_ms, "設計書に応答時間の目標なし"),
+        latency_p95_ms=take("slo.latency_p95_ms", None if "slo.latency_p99_ms" in r.shared else slo.latency_p95_ms,
+                            "設計書は p99 の目標のみ（p95 のアラームは置かない）" if "slo.latency_p99_ms" in r.shared
+                            else "設計書に応答時間の目標なし"),
         latency_p99_ms=take("slo.latency_p99_ms", None, "設計書に p99 の目標なし（アラームを置かない）"))
     alarm_defaults = AlarmThresholds()
     spec_values["alarms"] = AlarmThresholds(**{
@@ -424,7 +451,8 @@ def _environment(r: Reading, name: str, sources: list[SpecSource]) -> Environmen
         return value
 
     for key, (default, why) in ENV_DEFAULTS.items():
-        values[key] = take(key, default, why)
+        if key != "cache_node_type" or "cache" in r.shared:  # no cache, no node type to report
+            values[key] = take(key, default, why)
     values["desired_count"] = take("task_desired", values["min_capacity"], "希望タスク数は最小タスク数と同じ")
     if values["task_memory"] not in FARGATE_MEMORY.get(values["task_cpu"], ()):
         raise SpecError(f"{name}: the documents give a task size Fargate does not offer "
