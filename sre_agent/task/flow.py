@@ -27,7 +27,7 @@ from sre_agent.models import Review, Severity
 from sre_agent.review import ReviewConfig, review
 from sre_agent.task.constraints import check_constraints
 from sre_agent.task.criteria import section7
-from sre_agent.task.delivered import estimate_prod, read_delivery
+from sre_agent.task.delivered import Delivered, estimate_prod, read_delivery
 from sre_agent.task.diagram import mermaid
 from sre_agent.task.evidence import CheckResult, Evidence, compact_sources
 from sre_agent.task.inputs import recovery_rows, resolve_inputs, section6, slo_rows
@@ -154,7 +154,7 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
     return result
 
 
-def image_tag_source(delivered, plan: DeliveryPlan) -> tuple[str, str, str] | None:
+def image_tag_source(delivered: Delivered, plan: DeliveryPlan) -> tuple[str, str, str] | None:
     """How production gets the image tag: the parameter an ECS container image is `Sub`-ed from,
     and whether its value is an SSM parameter's (read at change-set time) or the file's."""
     import re

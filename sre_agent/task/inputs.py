@@ -10,22 +10,26 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sre_agent.deliver.runbook import SloRow
 from sre_agent.project import load_project
 from sre_agent.task.model import TaskError, TaskSpec, fold
+
+if TYPE_CHECKING:
+    from sre_agent.deliver.spec import InfraSpec, SpecSource
 
 SECTION6 = "## 6. 性能テスト結果（QAと連携）"
 
 
 @dataclass
 class TaskInputs:
-    spec: object                      # deliver.spec.InfraSpec
+    spec: InfraSpec
     base: Path
     documents: list[Path] = field(default_factory=list)
     standards: str | None = None
     title: str = ""
-    sources: list = field(default_factory=list)       # deliver.spec.SpecSource
+    sources: list[SpecSource] = field(default_factory=list)
     prerequisites: list[str] = field(default_factory=list)   # what operators create before the first deploy
     problems: list[str] = field(default_factory=list)
 
