@@ -26,12 +26,13 @@ from sre_agent.deliver.spec import (
     InfraSpec, SloSpec, SpecError, SpecResult, SpecSource, prerequisites_of,
 )
 from sre_agent.docfacts import values as v
-from sre_agent.docfacts.extract import Unit, environment_in, extract, has, units
+from sre_agent.docfacts.extract import Unit, design_documents, environment_in, extract, has, units
 from sre_agent.docfacts.facts import DocFacts, Where
 from sre_agent.environments import canonical, is_prod
 from sre_agent.project import Project, load_project
 
-ENV_WORD = re.compile(r"(?<![A-Za-z0-9])(prd|prod|production|stg|staging|stage|dev|develop|test|qa)(?![A-Za-z0-9])")
+# Environment names as words (`prd`, `stg 環境`, `inventory-prd-db`), not paths (`/dev/null`).
+ENV_WORD = re.compile(r"(?<![A-Za-z0-9_/.])(prd|prod|production|stg|staging|stage|dev|develop)(?![A-Za-z0-9_/])")
 PROJECT_PREFIX = re.compile(
     r"(?<![A-Za-z0-9_/.-])([a-z][a-z0-9-]{0,29}[a-z0-9])-(?:<環境>|<env>|\$\{Environment\}|\$\{ENV\}|prd|prod|production|stg|staging|dev)(?![a-z0-9])")
 PROJECT_ROW = re.compile(r"^\|\s*`?(?:ProjectName|プロジェクト識別子|プロジェクトID)`?\s*\|\s*`?([a-z][a-z0-9-]{1,30}[a-z0-9])`?\s*\|", re.M)
@@ -56,8 +57,7 @@ class Reading:
     units: list[Unit]
     shared: dict[str, Found] = field(default_factory=dict)  # spec-wide fields
     per_env: dict[str, dict[str, Found]] = field(default_factory=dict)  # canonical env -> field
-    prerequisites: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # values seen and not used, with the reason
 
     def at(self, where: Where) -> str:
         path = self.root / where.file
@@ -72,7 +72,7 @@ class Reading:
 
 def read_documents(paths: list[Path], project: str | None) -> SpecResult:
     loaded = load_project(paths)
-    documents = [d for d in loaded.documents]
+    documents = design_documents(loaded)  # a technical standard describes no system
     if not documents:
         raise SpecError(f"no design documents (markdown) under {', '.join(str(p) for p in paths)}")
     reading = Reading(loaded.root, extract(loaded),
@@ -301,14 +301,16 @@ def _alert_email(r: Reading, unit: Unit) -> None:
 
 
 def _environment_names(loaded: Project) -> list[str]:
-    """The environment names as the documents spell them (prd, not prod), in deploy order."""
+    """The environment names as the documents spell them (prd, not prod), in deploy order. A name
+    seen once is not an environment of the system (a stray word); without any, stg and prd."""
     spelled: dict[str, Counter] = {}
-    for document in loaded.documents:
+    for document in design_documents(loaded):
         for word in ENV_WORD.findall(document.text):
             env = canonical(word)
             if env:
                 spelled.setdefault(env, Counter())[word.lower()] += 1
-    names = {env: counter.most_common(1)[0][0] for env, counter in spelled.items()}
+    names = {env: counter.most_common(1)[0][0] for env, counter in spelled.items()
+             if sum(counter.values()) >= 2}
     if "prod" not in names:
         names["prod"] = "prd"
     if len(names) == 1:
@@ -321,7 +323,7 @@ def _project_name(r: Reading, loaded: Project) -> tuple[str, str]:
     place it was first read; a parameter sheet's `| ProjectName | inventory |` row wins."""
     counts: Counter = Counter()
     first: dict[str, str] = {}
-    for document in loaded.documents:
+    for document in design_documents(loaded):
         written = PROJECT_ROW.search(document.text)
         if written:
             line = document.text.count("\n", 0, written.start()) + 1
@@ -344,7 +346,7 @@ def _system_name(r: Reading, loaded: Project) -> Found | None:
     document kind, the most common across the documents."""
     counts: Counter = Counter()
     where: dict[str, str] = {}
-    for document in loaded.documents:
+    for document in design_documents(loaded):
         title = v.fold(document.doc.title)
         if not any(kind in title for kind in DOCUMENT_KINDS):
             continue
