@@ -143,6 +143,17 @@ def test_documents_with_a_cache_three_azs_and_a_real_address(tmp_path):
     assert not [f for f in result.findings if f.severity.value == "error" and f.id not in SCRIPT_RULES]
 
 
+def test_documents_that_contradict_themselves_are_a_one_line_error(tmp_path):
+    (tmp_path / "基本設計書.md").write_text(
+        "# 検証 基本設計書\n\n| パラメーター | 値 | 備考 |\n|---|---|---|\n| VPC CIDR | 10.9.0.0/16 | |\n\n"
+        "| サブネット名 | CIDR | AZ | タイプ |\n|---|---|---|---|\n"
+        "| demo-prd-public-a | 10.8.0.0/24 | a | パブリック |\n| demo-prd-public-c | 10.8.1.0/24 | c | パブリック |\n"
+        "| demo-prd-app-a | 10.8.10.0/24 | a | プライベート |\n| demo-prd-app-c | 10.8.11.0/24 | c | プライベート |\n",
+        encoding="utf-8")
+    with pytest.raises(SpecError, match=r"subnet 10\.8\.0\.0/24 is outside the VPC 10\.9\.0\.0/16"):
+        spec_from_documents([tmp_path])
+
+
 def test_folder_without_documents_is_a_one_line_error(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(SpecError, match="no design documents"):

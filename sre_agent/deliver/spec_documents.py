@@ -462,9 +462,12 @@ def _environment(r: Reading, name: str, sources: list[SpecSource]) -> Environmen
     for key in ("log_retention_days", "db_log_retention_days"):  # CloudWatch accepts fixed periods only
         values[key] = next(d for d in LOG_RETENTION_DAYS if d >= values[key])
     values.update(_network(r, name, env, take))
-    email = take("alert_email", None, "設計書に実在の通知先なし（SSM パラメータから読む）")
-    values["alert_email"] = email
-    return EnvironmentSpec(**values)
+    values["alert_email"] = take("alert_email", None, "設計書に実在の通知先なし（SSM パラメータから読む）")
+    try:
+        return EnvironmentSpec(**values)
+    except ValidationError as exc:
+        raise SpecError(f"the documents describe an inconsistent {name} environment: "
+                        f"{exc.errors()[0]['msg']}") from None
 
 
 def _network(r: Reading, name: str, env: str, take: Any) -> dict[str, Any]:
@@ -474,11 +477,13 @@ def _network(r: Reading, name: str, env: str, take: Any) -> dict[str, Any]:
     app = take("app_subnets", ["10.0.10.0/24", "10.0.11.0/24"], "設計書にサブネット表なし")
     written = [ipaddress.ip_network(c) for c in public + app]
     supernet = ipaddress.ip_network(f"{written[0].network_address}/16", strict=False)
-    vpc = take("vpc_cidr", str(supernet), f"設計書に VPC CIDR の記載なし（サブネットを含む /16）")
+    vpc = take("vpc_cidr", str(supernet), "設計書に VPC CIDR の記載なし（サブネットを含む /16）")
     taken = {ipaddress.ip_network(c) for c in public + app}
     free = (s for s in ipaddress.ip_network(vpc).subnets(new_prefix=24)
             if s.network_address.packed[2] >= 20 and not any(s.overlaps(t) for t in taken))
-    data_default = [str(next(free)) for _ in public]
+    data_default = [str(subnet) for subnet, _ in zip(free, public)]
+    if len(data_default) < len(public):
+        raise SpecError(f"{name}: no free /24 left in {vpc} for the data subnets: give them in the documents")
     data = take("data_subnets", data_default,
                 "設計書にデータ層サブネットなし（RDS・キャッシュ用に VPC 内の空き /24 を AZ ごとに割り当て）")
     return {"vpc_cidr": vpc, "public_subnets": public, "app_subnets": app, "data_subnets": data}
