@@ -179,3 +179,34 @@ def test_json_task_with_a_spec_file_through_the_python_api(tmp_path) -> None:
     assert "'cache.r7g.large' は価格表にない" in report, "an unpriced node type is said, not guessed"
     assert "| 可用性 | 99.95%（30日間） |" in report, "the spec's SLO when there are no documents"
     assert "- [ ] 作業は平日日中に限る — 確認できない:" in report
+
+
+def test_qa_results_fill_section6_and_the_plan_is_delivered(tmp_path) -> None:
+    """A task that hands over the QA's `loadtest run` results: section 6 shows the measurements
+    and verdicts, the PM report names the scenario that missed, and the re-test plan is written."""
+    from sre_agent.task import handle_task
+
+    out = tmp_path / "measured"
+    result = handle_task(REPO / "fixtures" / "tasks" / "inventory-cfn-measured" / "TASK.md", out, root=REPO)
+    report = (out / "infra-report.md").read_text(encoding="utf-8")
+    section6 = report.split("## 6. 性能テスト結果（QAと連携）", 1)[1].split("## 7.", 1)[0]
+    assert "未実施" not in section6
+    assert "| オンライン応答時間 | 300 |" in section6 and "✅ p95 412ms" in section6
+    assert "❌" in section6 and "54.3 req/s が目標 60 req/s に届かない" in section6
+    pm = report.split("**PM への報告**:", 1)[1]
+    assert "3 シナリオ中 2 件が目標達成" in pm and "「ピーク時スループット」の目標未達" in pm
+    assert (out / "loadtest" / "scenarios.yaml").is_file()
+    assert {"path": "loadtest/scenarios.yaml", "kind": "loadtest-plan"} in [f.model_dump() for f in result.files]
+
+
+def test_results_that_are_not_a_results_file_are_refused(tmp_path) -> None:
+    from sre_agent.task.inputs import resolve_inputs
+    from sre_agent.task.model import TaskError, parse_task
+
+    bogus = tmp_path / "results.json"
+    bogus.write_text('{"scenarios": "none"}', encoding="utf-8")
+    task = parse_task("Task: 反映\n\n入力情報:\n- 基本設計書: fixtures/scenarios/clean-ecs-rds/docs/\n"
+                      f"- 性能テスト結果: {bogus}\n\n期待する成果物:\n1. デプロイ手順書\n")
+    with pytest.raises(TaskError) as caught:
+        resolve_inputs(task, REPO, None)
+    assert str(caught.value).startswith("性能テスト結果:") and "not a loadtest results file" in str(caught.value)

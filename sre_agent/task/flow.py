@@ -30,7 +30,9 @@ from sre_agent.task.criteria import section7
 from sre_agent.task.delivered import Delivered, estimate_prod, read_delivery
 from sre_agent.task.diagram import mermaid
 from sre_agent.task.evidence import CheckResult, Evidence, compact_sources
-from sre_agent.task.inputs import recovery_rows, resolve_inputs, section6, slo_rows
+from sre_agent.task.inputs import (
+    LOADTEST_PLAN, recovery_rows, resolve_inputs, section6, slo_rows, write_loadtest_plan,
+)
 from sre_agent.task.model import TaskError, TaskSpec, parse_task
 
 MANIFEST = "deliverables.json"
@@ -40,7 +42,8 @@ MANIFEST_SCHEMA = "sre-agent-deliverables/1"
 class DeliveredFile(BaseModel):
     path: str
     kind: Literal["cloudformation-template", "parameters", "changeset-script", "runbook",
-                  "incident-procedure", "postmortem-template", "cost-estimate", "report", "other"]
+                  "incident-procedure", "postmortem-template", "cost-estimate", "loadtest-plan",
+                  "report", "other"]
 
 
 class SelfReview(BaseModel):
@@ -112,6 +115,9 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
         write_incident_procedure(facts, out_dir)
     if spec.wants("postmortem"):
         write_postmortem_template(facts, out_dir)
+    late_problems = []
+    if spec.wants("loadtest") and write_loadtest_plan(inputs, out_dir) is None:
+        late_problems.append("性能テスト計画: 入力の設計書に目標（応答時間・同時ユーザー数）の表がないため作成しない")
 
     self_review = review([out_dir], config or ReviewConfig(llm="off", cache=False,
                                                            standards=inputs.standards))
@@ -127,7 +133,7 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
         slo_rows=len(slos), slo_source=compact_sources([r.source for r in slos]))
     checklist = section7(evidence)
     constraints = check_constraints(spec.constraints, evidence)
-    problems = [*spec.problems(), *inputs.problems]
+    problems = [*spec.problems(), *inputs.problems, *late_problems]
     summary = _summary(self_review)
 
     data = report_writer.ReportData(
@@ -139,7 +145,9 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
                  for k, p in scripts.items()],
         runbook_sections=runbook_sections(facts, "###"), runbook_path=RUNBOOK,
         section6=section6(inputs), section7=checklist, constraints=constraints, problems=problems,
-        pm_report=_pm_report(spec, plan, scripts, summary, checklist, constraints, problems),
+        pm_report=_pm_report(spec, plan, scripts, summary, checklist, constraints, problems,
+                             measured=inputs.loadtest_results,
+                             loadtest_plan=(out_dir / LOADTEST_PLAN).is_file()),
         review_line=_review_line(summary),
         template_findings=_per_file(self_review))
     report_writer.write_report(data, out_dir)
@@ -232,9 +240,12 @@ def _review_line(summary: SelfReview) -> str:
 
 def _pm_report(spec: TaskSpec, plan: DeliveryPlan, scripts: dict[str, str], summary: SelfReview,
                checklist: dict[str, list[CheckResult]], constraints: list[CheckResult],
-               problems: list[str]) -> str:
+               problems: list[str], measured=None, loadtest_plan: bool = False) -> str:
+    """2–4 sentences: what was delivered, what the review verified, what is still open.
+    `measured`: the QA's LoadTestResults, when the task handed them over."""
     docs = ["デプロイ手順書"] + (["障害対応手順書"] if spec.wants("incident") else []) \
-        + (["ポストモーテムテンプレート"] if spec.wants("postmortem") else [])
+        + (["ポストモーテムテンプレート"] if spec.wants("postmortem") else []) \
+        + ([f"性能テスト計画（{LOADTEST_PLAN}）"] if loadtest_plan else [])
     order = " → ".join(s.name for s in plan.stacks)
     mandatory = checklist["mandatory"]
     met = sum(1 for c in mandatory if c.met)
@@ -245,7 +256,9 @@ def _pm_report(spec: TaskSpec, plan: DeliveryPlan, scripts: dict[str, str], summ
              f"必須の品質基準 {len(mandatory)} 項目中 {met} 項目"
              + (f"、制約 {len(checkable)} 件中 {sum(1 for c in checkable if c.met)} 件" if checkable else "")
              + "を満たすことをレビュー結果で確認しました。"]
-    open_items = ["性能テストは未実施（QA と連携して実施予定）"]
+    open_items = [] if measured is not None else ["性能テストは未実施（QA と連携して実施予定）"]
+    failed = [r.name for r in measured.scenarios if not r.passed] if measured is not None else []
+    open_items += [f"性能テスト「{name}」の目標未達への対応" for name in failed]
     if summary.warnings:
         ids = sorted({line.split()[1] for line in summary.findings if line.startswith("⚠️")})
         open_items.append(f"セルフレビューの警告 {summary.warnings} 件（{'、'.join(ids)}）の確認")
@@ -253,13 +266,18 @@ def _pm_report(spec: TaskSpec, plan: DeliveryPlan, scripts: dict[str, str], summ
     open_items += [f"「{c.label}」が未達" for c in [*mandatory, *constraints] if c.met is False]
     if problems:
         open_items.append(f"タスクの {len(problems)} 項目は読み取れず対応していない（7. を参照）")
-    lines.append("残っている作業: " + "、".join(open_items) + "。")
+    if measured is not None:
+        passed = len(measured.scenarios) - len(failed)
+        lines.append(f"性能テストは QA の測定結果を 6. に記載しました（{len(measured.scenarios)} シナリオ中 "
+                     f"{passed} 件が目標達成）。")
+    lines.append("残っている作業: " + ("、".join(open_items) or "なし") + "。")
     return "\n".join(lines)
 
 
 KINDS = (("infra/templates/", "cloudformation-template"), ("infra/parameters/", "parameters"),
          ("scripts/", "changeset-script"), (RUNBOOK, "runbook"), (INCIDENT, "incident-procedure"),
          (POSTMORTEM, "postmortem-template"), (report_writer.COST_ESTIMATE, "cost-estimate"),
+         (LOADTEST_PLAN, "loadtest-plan"),
          (report_writer.REPORT, "report"))
 
 

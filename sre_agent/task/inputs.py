@@ -18,6 +18,7 @@ from sre_agent.task.model import TaskError, TaskSpec, fold
 
 if TYPE_CHECKING:
     from sre_agent.deliver.spec import InfraSpec, SpecSource
+    from sre_agent.loadtest import LoadTestResults
 
 SECTION6 = "## 6. 性能テスト結果（QAと連携）"
 
@@ -31,6 +32,7 @@ class TaskInputs:
     title: str = ""
     sources: list[SpecSource] = field(default_factory=list)
     prerequisites: list[str] = field(default_factory=list)   # what operators create before the first deploy
+    loadtest_results: LoadTestResults | None = None   # the results.json of a `loadtest run` QA did
     problems: list[str] = field(default_factory=list)
 
 
@@ -52,6 +54,7 @@ def resolve_inputs(task: TaskSpec, base: Path, task_dir: Path | None) -> TaskInp
     documents = [_find(p, i.line, base, task_dir) for i in task.inputs_of("design-docs") for p in i.paths()]
     spec_files = [_find(p, i.line, base, task_dir) for i in task.inputs_of("spec") for p in i.paths()]
     standards = [_find(p, i.line, base, task_dir) for i in task.inputs_of("standards") for p in i.paths()]
+    results = [_find(p, i.line, base, task_dir) for i in task.inputs_of("loadtest-results") for p in i.paths()]
     if not documents and not spec_files:
         raise TaskError("入力情報 names no 基本設計書 (design documents) or インフラ仕様 (spec file): "
                         "nothing to build the infrastructure from")
@@ -69,7 +72,16 @@ def resolve_inputs(task: TaskSpec, base: Path, task_dir: Path | None) -> TaskInp
     return TaskInputs(spec=spec, base=base, documents=documents,
                       standards=str(folder) if folder else None,
                       title=getattr(spec, "description", "") or "", sources=sources,
-                      prerequisites=prerequisites)
+                      prerequisites=prerequisites, loadtest_results=_results(results[0]) if results else None)
+
+
+def _results(path: Path) -> LoadTestResults:
+    from sre_agent.loadtest import ScenarioFileError, load_results
+
+    try:
+        return load_results(path)
+    except ScenarioFileError as exc:
+        raise TaskError(f"性能テスト結果: {exc}") from None
 
 
 def _documents(inputs: TaskInputs):
@@ -131,8 +143,10 @@ def section6(inputs: TaskInputs) -> str:
     except ImportError:
         pass
     else:
-        if inputs.documents:
-            text = section6_markdown(plan_from_documents(inputs.documents), None)
+        results = inputs.loadtest_results
+        if inputs.documents or results is not None:
+            plan = plan_from_documents(inputs.documents) if inputs.documents else None
+            text = section6_markdown(plan, results)
             if text.lstrip().startswith(SECTION6):
                 return text.strip() + "\n"
     lines = [SECTION6, "", "未実施 — QA と連携して実施予定", ""]
@@ -165,4 +179,22 @@ def _planned_scenarios(inputs: TaskInputs) -> list[tuple[str, str, str, str]]:
     return planned
 
 
-__all__ = ["TaskInputs", "resolve_inputs", "slo_rows", "recovery_rows", "section6"]
+def write_loadtest_plan(inputs: TaskInputs, out_dir: Path) -> Path | None:
+    """`loadtest/scenarios.yaml` — what `sre-agent loadtest plan` writes — when the documents
+    state performance targets; QA fills in the target URL and runs it."""
+    try:
+        from sre_agent.loadtest import plan_yaml_from_documents
+    except ImportError:
+        return None
+    found = plan_yaml_from_documents(inputs.documents) if inputs.documents else None
+    if found is None:
+        return None
+    target = out_dir / LOADTEST_PLAN
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(found[1], encoding="utf-8")
+    return target
+
+
+LOADTEST_PLAN = "loadtest/scenarios.yaml"
+
+__all__ = ["write_loadtest_plan", "LOADTEST_PLAN", "TaskInputs", "resolve_inputs", "slo_rows", "recovery_rows", "section6"]

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 DeliverableKind = Literal["templates", "scripts", "runbook", "incident", "postmortem", "report",
                           "loadtest", "unsupported", "unknown"]
-InputKind = Literal["design-docs", "standards", "deploy-method", "spec", "unknown"]
+InputKind = Literal["design-docs", "standards", "deploy-method", "spec", "loadtest-results", "unknown"]
 
 SECTION_NAMES: dict[str, str] = {
     "task": "task", "タスク": "task",
@@ -28,6 +28,7 @@ SECTION_NAMES: dict[str, str] = {
 }
 # label keywords → input kind; the first match wins (a 設計書 that is a 技術標準 is a standard)
 INPUT_KINDS: tuple[tuple[InputKind, tuple[str, ...]], ...] = (
+    ("loadtest-results", ("性能テスト結果", "負荷テスト結果", "load test results", "loadtest results")),
     ("standards", ("技術標準", "標準", "規約", "standard")),
     ("spec", ("インフラ仕様", "構成定義", "spec")),
     ("design-docs", ("設計書", "要件定義", "設計", "design")),
@@ -69,7 +70,7 @@ class InputItem(BaseModel):
 
     def paths(self) -> list[str]:
         """The value's paths (`、` or `,` separated), without backticks; empty for a plain word."""
-        if self.kind not in ("design-docs", "standards", "spec"):
+        if self.kind not in ("design-docs", "standards", "spec", "loadtest-results"):
             return []
         return [p.strip().strip("`") for p in re.split(r"[、,]\s*", self.value) if p.strip()]
 
