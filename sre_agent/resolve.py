@@ -151,11 +151,13 @@ class CfnEvaluator:
         self.context = context
 
     def parameter(self, name: str) -> Any:
-        if name in self.context.values:
-            return _plain(self.context.values[name])
         definition = self.template.parameters.get(name)
         if isinstance(definition, dict) and str(definition.get("Type", "")).startswith("AWS::SSM::Parameter::Value"):
-            return UNKNOWN  # the Default is the SSM parameter's name, not the value deployed
+            # The Default, or the parameter file's value, is the SSM parameter's name; the value
+            # deployed is whatever that parameter holds at deploy time.
+            return UNKNOWN
+        if name in self.context.values:
+            return _plain(self.context.values[name])
         if isinstance(definition, dict) and "Default" in definition:
             return _plain(definition["Default"])
         return UNKNOWN
