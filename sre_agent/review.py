@@ -22,7 +22,7 @@ from sre_agent.project import (
     DEFAULT_MAX_BYTES, FRAMEWORK_DIR, Project, framework_standards, load_project, phase_documents,
     project_root, relative, standard_files,
 )
-from sre_agent.config import is_reported
+from sre_agent.config import is_reported, severity_override
 from sre_agent.rules.base import RuleContext, all_rules
 from sre_agent import suppressions
 from sre_agent.filecache import FileResults, full_key
@@ -206,8 +206,6 @@ def _review_project(project: Project, config: ReviewConfig, llm_backend,
 def _as_configured(findings: list[Finding], config: ReviewConfig) -> list[Finding]:
     """The project's `select` / `ignore` prefixes and agreed severities; a user's severity is
     the last word (it outranks a design-accepted risk and a merged twin)."""
-    from sre_agent.config import is_reported, severity_override
-
     kept = [f for f in findings if is_reported(f.id, config.select, config.ignore)]
     for finding in kept if config.severity else ():
         wanted = severity_override(finding.id, config.severity)
