@@ -145,7 +145,11 @@ def _review_and_report(args: argparse.Namespace, prog: str) -> int:
     with ReviewProgress(enabled=False if args.quiet else None, lang=lang) as progress:
         result = review(args.paths, config, progress=progress.update)
     if args.create_baseline:
-        count = baselines.create(result, Path(args.create_baseline), lang)
+        try:
+            count = baselines.create(result, Path(args.create_baseline), lang)
+        except OSError as exc:
+            raise _UsageError(f"cannot write the baseline {args.create_baseline}: "
+                              f"{exc.strerror or exc}") from None
         if not args.quiet:
             print(f"{prog}: baseline written: {args.create_baseline} ({count} findings)", file=sys.stderr)
     if known is not None:
@@ -179,7 +183,10 @@ def _write_record(args: argparse.Namespace, result, lang: str) -> None:
         return
     folder = Path(args.record) if args.record else records.default_folder([Path(p) for p in args.paths])
     if folder is not None:
-        records.write(result, [Path(p).as_posix() for p in args.paths], folder, lang)
+        try:
+            records.write(result, [Path(p).as_posix() for p in args.paths], folder, lang)
+        except OSError as exc:
+            raise _UsageError(f"cannot write the review record in {folder}: {exc.strerror or exc}") from None
 
 
 def _rule_command(argv: list[str]) -> int:

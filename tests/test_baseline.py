@@ -145,3 +145,12 @@ def test_a_bad_baseline_is_one_line_and_exit_2(tmp_path: Path, content: str | No
     result = sre(str(tmp_path / "p"), "--baseline", str(base))
     assert result.returncode == 2 and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+
+
+def test_an_unwritable_baseline_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    write(tmp_path, "p/scripts/status.sh", "#!/bin/bash\nset -euo pipefail\naws cloudformation describe-stacks\n")
+    target = tmp_path / "missing-folder" / "baseline.json"
+    result = sre(str(tmp_path / "p"), "--create-baseline", str(target), "-q")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"sre-review: error: cannot write the baseline {target}: No such file or directory"]

@@ -124,3 +124,12 @@ def test_result_follows_the_verdict(tmp_path: Path, verdict: str, result: str) -
     assert record["artifact"]["type"] == "design"
     assert [c["status"] for c in record["checklist"]] == ["pass"] * 4
     assert re.search(r"重要な懸念事項:\n- なし\n推奨事項:\n- なし$", record["feedback"])
+
+
+def test_an_unwritable_record_folder_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    write(tmp_path, "p/scripts/status.sh", "#!/bin/bash\nset -euo pipefail\naws cloudformation describe-stacks\n")
+    blocker = write(tmp_path, "not-a-folder", "")
+    result = sre(str(tmp_path / "p"), "--record", str(blocker / "reviews"), "-q")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"sre-review: error: cannot write the review record in {blocker / 'reviews'}: Not a directory"]
