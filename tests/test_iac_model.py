@@ -50,6 +50,26 @@ def test_per_stack_parameter_files_bind_to_their_stack_only(tmp_path: Path) -> N
     assert sources["cfn/stacks/03-compute.yaml"] == ["cfn/temp-03-compute-params.json"]
 
 
+def test_per_stack_parameter_files_named_after_the_template_folder(tmp_path: Path) -> None:
+    """`parameters/prd/database.json` deploys `templates/database/rds.yaml` (the layout
+    `sre-agent task` delivers), not every template that shares a key with it."""
+    header = "Parameters:\n  Environment: {Type: String}\n  DesiredCount: {Type: Number, Default: 2}\n"
+    body = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
+    write(tmp_path, "infra/templates/database/rds.yaml", header + body)
+    write(tmp_path, "infra/templates/compute/ecs.yaml", header + body)
+    for env in ("stg", "prd"):
+        for stack, count in (("database", "1"), ("compute", "3")):
+            write(tmp_path, f"infra/parameters/{env}/{stack}.json",
+                  f'[{{"ParameterKey": "Environment", "ParameterValue": "{env}"}},'
+                  f' {{"ParameterKey": "DesiredCount", "ParameterValue": "{count}"}}]')
+    project = load_project([tmp_path])
+    sources = {t.path: sorted(c.source for c in cfn_contexts(t, project)) for t in project.templates}
+    assert sources["infra/templates/database/rds.yaml"] == [
+        "infra/parameters/prd/database.json", "infra/parameters/stg/database.json"]
+    assert sources["infra/templates/compute/ecs.yaml"] == [
+        "infra/parameters/prd/compute.json", "infra/parameters/stg/compute.json"]
+
+
 def test_sections_of_a_multi_stack_parameter_file_go_to_their_stacks(tmp_path: Path) -> None:
     header = "Parameters:\n  Environment: {Type: String}\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
     write(tmp_path, "service/stacks/database/main.yaml", header)

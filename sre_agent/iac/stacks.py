@@ -44,6 +44,16 @@ def name_tokens(path: str) -> frozenset[str]:
     return frozenset()
 
 
+def folder_tokens(path: str) -> frozenset[str]:
+    """The words of a template's folder (`templates/database/rds.yaml` → database): the stack
+    name when per-stack parameter files are named after the folder, not the file."""
+    parts = path.replace("\\", "/").split("/")
+    if len(parts) < 2:
+        return frozenset()
+    return frozenset(t.lower() for t in NAME_TOKEN.findall(parts[-2])
+                     if t.lower() not in GENERIC_NAMES and not canonical(t))
+
+
 def environment_of(pset) -> str | None:
     """The environment a parameter file deploys: its Environment parameter's value wins over
     the file's name (`dev.json` that says `Environment: production` deploys production)."""
@@ -84,6 +94,7 @@ class StackModel:
                     if child_path != parent.path:
                         self.links.append(StackLink(parent, resource, by_path[child_path]))
         self._names = {t.path: name_tokens(t.path) for t in templates}
+        self._folders = {t.path: folder_tokens(t.path) for t in templates}
 
     def parents(self, template: CfnTemplate) -> list[StackLink]:
         return [link for link in self.links if link.child.path == template.path]
@@ -113,10 +124,14 @@ class StackModel:
         tokens = name_tokens(pset.stack + ".json") if pset.stack else name_tokens(pset.path)
         if not tokens - _digits(tokens):
             return None
-        named = {path for path, names in self._names.items()
-                 if names - _digits(names) and names - _digits(names) <= tokens
-                 and (not _digits(names) or _digits(names) <= tokens)}
+        named = _named_after(self._names, tokens) or _named_after(self._folders, tokens)
         return named if named or pset.stack else None
+
+
+def _named_after(names_by_path: dict[str, frozenset[str]], tokens: frozenset[str]) -> set[str]:
+    return {path for path, names in names_by_path.items()
+            if names - _digits(names) and names - _digits(names) <= tokens
+            and (not _digits(names) or _digits(names) <= tokens)}
 
 
 def shared_folders(path: str, other: str) -> int:
