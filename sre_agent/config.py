@@ -77,6 +77,17 @@ class ProjectConfig(BaseModel):
             raise ValueError(f"no price table for {region!r} (priced: {', '.join(sorted(regions))})")
         return region
 
+    def review_options(self) -> dict[str, Any]:
+        """The `ReviewConfig` fields this file sets, for adapters without flags of their own
+        (the MCP server): the same rule selection, severities, spellings and regions as the CLI."""
+        options: dict[str, Any] = {
+            "select": tuple(self.select), "ignore": tuple(self.ignore), "severity": self.severity,
+            "environments": self.aliases(), "price_region": self.price_region,
+            "standards": self.standards}
+        if self.region:
+            options["region"] = self.region
+        return options
+
     def aliases(self) -> dict[str, str]:
         """Spelling → canonical environment, for `environments.extra_aliases`."""
         return {spelling.strip().lower(): env for env, spellings in self.environments.items()

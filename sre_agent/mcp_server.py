@@ -130,6 +130,8 @@ def build_server(root: Path, llm: Literal["auto", "on", "off"] = "auto") -> MCPS
         try:
             async with one_at_a_time:
                 result = await anyio.to_thread.run_sync(run)
+        except ToolError:
+            raise
         except Exception as exc:  # the engine turns file problems into findings; this is ours
             LOG.debug("review failed", exc_info=True)
             raise ToolError(f"review failed: {type(exc).__name__}: {exc}") from None
@@ -215,10 +217,20 @@ def build_server(root: Path, llm: Literal["auto", "on", "off"] = "auto") -> MCPS
 
 
 def _review_quietly(root: Path, targets: list[Path], mode: str, lang: str, llm: str) -> Review:
+    """The review as the CLI would run it in this project: its `.sre-review.toml` /
+    `[tool.sre-review]` selection, severities, spellings, regions, standards and baseline apply."""
+    from sre_agent import baseline as baselines
+    from sre_agent.config import ConfigError, load_config
     from sre_agent.review import ReviewConfig
 
-    return _quietly(review_within, root, targets,
-                    ReviewConfig(mode=mode, lang=lang, llm=llm, cache=True))
+    try:
+        settings = load_config(targets[0]).settings
+        known = baselines.load(Path(settings.baseline), lang) if settings.baseline else None
+    except (ConfigError, baselines.BaselineError) as exc:
+        raise ToolError(f"project configuration: {exc}") from None
+    config = ReviewConfig(mode=mode, lang=lang, llm=llm, cache=True, **settings.review_options())
+    result = _quietly(review_within, root, targets, config)
+    return baselines.apply(result, known, Path(settings.baseline)) if known is not None else result
 
 
 def review_within(root: Path, targets: list[Path], config: ReviewConfig) -> Review:

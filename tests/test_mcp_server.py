@@ -317,3 +317,21 @@ def test_the_root_is_the_flag_else_claude_code_s_project_else_the_working_direct
     monkeypatch.setenv("CLAUDE_PROJECT_DIR", str(project))
     assert server_root(None) == project.resolve()
     assert server_root(str(flag)) == flag.resolve()
+
+
+def test_the_project_configuration_applies_as_it_does_on_the_command_line(
+        project: Path, tmp_path: Path) -> None:
+    """A team's `.sre-review.toml` (ignore a family, raise a severity) shapes the review an agent
+    asks for over MCP too; a broken file is a tool error naming it, not a silent default."""
+    async def script(client: ClientSession):
+        return await client.call_tool("review", {"paths": ["scripts"], "mode": "light"})
+
+    before = _drive(_params(project, tmp_path), script).structured_content["findings"]
+    assert any(f["id"] == "SRE-DEP-001" for f in before)
+    write(project, ".sre-review.toml", 'ignore = ["SRE-DEP-001"]\n[severity]\nDEP004 = "info"\n')
+    after = _drive(_params(project, tmp_path), script).structured_content["findings"]
+    assert not any(f["id"] == "SRE-DEP-001" for f in after)
+    assert {f["severity"] for f in after if f["id"] == "SRE-DEP-004"} <= {"info"}
+    write(project, ".sre-review.toml", 'ignroe = ["SRE-DEP"]\n')
+    broken = _drive(_params(project, tmp_path), script)
+    assert broken.is_error and "ignroe" in broken.content[0].text
