@@ -56,6 +56,10 @@ class StackLayout:
     parameters: Callable[[InfraSpec, EnvironmentSpec], dict[str, Any]]
 
 
+def _registry(spec: InfraSpec, env: EnvironmentSpec) -> dict[str, Any]:
+    return {"ImageRetentionCount": spec.image_retention_count}
+
+
 def _network(spec: InfraSpec, env: EnvironmentSpec) -> dict[str, Any]:
     values: dict[str, Any] = {"VpcCidr": env.vpc_cidr}
     for tier, cidrs in (("Public", env.public_subnets), ("App", env.app_subnets), ("Data", env.data_subnets)):
@@ -79,33 +83,39 @@ def _cache(spec: InfraSpec, env: EnvironmentSpec) -> dict[str, Any]:
 
 def _compute(spec: InfraSpec, env: EnvironmentSpec) -> dict[str, Any]:
     return {"ImageTag": _value_or_ssm(spec, "image_tag", env, "app/image-tag"),
-            "ContainerPort": spec.container_port, "TaskCpu": env.task_cpu, "TaskMemory": env.task_memory,
+            "TaskCpu": env.task_cpu, "TaskMemory": env.task_memory,
             "DesiredCount": env.desired_count, "MinCapacity": env.min_capacity,
-            "MaxCapacity": env.max_capacity, "HealthCheckPath": spec.health_check_path,
+            "MaxCapacity": env.max_capacity, "MaintenanceMode": "false", "HealthCheckPath": spec.health_check_path,
             "HealthCheckGracePeriodSeconds": spec.health_check_grace_seconds,
             "CertificateArn": _value_or_ssm(spec, "certificate_arn", env, "alb/certificate-arn"),
             "LogRetentionDays": env.log_retention_days}
 
 
 def _monitoring(spec: InfraSpec, env: EnvironmentSpec) -> dict[str, Any]:
-    return {"AlertEmail": _value_or_ssm(spec, "alert_email", env, "alert/email"),
-            "HealthyHostThreshold": env.min_capacity,
-            "DBConnectionsThreshold": connections_threshold(spec, env)}
+    values: dict[str, Any] = {"AlertEmail": _value_or_ssm(spec, "alert_email", env, "alert/email"),
+                              "HealthyHostThreshold": env.min_capacity,
+                              "DBConnectionsThreshold": connections_threshold(spec, env)}
+    if spec.budget:
+        values["MonthlyBudgetUsd"] = f"{spec.budget.amount_usd:g}"
+    return values
 
 
 STACKS = (
+    StackLayout("registry", "ecr.yaml.j2", "infra/templates/registry/ecr.yaml", True,
+                "ECR リポジトリ（不変タグ・プッシュ時スキャン・ライフサイクルで直近のイメージを保持。削除時も保持）",
+                _registry),
     StackLayout("network", "vpc.yaml.j2", "infra/templates/network/vpc.yaml", False,
                 "VPC・サブネット（パブリック／アプリ／データ）・NAT Gateway・フローログ・ALB とタスクのセキュリティグループ",
                 _network),
     StackLayout("database", "rds.yaml.j2", "infra/templates/database/rds.yaml", True,
-                "RDS（本番マルチAZ・自動バックアップ・削除保護・マスターパスワードは Secrets Manager 管理）",
+                "RDS（本番マルチAZ・自動バックアップ・削除保護・マスターパスワードは Secrets Manager 管理）・アプリ用 DB ユーザーのシークレット",
                 _database),
     StackLayout("cache", "elasticache.yaml.j2", "infra/templates/cache/elasticache.yaml", True,
                 "ElastiCache レプリケーショングループ（自動フェイルオーバー・マルチAZ・暗号化）", _cache),
     StackLayout("compute", "ecs.yaml.j2", "infra/templates/compute/ecs.yaml", False,
                 "ECS Fargate サービス・ALB（HTTPS）・Auto Scaling・アプリのロググループ", _compute),
     StackLayout("monitoring", "alarms.yaml.j2", "infra/templates/monitoring/alarms.yaml", False,
-                "SNS 通知・CloudWatch アラーム・SLO バーンレートアラーム", _monitoring),
+                "SNS 通知・CloudWatch アラーム（設計書の監視項目）・SLO バーンレートアラーム", _monitoring),
 )
 
 
@@ -160,6 +170,14 @@ def burn_rate_context(spec: InfraSpec) -> dict[str, Any]:
             "budget_minutes": f"{spec.slo.error_budget_minutes:g}", "min_requests": 10}
 
 
+def window_text(period: int, evaluations: int, datapoints: int) -> str:
+    """`5 分 × 3 回連続`, `1 分 × 3 回中 2 回`, `5 分 × 1 回`: the design table's own wording."""
+    unit = f"{period // 60} 分" if period >= 60 else f"{period} 秒"
+    if evaluations == 1:
+        return f"{unit} × 1 回"
+    return f"{unit} × {evaluations} 回連続" if datapoints == evaluations else f"{unit} × {evaluations} 回中 {datapoints} 回"
+
+
 def _context(spec: InfraSpec) -> dict[str, Any]:
     prod = next((e for e in spec.environments if e.production), None)
     latency = [(stat, ms) for stat, ms in (("p95", spec.alarms.response_time_p95_ms or spec.slo.latency_p95_ms),
@@ -174,6 +192,8 @@ def _context(spec: InfraSpec) -> dict[str, Any]:
         "log_exports": ["postgresql", "upgrade"] if spec.database.engine == "postgres" else ["error", "slowquery"],
         "snapshot_days": CACHE_SNAPSHOT_DAYS, "slo": spec.slo, "alarms": spec.alarms,
         "latency": latency,
+        "windows": {key: {**w.model_dump(), "text": window_text(w.period, w.evaluations, w.datapoints)}
+                    for key, w in spec.alarms.windows.items()},
         "elb_accounts": ELB_LOG_ACCOUNTS if spec.region in ELB_LOG_ACCOUNTS else {},
         "cache_nodes": [f"{n:03d}" for n in range(1, (spec.cache.replicas + 2) if spec.cache else 1)],
         **burn_rate_context(spec),
@@ -255,4 +275,4 @@ def _declared_parameters(text: str, path: str) -> set[str]:
     return set(data.get("Parameters") or {})
 
 
-__all__ = ["write_infrastructure", "STACKS", "burn_rate_context", "connections_threshold"]
+__all__ = ["write_infrastructure", "STACKS", "burn_rate_context", "connections_threshold", "window_text"]

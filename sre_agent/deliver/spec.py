@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -114,11 +115,27 @@ class EnvironmentSpec(Strict):
         return len(self.public_subnets)
 
 
+WINDOW = re.compile(r"^(?:(mon|tue|wed|thu|fri|sat|sun):)?([01]\d|2[0-3]):([0-5]\d)-"
+                    r"(?:(mon|tue|wed|thu|fri|sat|sun):)?([01]\d|2[0-3]):([0-5]\d)$")
+
+
 class DatabaseSpec(Strict):
     engine: Literal["postgres", "mysql"] = "postgres"
     engine_version: str = "17.6"
     name: str = "app"
     master_username: str = "app_admin"
+    app_username: str = Field(default="app", pattern=r"^[a-z][a-z0-9_]{0,62}$",
+                              description="the application's own login; the master user is for DBAs")
+    backup_window: str = Field(default="17:00-18:00", description="UTC, RDS PreferredBackupWindow")
+    maintenance_window: str = Field(default="sat:18:30-sat:19:30",
+                                    description="UTC, RDS PreferredMaintenanceWindow (日曜 03:30 JST)")
+
+    @field_validator("backup_window", "maintenance_window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        if not WINDOW.match(value):
+            raise ValueError(f"an RDS window is hh:mm-hh:mm or ddd:hh:mm-ddd:hh:mm in UTC: {value!r}")
+        return value
 
     @property
     def port(self) -> int:
@@ -155,6 +172,34 @@ class SloSpec(Strict):
         return round(self.window_days * 24 * 60 * (100 - self.availability_percent) / 100, 1)
 
 
+class AlarmWindow(Strict):
+    """How long a threshold must be crossed: `5分 × 3回連続` = 300 s, 3 of 3; `1分 × 3回中2回` = 60 s, 2 of 3."""
+
+    period: int = Field(ge=10, le=86400, description="seconds")
+    evaluations: int = Field(ge=1, le=100)
+    datapoints: int = Field(ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _fits(self) -> "AlarmWindow":
+        if self.datapoints > self.evaluations:
+            raise ValueError("datapoints to alarm exceed the evaluation periods")
+        if self.period >= 60 and self.period % 60:
+            raise ValueError(f"a CloudWatch period of a minute or more is a multiple of 60: {self.period}")
+        return self
+
+
+# The evaluation of each alarm the design's monitoring table may name, when it gives none.
+ALARM_WINDOWS = {
+    "error_rate": (300, 3, 3), "target_5xx": (60, 3, 2), "response_time": (300, 3, 3),
+    "healthy_hosts": (60, 3, 3), "ecs_cpu": (300, 3, 3), "ecs_memory": (300, 3, 3),
+    "rds_cpu": (300, 3, 3), "rds_free_storage": (300, 1, 1), "rds_connections": (300, 2, 2),
+}
+
+
+def _default_windows() -> dict[str, AlarmWindow]:
+    return {key: AlarmWindow(period=p, evaluations=e, datapoints=d) for key, (p, e, d) in ALARM_WINDOWS.items()}
+
+
 class AlarmThresholds(Strict):
     ecs_cpu_percent: int = 80
     ecs_memory_percent: int = 85
@@ -163,6 +208,26 @@ class AlarmThresholds(Strict):
     rds_connections: int | None = Field(default=None, description="None: 80% of the class's max_connections estimate")
     response_time_p95_ms: int | None = None  # None: the SLO's p95
     target_5xx_per_minute: int = 10
+    error_rate_percent: float | None = Field(
+        default=None, gt=0, lt=100,
+        description="the design's own 5XX-ratio alarm (beside the burn-rate alarms); None: none asked for")
+    windows: dict[str, AlarmWindow] = Field(default_factory=_default_windows)
+
+    @field_validator("windows")
+    @classmethod
+    def _windows(cls, value: dict[str, AlarmWindow]) -> dict[str, AlarmWindow]:
+        unknown = set(value) - set(ALARM_WINDOWS)
+        if unknown:
+            raise ValueError(f"unknown alarm windows {sorted(unknown)}: one of {sorted(ALARM_WINDOWS)}")
+        return {**_default_windows(), **value}
+
+
+class BudgetSpec(Strict):
+    """AWS Budgets: the monthly cost budget and when it notifies (actual and forecasted spend)."""
+
+    amount_usd: float = Field(gt=0)
+    actual_percent: float = Field(default=80, gt=0, le=1000)
+    forecast_percent: float = Field(default=100, gt=0, le=1000)
 
 
 class InfraSpec(Strict):
@@ -175,7 +240,11 @@ class InfraSpec(Strict):
     container_port: int = Field(default=8080, ge=1, le=65535)
     health_check_path: str = "/health"
     health_check_grace_seconds: int = Field(default=90, ge=0, le=2147483647)
-    image_repository: str | None = Field(default=None, description="ECR repository name; None: <project>-app")
+    image_repository: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9._/-]{1,200}$",
+                                         description="ECR repository name; None: <project>-<env>-app")
+    image_retention_count: int = Field(default=30, ge=1, le=10000,
+                                       description="images the ECR lifecycle policy keeps (rollback targets)")
+    budget: BudgetSpec | None = Field(default=None, description="AWS Budgets; None: the documents ask for none")
     database: DatabaseSpec = Field(default_factory=DatabaseSpec)
     cache: CacheSpec | None = None
     slo: SloSpec = Field(default_factory=SloSpec)
@@ -204,7 +273,10 @@ class InfraSpec(Strict):
 
     @property
     def repository(self) -> str:
-        return self.image_repository or f"{self.project}-app"
+        """The ECR repository name as a `!Sub` string: one per environment, so a shared account
+        holds the stg and prd repositories side by side."""
+        return f"{self.image_repository}-${{Environment}}" if self.image_repository \
+            else "${ProjectName}-${Environment}-app"
 
     def environment(self, name: str) -> EnvironmentSpec:
         return next(env for env in self.environments if env.name == name)
@@ -246,7 +318,34 @@ def prerequisites_of(spec: InfraSpec) -> list[str]:
         if any(getattr(env, field) is None for env in spec.environments):
             for env in spec.environments:
                 needed.append(f"SSM パラメータ /{spec.project}/{env.name}/{suffix}（{what}）")
+    tag = (f"SSM パラメータ /{spec.project}/<環境>/app/image-tag にそのタグを書き込む"
+           if any(env.image_tag is None for env in spec.environments) else "パラメータファイルの ImageTag と同じタグにする")
+    needed.append("registry スタックの作成後・compute スタックの作成前に、アプリのイメージを ECR リポジトリ（registry "
+                  f"スタックの出力 RepositoryUri）へコミットハッシュのタグで push し、{tag}（イメージがないと compute の作成は"
+                  "タスクを起動できずにロールバックする）")
+    needed.append(app_user_step(spec))
     return needed
+
+
+def app_user_step(spec: InfraSpec) -> str:
+    """The one-time DBA step that gives the application its own login. The password is read from
+    Secrets Manager into a shell variable and fed on stdin — never on a command line, never literal."""
+    db, user = spec.database, spec.database.app_username
+    secret = f"{spec.project}/<環境>/db/app-user"
+    read = ("APP_PW=\"$(aws secretsmanager get-secret-value --secret-id " + secret
+            + " --query SecretString --output text | jq -r .password)\"")
+    if db.engine == "postgres":
+        sql = (f"printf \"CREATE ROLE {user} LOGIN PASSWORD '%s'; GRANT CONNECT ON DATABASE {db.name} TO {user}; "
+               f"GRANT USAGE, CREATE ON SCHEMA public TO {user};\\n\" \"$APP_PW\" | "
+               f"psql \"host=<DBEndpointAddress> dbname={db.name} user={db.master_username} sslmode=require\"")
+    else:
+        sql = (f"printf \"CREATE USER '{user}'@'%%' IDENTIFIED BY '%s' REQUIRE SSL; GRANT SELECT, INSERT, UPDATE, DELETE ON "
+               f"{db.name}.* TO '{user}'@'%%';\\n\" \"$APP_PW\" | mysql --ssl-mode=REQUIRED -h <DBEndpointAddress> "
+               f"-u {db.master_username} -p {db.name}")
+    return (f"database スタックの作成後・compute スタックの作成前に 1 度だけ、DBA が VPC 内の作業端末からアプリ用の DB ユーザー "
+            f"{user} を作る（アプリはローテーションされるマスターユーザーのシークレットを使わない。パスワードは "
+            f"Secrets Manager のシークレット {secret} にある）: `{read}` の後 `{sql}`（マスターユーザーのパスワードは "
+            f"シークレット DBMasterUserSecretArn から入力する）")
 
 
 def canonical_env(tag: str) -> bool:
@@ -287,7 +386,8 @@ def spec_from_documents(paths: list[Path], project: str | None = None) -> SpecRe
 
 
 __all__ = [
-    "InfraSpec", "EnvironmentSpec", "DatabaseSpec", "CacheSpec", "SloSpec", "AlarmThresholds",
+    "InfraSpec", "EnvironmentSpec", "DatabaseSpec", "CacheSpec", "SloSpec", "AlarmThresholds", "AlarmWindow",
+    "BudgetSpec", "ALARM_WINDOWS", "app_user_step",
     "SpecResult", "SpecSource", "SpecError", "spec_from_file", "spec_from_documents", "prerequisites_of",
     "LOG_RETENTION_DAYS",
 ]

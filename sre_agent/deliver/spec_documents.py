@@ -22,8 +22,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from sre_agent.deliver.spec import (
-    FARGATE_MEMORY, LOG_RETENTION_DAYS, AlarmThresholds, CacheSpec, DatabaseSpec, EnvironmentSpec,
-    InfraSpec, SloSpec, SpecError, SpecResult, SpecSource, prerequisites_of,
+    ALARM_WINDOWS, FARGATE_MEMORY, LOG_RETENTION_DAYS, AlarmThresholds, AlarmWindow, BudgetSpec, CacheSpec,
+    DatabaseSpec, EnvironmentSpec, InfraSpec, SloSpec, SpecError, SpecResult, SpecSource, prerequisites_of,
 )
 from sre_agent.docfacts import values as v
 from sre_agent.docfacts.extract import Unit, design_documents, environment_in, extract, has, units
@@ -40,6 +40,15 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 PLACEHOLDER_MAIL = re.compile(r"@example\.(?:com|org|net|jp|co\.jp)$|^(?:changeme|your|dummy|xxx)", re.I)
 CIDR = re.compile(r"\b(\d{1,3}(?:\.\d{1,3}){3}/\d{1,2})\b")
 ENV_ORDER = {"dev": 0, "test": 1, "stg": 2, "prod": 3}
+# `5分 × 3回連続`, `1分 × 3回中2回`, `5分 × 1回`, `60秒 x 5回中3回`
+EVALUATION = re.compile(r"(\d+)\s*(分|min|秒|sec|s)\w*\s*[×xX*]\s*(\d+)\s*回(?:\s*中\s*(\d+)\s*回)?")
+# `直近 30 イメージ`, `最新 20 世代`: how many images the registry keeps
+IMAGE_COUNT = re.compile(r"(?:直近|最新|最大)?\s*(\d+)\s*(?:イメージ|世代|個|images?)", re.I)
+# `日曜 03:30〜04:30（JST）`, `02:00〜03:00 JST`; the RDS form `sun:18:30-sun:19:30`
+JST_RANGE = re.compile(r"(?:([日月火水木金土])曜日?\s*)?(\d{1,2}):(\d{2})\s*[〜~～\-–]\s*(\d{1,2}):(\d{2})")
+RDS_WINDOW = re.compile(r"((?:[a-z]{3}:)?\d{2}:\d{2}-(?:[a-z]{3}:)?\d{2}:\d{2})")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+JA_DAYS = dict(zip("月火水木金土日", DAYS))
 
 
 @dataclass
@@ -84,6 +93,8 @@ def read_documents(paths: list[Path], project: str | None) -> SpecResult:
         _task_size(reading, unit)
         _parameter_row(reading, unit)
         _alert_email(reading, unit)
+        _image_retention(reading, unit)
+        _rds_windows(reading, unit)
     names = _environment_names(loaded)
     named = (project, "task: the project name given") if project else _project_name(reading, loaded)
     system = _system_name(reading, loaded)
@@ -139,7 +150,8 @@ def _from_facts(r: Reading) -> None:
         if claim.component == "elasticache":
             r.put("cache", True, claim.where)
     for row in facts.monitoring:
-        _monitoring_row(r, row.metric, row.threshold, row.where)
+        if is_prod(row.environment):
+            _monitoring_row(r, row.metric, row.threshold, row.where, row.period)
 
 
 def _disabled_environments(text: str) -> list[str]:
@@ -153,28 +165,129 @@ def _disabled_environments(text: str) -> list[str]:
     return found
 
 
-def _monitoring_row(r: Reading, metric: str, threshold: str, where: Where) -> None:
+def _monitoring_row(r: Reading, metric: str, threshold: str, where: Where, period: str = "") -> None:
+    """One row of the monitoring table: the threshold, and how long it must hold (the window)."""
+    name = metric.casefold()
+    if has(name, ("budgets", "予算", "利用料", "コスト", "cost")):
+        _budget_row(r, threshold, where)
+        return
     number = v.number(threshold)
     if number is None:
         return
-    name = metric.casefold()
+    key = None
     if "ecs" in name and "cpu" in name:
+        key = "ecs_cpu"
         r.put("alarms.ecs_cpu_percent", int(number), where)
     elif "ecs" in name and ("memory" in name or "メモリ" in name):
+        key = "ecs_memory"
         r.put("alarms.ecs_memory_percent", int(number), where)
     elif "rds" in name and "cpu" in name:
+        key = "rds_cpu"
         r.put("alarms.rds_cpu_percent", int(number), where)
     elif "freestorage" in name.replace(" ", "") or "空きストレージ" in name:
         gib = v.gigabytes(threshold)
         if gib:
+            key = "rds_free_storage"
             r.put("alarms.rds_free_storage_gib", int(gib), where)
     elif "connections" in name or "接続数" in name:
+        key = "rds_connections"
         r.put("alarms.rds_connections", int(number), where)
     elif "targetresponsetime" in name.replace(" ", "") or "応答時間" in name:
+        key = "response_time"
         ms = number * (1000 if re.search(r"\d\s*(秒|s)\b", v.fold(threshold)) else 1)
         r.put("alarms.response_time_p95_ms", int(ms), where)
+    elif "5xx" in name and ("率" in name or "rate" in name or "ratio" in name) and "%" in v.fold(threshold):
+        key = "error_rate"
+        r.put("alarms.error_rate_percent", number, where)
     elif "5xx_count" in name or ("5xx" in name and ("件" in threshold or "count" in name)):
+        key = "target_5xx"
         r.put("alarms.target_5xx_per_minute", int(number), where)
+    elif "healthyhost" in name.replace(" ", "") or "正常" in name:
+        key = "healthy_hosts"
+    window = _window(period)
+    if key and window:
+        r.put(f"alarms.windows.{key}", window, where)
+
+
+def _window(text: str) -> AlarmWindow | None:
+    """`5分 × 3回連続` → 300 s, 3 of 3; `1分 × 3回中2回` → 60 s, 2 of 3; else None (日次, 即時)."""
+    m = EVALUATION.search(v.fold(text))
+    if not m:
+        return None
+    seconds = int(m.group(1)) * (60 if m.group(2) in ("分", "min") else 1)
+    evaluations = int(m.group(3))
+    try:
+        return AlarmWindow(period=seconds, evaluations=evaluations, datapoints=int(m.group(4) or evaluations))
+    except ValidationError:
+        return None
+
+
+def _budget_row(r: Reading, threshold: str, where: Where) -> None:
+    """`月額予算 600USD の 80%（実績）/ 100%（予測）`: AWS Budgets in USD (the unit the budget is kept in)."""
+    amounts = [m for m in v.money(threshold) if m.currency == "USD"]
+    if not amounts:
+        return
+    r.put("budget.amount_usd", amounts[0].amount, where)
+    folded = v.fold(threshold)
+    for m in re.finditer(r"(\d+(?:\.\d+)?)\s*%\s*[(（]?\s*(実績|予測|actual|forecast)", folded, re.I):
+        kind = "actual" if m.group(2).lower() in ("実績", "actual") else "forecast"
+        r.put(f"budget.{kind}_percent", float(m.group(1)), where)
+
+
+def _image_retention(r: Reading, unit: Unit) -> None:
+    """A backup row about the container images (`コンテナイメージ（ECR…） | 直近 30 イメージ`)."""
+    if not unit.cells or not has(unit.text, ("ecr", "コンテナイメージ", "container image")):
+        return
+    for cell in unit.cells[1:]:
+        m = IMAGE_COUNT.search(v.fold(cell))
+        if m and has(cell, ("直近", "最新", "世代", "保持", "イメージ", "image")) and not has(cell, ("ecr",)):
+            r.put("image_retention_count", int(m.group(1)), unit.where)
+            return
+
+
+def _rds_windows(r: Reading, unit: Unit) -> None:
+    """`| メンテナンスウィンドウ | 日曜 03:30〜04:30（JST） | UTC sun:18:30-sun:19:30 |`: the JST text is
+    the intent; UTC is computed from it. A UTC column that disagrees is a design error, noted."""
+    if not unit.cells:
+        return
+    label = v.fold(unit.cells[0]).casefold().replace(" ", "")
+    kind = "maintenance_window" if has(label, ("メンテナンスウィンドウ", "maintenancewindow")) \
+        else "backup_window" if has(label, ("バックアップウィンドウ", "backupwindow")) else None
+    if kind is None:
+        return
+    rest = " | ".join(v.fold(c) for c in unit.cells[1:])
+    written = RDS_WINDOW.search(rest.lower())
+    jst = next((m for c in unit.cells[1:] if "jst" in v.fold(c).casefold() or "日本時間" in c
+                for m in [JST_RANGE.search(v.fold(c))] if m), None)
+    computed = _utc_window(jst, kind == "maintenance_window") if jst else None
+    if computed:
+        r.put(f"database.{kind}", computed, unit.where)
+        if written and written.group(1) != computed:
+            r.notes.append(f"{r.at(unit.where)} の{'メンテナンス' if kind == 'maintenance_window' else 'バックアップ'}"
+                           f"ウィンドウ: 設計書の UTC 表記 {written.group(1)} は JST 表記（{jst.group(0)}）と合わない。"
+                           f"JST から換算した {computed} を使う（設計書の UTC 表記の修正が必要）")
+    elif written and (kind == "backup_window") == (":" not in written.group(1)[:4]):
+        r.put(f"database.{kind}", written.group(1), unit.where)
+
+
+def _utc_window(m: re.Match, weekly: bool) -> str | None:
+    """JST (UTC+9) → the RDS window in UTC; a weekly window needs the day (日曜 → sat when it crosses midnight)."""
+    day = JA_DAYS.get(m.group(1) or "")
+    if weekly and day is None:
+        return None
+    parts = []
+    for hour, minute in ((int(m.group(2)), int(m.group(3))), (int(m.group(4)), int(m.group(5)))):
+        total = hour * 60 + minute - 9 * 60
+        shift, total = (-1, total + 1440) if total < 0 else (0, total)
+        text = f"{total // 60:02d}:{total % 60:02d}"
+        if weekly:
+            text = f"{DAYS[(DAYS.index(day) + shift) % 7]}:{text}"
+        parts.append(text)
+    end_hour = int(m.group(4)) * 60 + int(m.group(5))
+    if weekly and end_hour < int(m.group(2)) * 60 + int(m.group(3)):  # ends after midnight JST: next day
+        day_end = parts[1].split(":", 1)
+        parts[1] = f"{DAYS[(DAYS.index(day_end[0]) + 1) % 7]}:{day_end[1]}"
+    return "-".join(parts)
 
 
 CACHE_WORDS = ("elasticache", "redis", "valkey")
@@ -382,7 +495,19 @@ def _build(r: Reading, names: list[str], named: tuple[str, str]) -> SpecResult:
     spec_values["database"] = DatabaseSpec(
         engine=take("database.engine", db.engine, "設計書に DB エンジンの記載なし"),
         engine_version=take("database.engine_version", db.engine_version, "設計書にエンジンバージョンの記載なし"),
-        name=project.replace("-", "_"), master_username=f"{project.replace('-', '_')}_admin")
+        name=project.replace("-", "_"), master_username=f"{project.replace('-', '_')}_admin",
+        app_username=f"{project.replace('-', '_')}_app",
+        backup_window=take("database.backup_window", db.backup_window,
+                           "設計書にバックアップウィンドウの記載なし（02:00〜03:00 JST）"),
+        maintenance_window=take("database.maintenance_window", db.maintenance_window,
+                                "設計書にメンテナンスウィンドウの記載なし（日曜 03:30〜04:30 JST）"))
+    spec_values["image_retention_count"] = take(
+        "image_retention_count", 30, "設計書にイメージの保持数の記載なし（ロールバック先として直近 30 イメージ）")
+    if "budget.amount_usd" in r.shared:
+        spec_values["budget"] = BudgetSpec(
+            amount_usd=take("budget.amount_usd", 0, ""),
+            actual_percent=take("budget.actual_percent", 80, "設計書に実績の通知割合の記載なし（80 %）"),
+            forecast_percent=take("budget.forecast_percent", 100, "設計書に予測の通知割合の記載なし（100 %）"))
     if "cache" in r.shared:
         take("cache", True, "")
         engine = take("cache.engine", "valkey", "設計書にキャッシュエンジンの記載なし（Valkey）")
@@ -404,7 +529,9 @@ def _build(r: Reading, names: list[str], named: tuple[str, str]) -> SpecResult:
     alarm_defaults = AlarmThresholds()
     spec_values["alarms"] = AlarmThresholds(**{
         key: take(f"alarms.{key}", getattr(alarm_defaults, key), "設計書の監視項目に記載なし")
-        for key in AlarmThresholds.model_fields})
+        for key in AlarmThresholds.model_fields if key != "windows"}, windows={
+        key: take(f"alarms.windows.{key}", alarm_defaults.windows[key], "設計書の監視項目に評価期間の記載なし")
+        for key in ALARM_WINDOWS})
     environments = [_environment(r, name, sources) for name in names]
     spec_values["environments"] = environments
     try:
