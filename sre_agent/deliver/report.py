@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sre_agent.cost import Estimate, price_table
+from sre_agent.cost import USD_JPY, Estimate, price_table
 from sre_agent.deliver.runbook import SloRow, render
 from sre_agent.task.delivered import AlarmRow, Delivered, TemplateSummary, TopicRow
 from sre_agent.task.evidence import CheckResult, compact_sources
@@ -77,6 +77,9 @@ class ReportData:
     pm_report: str
     review_line: str
     template_findings: dict[str, int] = field(default_factory=dict)
+    usage_charges: list[str] = field(default_factory=list)
+    design_estimate: DesignEstimate | None = None
+    discrepancies: list[str] = field(default_factory=list)   # design vs delivery, for the architect
 
     @property
     def slo_sources(self) -> str:
@@ -98,14 +101,17 @@ class ReportData:
     def cost_note(self) -> str:
         if self.estimate is None:
             return "価格を出せるリソースがない"
-        return cost_note(self.estimate, sum(1 for a in self.alarms if a.composite))
+        return cost_note(self.estimate, sum(1 for a in self.alarms if a.composite), self.usage_charges,
+                         self.design_estimate)
 
 
-def cost_note(estimate: Estimate, composite_alarms: int = 0) -> str:
-    """Region, date and basis of the price table, and what the figure leaves out."""
+def cost_note(estimate: Estimate, composite_alarms: int = 0, usage: list[str] | None = None,
+              design: DesignEstimate | None = None) -> str:
+    """Region, date and basis of the price table, what the figure leaves out (`usage`: the
+    delivered resources' usage-based charges) and how it compares with the design's estimate."""
     table = price_table()
     region = table["regions"].get(estimate.region, {}).get("name", estimate.region)
-    left_out = [*estimate.unpriced]
+    left_out = [*estimate.unpriced, *(usage or [])]
     if composite_alarms:
         left_out.append(f"複合アラーム {composite_alarms} 件（価格表にない）")
     text = (f"月額は組み込み価格表（{estimate.region} {region}、{estimate.as_of} 時点の"
@@ -113,18 +119,49 @@ def cost_note(estimate: Estimate, composite_alarms: int = 0) -> str:
             f"本番（{estimate.environment or '既定値'}）の試算。")
     if left_out:
         text += " 含まないもの: " + "、".join(dict.fromkeys(left_out)) + "。"
+    if design is not None:
+        text += "\n\n" + reconciliation(estimate, design)
     return text
 
 
-def write_cost_estimate(project: str, estimate: Estimate, out_dir: Path, composite_alarms: int = 0) -> Path:
+def write_cost_estimate(project: str, estimate: Estimate, out_dir: Path, composite_alarms: int = 0,
+                        usage: list[str] | None = None, design: DesignEstimate | None = None) -> Path:
     """The estimate as a delivered document, before the self-review: the CST rules then check
     its table and total against the templates, so the figure in the report is verified."""
     target = out_dir / COST_ESTIMATE
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render("cost_estimate.md.j2", project=project, estimate=estimate,
-                             rows=cost_rows(estimate), note=cost_note(estimate, composite_alarms)),
+                             rows=cost_rows(estimate),
+                             note=cost_note(estimate, composite_alarms, usage, design)),
                       encoding="utf-8")
     return target
+
+
+def usage_charges(templates: list, region: str) -> list[str]:
+    """The usage-based charges of the delivered resources that the estimate cannot size:
+    named, with the table's unit price where it has one, so a reader knows what to add."""
+    prices = price_table()["regions"].get(region, {})
+    found: list[str] = []
+    for template in templates:
+        for cluster in template.of_type("AWS::ECS::Cluster"):
+            settings = cluster.properties.get("ClusterSettings") or []
+            if any(isinstance(x, dict) and x.get("Name") == "containerInsights"
+                   and str(x.get("Value")).lower() in ("enabled", "enhanced") for x in settings):
+                found.append("Container Insights のメトリクス（価格表にない）")
+        for db in template.of_type("AWS::RDS::DBInstance"):
+            if str(db.properties.get("MonitoringInterval", 0)) not in ("0", ""):
+                found.append("RDS 拡張モニタリング（CloudWatch Logs の取り込み。価格表にない）")
+        if any(True for _ in template.of_type("AWS::EC2::NatGateway")):
+            rate = (prices.get("nat_gateway") or {}).get("gb_processed")
+            found.append("NAT Gateway のデータ処理" + (f"（${rate}/GB、量は不明）" if rate else ""))
+        if any(True for _ in template.of_type("AWS::ElasticLoadBalancingV2::LoadBalancer")):
+            found.append("インターネットへのデータ転送（アウト。価格表にない）")
+            found.append("ALB の 1 LCU を超える処理量")
+        images = [c.get("Image") for task in template.of_type("AWS::ECS::TaskDefinition")
+                  for c in task.properties.get("ContainerDefinitions") or [] if isinstance(c, dict)]
+        if any(True for _ in template.of_type("AWS::ECR::Repository")) or any(".dkr.ecr." in str(i) for i in images):
+            found.append("ECR のイメージ保存量（価格表にない）")
+    return list(dict.fromkeys(found))
 
 
 def cost_rows(estimate: Estimate) -> list[CostRow]:
@@ -140,12 +177,52 @@ def cost_rows(estimate: Estimate) -> list[CostRow]:
             row.spec = f"標準アラーム × {count}"
         elif item.spec not in specs and len(specs) < 3:
             row.spec = " / ".join([*specs, item.spec])
-    for category in ("nat", "ipv4"):
-        if category in rows:
-            count = sum(1 for i in estimate.items if i.category == category)
-            if category == "nat":
-                rows[category].spec = f"NAT Gateway × {count}（時間料金のみ）"
+    if "nat" in rows:
+        count = sum(1 for i in estimate.items if i.category == "nat")
+        rows["nat"].spec = f"NAT Gateway × {count}（時間料金のみ）"
+    if "ipv4" in rows:
+        rows["ipv4"].spec = _addresses(estimate)
     return list(rows.values())
+
+
+def _addresses(estimate: Estimate) -> str:
+    """`パブリック IPv4 4 個（ALB 2 / Elastic IP 2）`: the number of addresses priced, by holder,
+    from the billed IPv4-hours (a label that counts what the amount pays for)."""
+    hours = price_table()["hours_per_month"]
+    holders: dict[str, int] = {}
+    for item in estimate.items:
+        if item.category == "ipv4":
+            holder = "Elastic IP" if item.spec.startswith("Elastic IP") else \
+                (item.spec.split("（", 1)[1].rstrip("）") if "（" in item.spec else "その他")
+            holder = "ALB" if "ALB" in holder.upper() or "LOAD" in holder.upper() else holder
+            holders[holder] = holders.get(holder, 0) + round(item.quantity / hours)
+    parts = " / ".join(f"{name} {count}" for name, count in holders.items())
+    return f"パブリック IPv4 {sum(holders.values())} 個（{parts}）"
+
+
+@dataclass
+class DesignEstimate:
+    """The design documents' own monthly total, to reconcile ours against."""
+
+    amount: float
+    currency: str         # JPY | USD
+    text: str             # as written: ¥54,770
+    source: str           # file:line
+
+
+def reconciliation(estimate: Estimate, design: DesignEstimate | None) -> str:
+    """One sentence: our total next to the design's, and the difference in the design's currency."""
+    if design is None:
+        return ""
+    ours = estimate.total * (USD_JPY if design.currency == "JPY" else 1)
+    difference = ours - design.amount
+    if design.currency == "JPY":
+        shown, delta = f"約 ¥{ours:,.0f}（1 USD = {USD_JPY:g} 円）", f"{difference:+,.0f} 円"
+    else:
+        shown, delta = f"${ours:,.2f}", f"{difference:+,.2f} USD"
+    return (f"設計書の見積 {design.text}（{design.source}）との比較: この試算は {shown}、差は {delta}。"
+            "差は主に、この試算が含まない従量分（上の「含まないもの」）と、設計書の想定値（LCU・"
+            "スケールアウト時間・転送量）による。")
 
 
 def script_header(text: str) -> str:
@@ -169,5 +246,5 @@ def write_report(data: ReportData, out_dir: Path) -> Path:
     return target
 
 
-__all__ = ["write_cost_estimate", "COST_ESTIMATE", "ReportData", "CostRow", "ScriptSection", "LoadScenario", "cost_rows", "script_header",
+__all__ = ["write_cost_estimate", "usage_charges", "DesignEstimate", "reconciliation", "COST_ESTIMATE", "ReportData", "CostRow", "ScriptSection", "LoadScenario", "cost_rows", "script_header",
            "render_report", "write_report", "REPORT"]

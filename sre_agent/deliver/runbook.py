@@ -8,6 +8,7 @@ change sets only, described before they run, approved before production.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -31,6 +32,67 @@ class SloRow:
 
 
 @dataclass
+class RollbackArm:
+    """One branch of rollback.sh's `case "$STATUS"`: the states it matches and what it does."""
+
+    states: list[str]
+    action: str
+    refused: bool = False     # the script stops with directions instead of acting
+
+
+# what a branch of rollback.sh does, by the command it runs (first match wins)
+_ARM_ACTIONS = (
+    ("cancel-update-stack", "進行中の更新を取り消す（cancel-update-stack）→ 完了まで待つ"),
+    ("continue-update-rollback", "止まったロールバックを再開する（continue-update-rollback）→ 完了まで待つ"),
+    ("rollback-stack", "失敗した操作を最後の安定状態へ戻す（rollback-stack）→ 完了まで待つ"),
+    ("redeploy_previous_release", "`.releases/` に記録された前回リリースで変更セットを作成 → 内容確認 → 承認 → 実行"),
+    ("wait stack-rollback-complete", "CloudFormation が進めているロールバックの完了を待つ"),
+)
+_CASE = re.compile(r'^case "\$STATUS" in\n(?P<body>.*?)^esac', re.MULTILINE | re.DOTALL)
+_ARM = re.compile(r"^  (?P<pattern>[^\s(][^)\n]*)\)\n?(?P<body>.*?);;", re.MULTILINE | re.DOTALL)
+_DIE = re.compile(r'\bdie ((?:"[^"]*"\s*(?:\\\n\s*)?)+)')
+
+
+def rollback_arms(script: str) -> list[RollbackArm]:
+    """The state table of the delivered rollback.sh, read from its last `case "$STATUS"`, so the
+    runbooks describe what the script does and not what someone remembered it doing."""
+    cases = list(_CASE.finditer(script))
+    if not cases:
+        return []
+    arms = []
+    for match in _ARM.finditer(cases[-1].group("body")):
+        states = [p.strip() for p in match.group("pattern").split("|")]
+        body = match.group("body")
+        action = next((text for command, text in _ARM_ACTIONS if command in body), None)
+        if action is None and (died := _DIE.search(body)):
+            message = "".join(re.findall(r'"([^"]*)"', died.group(1)))
+            message = message.replace("$STACK_NAME", "<スタック名>").replace("$STATUS", "<状態>")
+            arms.append(RollbackArm(states, f"中止（何もしない）: {message}", refused=True))
+        else:
+            arms.append(RollbackArm(states, action or "（スクリプトを参照）"))
+    return arms
+
+
+@dataclass
+class DatabaseFacts:
+    """The production database the restore procedure works on: the stack output naming it."""
+
+    stack: str
+    output: str        # the Outputs key whose value is the DB instance identifier
+    engine: str = ""   # postgres / mysql / …: which dump tools the procedure shows
+
+
+@dataclass
+class MaintenanceSwitch:
+    """The parameter that stops the application (tasks to 0) through a change set."""
+
+    file: str          # production parameter file
+    name: str
+    on: str = "true"
+    off: str = "false"
+
+
+@dataclass
 class RunbookFacts:
     """What the procedures quote besides the plan: script paths, alarms, SLOs."""
 
@@ -47,6 +109,13 @@ class RunbookFacts:
     # how a release's image tag reaches the task definition: (parameter, "ssm" | "file", the SSM
     # parameter name or the parameter file, for the production environment)
     image_tag: tuple[str, str, str] | None = None
+    rollback: list[RollbackArm] = field(default_factory=list)   # rollback.sh's state table
+    restores_image_tag: bool = False       # rollback.sh itself writes the previous tag back to SSM
+    database: DatabaseFacts | None = None
+    maintenance_parameter: MaintenanceSwitch | None = None
+    release_tag: str = ""                  # the design's Git tag for a release, e.g. release/prd/<YYYYMMDD>-<連番>
+    contacts: list[tuple[str, str, str]] = field(default_factory=list)  # 役割, 連絡先, 出典
+    incident_path: str = INCIDENT
 
     @property
     def first_env(self) -> str:
@@ -85,6 +154,12 @@ def runbook_sections(facts: RunbookFacts, level: str = "###") -> str:
     return render("runbook_sections.md.j2", facts=facts, h=level)
 
 
+def app_rollback_text(facts: RunbookFacts) -> str:
+    """How an application release is rolled back: the block both runbooks must contain."""
+    module = _environment().get_template("_procedures.md.j2").make_module()
+    return str(module.app_rollback(facts)).strip()
+
+
 def _write(out_dir: Path, path: str, text: str) -> Path:
     target = out_dir / path
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -106,5 +181,5 @@ def write_postmortem_template(facts: RunbookFacts, out_dir: Path) -> Path:
     return _write(out_dir, POSTMORTEM, render("postmortem.md.j2", facts=facts, incident=INCIDENT))
 
 
-__all__ = ["RunbookFacts", "SloRow", "runbook_sections", "write_runbook",
+__all__ = ["RunbookFacts", "RollbackArm", "DatabaseFacts", "MaintenanceSwitch", "rollback_arms", "app_rollback_text", "SloRow", "runbook_sections", "write_runbook",
            "write_incident_procedure", "write_postmortem_template", "RUNBOOK", "INCIDENT", "POSTMORTEM"]

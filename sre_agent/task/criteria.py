@@ -20,7 +20,8 @@ def _passed(ev: Evidence, *rule_ids: str) -> str:
     """What the rules that passed saw (their coverage evidence), to back a tick."""
     wanted = {r if r.startswith("SRE-") else f"SRE-{r[:3]}-{r[3:]}" for r in rule_ids}
     seen = [f"{p.rule_id}: {', '.join(dict.fromkeys(p.evidence.split(', ')))}"
-            for p in ev.review.passed if p.rule_id in wanted]
+            for p in [*ev.review.passed, *(ev.design_review.passed if ev.design_review else [])]
+            if p.rule_id in wanted]
     return "；".join(seen[:3])
 
 
@@ -63,27 +64,58 @@ def error_handling(ev: Evidence, source: str | None = None) -> CheckResult:
     return result
 
 
+# what rollback.sh must do by itself for the procedure to be called clear
+ROLLBACK_COVERAGE = {
+    "UPDATE_FAILED": "失敗した更新", "UPDATE_ROLLBACK_FAILED": "止まったロールバック",
+    "UPDATE_IN_PROGRESS": "進行中の更新", "UPDATE_COMPLETE": "安定状態からの前回リリース",
+}
+
+
 def clear_rollback(ev: Evidence, source: str | None = None) -> CheckResult:
+    """Ticked from behaviour: the runbook section, the script's own state table covering the
+    failure states, both runbooks carrying the same rollback text, and an application release
+    that the script really rolls back (an SSM-held image tag is restored, not re-resolved)."""
     rollback = ev.scripts.get("rollback")
     has_section = ev.exists(ev.runbook) and "ロールバック" in ev.text(ev.runbook or "")
-    return judged(
-        "ロールバック手順が明確",
-        ev.blocking("DEP009", "DEP010", "DOC006", "BAK004"),
-        _with_passed(f"{ev.runbook} の「ロールバック」と {rollback}（状態ごとの処理。delete-stack を使わない。"
-                     "SRE-DEP-009 / 010 / DOC-006 の指摘 0 件）", ev, "DOC006"),
-        precondition=ev.exists(rollback) and has_section,
-        missing="ロールバックスクリプトまたは手順書のロールバック節がない", source=source)
+    uncovered = [label for state, label in ROLLBACK_COVERAGE.items() if state not in ev.rollback_states]
+    gaps = []
+    if not ev.exists(rollback) or not has_section:
+        gaps.append("ロールバックスクリプトまたは手順書のロールバック節がない")
+    if uncovered:
+        gaps.append(f"{rollback} が扱わない状態: {'、'.join(uncovered)}")
+    if ev.runbooks_disagree:
+        gaps.append(f"アプリケーションの戻し方が手順書間で一致しない: {'、'.join(ev.runbooks_disagree)}")
+    if ev.image_tag_in_ssm and not ev.restores_image_tag:
+        gaps.append(f"{rollback} はイメージタグ（SSM パラメータ）を戻さない。アプリケーションだけのリリースは"
+                    "変更セットが空になり、手順書の手作業（SSM の書き戻し）なしでは戻らない")
+    documents = "・".join(p for p in (ev.runbook, ev.incident) if ev.exists(p))
+    evidence = _with_passed(
+        f"{documents} の同じロールバック手順と {rollback} の状態ごとの処理"
+        f"（{len(ev.rollback_states)} 状態を処理、それ以外は理由を示して中止。delete-stack を使わない）"
+        + ("、イメージタグは前回リリースの記録から rollback.sh が戻す" if ev.image_tag_in_ssm else "")
+        + "。SRE-DEP-009 / 010 / DOC-006 の指摘 0 件", ev, "DOC006")
+    return judged("ロールバック手順が明確", ev.blocking("DEP009", "DEP010", "DOC006", "BAK004"),
+                  evidence, precondition=not gaps, missing="；".join(gaps), source=source)
 
 
 def monitoring(ev: Evidence, source: str | None = None) -> CheckResult:
+    """Alarms that notify a subscribed topic, every design monitoring row matched (DOC010) and,
+    when the documents ask for one, the AWS Budgets budget."""
+    gaps = []
+    if ev.alarms == 0 or ev.topics_with_subscription == 0:
+        gaps.append(f"アラーム {ev.alarms} 件 / 購読つき通知先 {ev.topics_with_subscription} 件")
+    if ev.budget_required and not ev.budgets:
+        gaps.append(f"設計書が求める AWS Budgets の予算（{ev.budget_required}）がテンプレートにない")
+    evidence = (f"CloudWatch アラーム {ev.alarms} 件（うち SLO バーンレート {ev.burn_rate_alarms} 件）、"
+                f"購読つき SNS トピック {ev.topics_with_subscription} 件、"
+                + ("設計書の監視表とアラームの照合（SRE-DOC-010）、" if ev.design_review else "")
+                + (f"AWS Budgets の予算 {ev.budgets} 件（{ev.budget_required} の要求）、" if ev.budget_required else "")
+                + "SRE-MON-001〜010 / DOC-010 の指摘 0 件")
     return judged(
         "監視・アラートが設定されている",
-        ev.blocking(prefixes=("SRE-MON-",)),
-        _with_passed(f"CloudWatch アラーム {ev.alarms} 件（うち SLO バーンレート {ev.burn_rate_alarms} 件）、"
-                     f"購読つき SNS トピック {ev.topics_with_subscription} 件（SRE-MON-001〜010 の指摘 0 件）",
-                     ev, "MON004", "MON006"),
-        precondition=ev.alarms > 0 and ev.topics_with_subscription > 0,
-        missing=f"アラーム {ev.alarms} 件 / 購読つき通知先 {ev.topics_with_subscription} 件", source=source)
+        ev.blocking("DOC010", prefixes=("SRE-MON-",)),
+        _with_passed(evidence, ev, "MON004", "MON006", "DOC010"),
+        precondition=not gaps, missing="；".join(gaps), source=source)
 
 
 def multi_az(ev: Evidence, source: str | None = None) -> CheckResult:

@@ -44,11 +44,21 @@ class Evidence:
     monthly_usd: float | None = None
     slo_rows: int = 0
     slo_source: str = ""
+    # rollback, as the delivered files behave
+    rollback_states: list[str] = field(default_factory=list)   # states rollback.sh acts on (not refuses)
+    image_tag_in_ssm: bool = False        # the release's image tag is resolved from SSM at change-set time
+    restores_image_tag: bool = False      # rollback.sh writes the previous tag back itself
+    runbooks_disagree: list[str] = field(default_factory=list)  # delivered runbooks without the shared rollback text
+    # monitoring against the design
+    design_review: Review | None = None   # DOC010 over the design documents and the delivery together
+    budget_required: str = ""             # file:line where the documents ask for an AWS Budgets budget
+    budgets: int = 0                      # AWS::Budgets::Budget resources delivered
 
     def blocking(self, *rule_ids: str, prefixes: tuple[str, ...] = ()) -> list[Finding]:
         """Active warning- and error-level findings of these rules (short codes accepted)."""
         wanted = {canonical_id(r) for r in rule_ids}
-        return [f for f in self.review.active_findings()
+        design = self.design_review.active_findings() if self.design_review else []
+        return [f for f in [*self.review.active_findings(), *design]
                 if f.severity is not Severity.INFO
                 and (f.id in wanted or any(f.id.startswith(p) for p in prefixes))]
 

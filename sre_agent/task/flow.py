@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 from sre_agent.deliver import report as report_writer
 from sre_agent.deliver.plan import DeliveryPlan
 from sre_agent.deliver.runbook import (
-    INCIDENT, POSTMORTEM, RUNBOOK, RunbookFacts, runbook_sections, write_incident_procedure,
-    write_postmortem_template, write_runbook,
+    INCIDENT, POSTMORTEM, RUNBOOK, RunbookFacts, app_rollback_text, rollback_arms, runbook_sections,
+    write_incident_procedure, write_postmortem_template, write_runbook,
 )
 from sre_agent.environments import is_prod
 from sre_agent.models import Review, Severity
@@ -31,9 +31,11 @@ from sre_agent.task.delivered import Delivered, estimate_prod, read_delivery
 from sre_agent.task.diagram import mermaid
 from sre_agent.task.evidence import CheckResult, Evidence, compact_sources
 from sre_agent.task.inputs import (
-    LOADTEST_PLAN, recovery_rows, resolve_inputs, section6, slo_rows, write_loadtest_plan,
+    LOADTEST_PLAN, budget_requirement, contact_rows, design_estimate, recovery_rows, release_tag, resolve_inputs, section6, slo_rows,
+    write_loadtest_plan,
 )
 from sre_agent.task.model import TaskError, TaskSpec, parse_task
+from sre_agent.task.operations import database_facts, maintenance_switch, restores_image_tag
 
 MANIFEST = "deliverables.json"
 MANIFEST_SCHEMA = "sre-agent-deliverables/1"
@@ -106,11 +108,20 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
                          log_groups=delivered.log_groups, slos=slos, error_budget=error_budget,
                          prerequisites=inputs.prerequisites, recovery=recovery_rows(inputs),
                          image_tag=image_tag_source(delivered, plan))
+    rollback_script = (out_dir / scripts["rollback"]).read_text(encoding="utf-8") if "rollback" in scripts else ""
+    facts.rollback = rollback_arms(rollback_script)
+    facts.restores_image_tag = restores_image_tag(rollback_script)
+    facts.database = database_facts(delivered, plan)
+    facts.maintenance_parameter = maintenance_switch(delivered, plan, facts.update_stack)
+    facts.release_tag = release_tag(inputs)
+    facts.contacts = contact_rows(inputs)
     write_runbook(facts, out_dir)
     estimate = estimate_prod(delivered, plan.region)
+    usage = report_writer.usage_charges(delivered.project.templates, plan.region)
+    design_cost = design_estimate(inputs)
     if estimate.items:
         report_writer.write_cost_estimate(plan.project, estimate, out_dir,
-                                          sum(1 for a in delivered.alarms if a.composite))
+                                          sum(1 for a in delivered.alarms if a.composite), usage, design_cost)
     if spec.wants("incident"):
         write_incident_procedure(facts, out_dir)
     if spec.wants("postmortem"):
@@ -121,6 +132,9 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
 
     self_review = review([out_dir], config or ReviewConfig(llm="off", cache=False,
                                                            standards=inputs.standards))
+    # the design's monitoring table against the delivered alarms: the delivery alone has no table
+    design_review = review([*inputs.documents, out_dir], ReviewConfig(
+        analyzers=("sre",), select=("SRE-DOC-010",), llm="off", cache=False)) if inputs.documents else None
     delivered = read_delivery(out_dir, bindings)
     evidence = Evidence(
         root=out_dir, review=self_review, scripts=scripts, templates=[s.template for s in plan.stacks],
@@ -130,7 +144,13 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
         alarms=len(delivered.alarms), burn_rate_alarms=sum(1 for a in delivered.alarms if a.burn_rate),
         topics_with_subscription=sum(1 for t in delivered.topics if t.subscriptions),
         monthly_usd=round(estimate.total, 2) if estimate.items else None,
-        slo_rows=len(slos), slo_source=compact_sources([r.source for r in slos]))
+        slo_rows=len(slos), slo_source=compact_sources([r.source for r in slos]),
+        rollback_states=[state for arm in facts.rollback if not arm.refused for state in arm.states],
+        image_tag_in_ssm=bool(facts.image_tag and facts.image_tag[1] == "ssm"),
+        restores_image_tag=facts.restores_image_tag,
+        runbooks_disagree=_without_shared_rollback(out_dir, facts, spec.wants("incident")),
+        design_review=design_review, budget_required=budget_requirement(inputs),
+        budgets=sum(1 for t in delivered.project.templates for _ in t.of_type("AWS::Budgets::Budget")))
     checklist = section7(evidence)
     constraints = check_constraints(spec.constraints, evidence)
     problems = [*spec.problems(), *inputs.problems, *late_problems]
@@ -149,7 +169,7 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
                              measured=inputs.loadtest_results,
                              loadtest_plan=(out_dir / LOADTEST_PLAN).is_file()),
         review_line=_review_line(summary),
-        template_findings=_per_file(self_review))
+        template_findings=_per_file(self_review), usage_charges=usage, design_estimate=design_cost)
     report_writer.write_report(data, out_dir)
     files = _files(out_dir)
     result = TaskResult(
@@ -188,6 +208,13 @@ def image_tag_source(delivered: Delivered, plan: DeliveryPlan) -> tuple[str, str
                     return name, "ssm", str(value)
                 return name, "file", stack.parameters.get(prod or "", stack.template)
     return None
+
+
+def _without_shared_rollback(out_dir: Path, facts: RunbookFacts, incident: bool) -> list[str]:
+    """The delivered runbooks that do not carry the one application-rollback text verbatim."""
+    shared = app_rollback_text(facts)
+    paths = [RUNBOOK] + ([INCIDENT] if incident else [])
+    return [p for p in paths if shared not in (out_dir / p).read_text(encoding="utf-8")]
 
 
 def _task(task: Path | str | TaskSpec) -> tuple[TaskSpec, Path | None]:

@@ -8,15 +8,18 @@ file's folder. A path that is in neither is an error, not a skipped input.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sre_agent.deliver.runbook import SloRow
+from sre_agent.environments import is_prod
 from sre_agent.project import load_project
 from sre_agent.task.model import TaskError, TaskSpec, fold
 
 if TYPE_CHECKING:
+    from sre_agent.deliver.report import DesignEstimate
     from sre_agent.deliver.spec import InfraSpec, SpecSource
     from sre_agent.loadtest import LoadTestResults
 
@@ -135,6 +138,76 @@ def recovery_rows(inputs: TaskInputs) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+_RELEASE_TAG = re.compile(r"(release/[^\s`）)、。]+)")
+_ON_CALL = ("当番", "一次対応", "オンコール", "on-call")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+TO_FILL = "要記入"
+
+
+def release_tag(inputs: TaskInputs) -> str:
+    """The design's Git tag for a production release (`release/prd/<YYYYMMDD>-<連番>`), if any."""
+    for doc, _path in _documents(inputs):
+        for line in doc.text.splitlines():
+            if "タグ" in line and (match := _RELEASE_TAG.search(line)):
+                return match.group(1)
+    return ""
+
+
+def contact_rows(inputs: TaskInputs) -> list[tuple[str, str, str]]:
+    """(役割, 連絡先, 出典) for the incident procedure: the documents' notification table and
+    on-call sentences; escalation and AWS Support rows stay 要記入 when the documents are silent."""
+    rows: list[tuple[str, str, str]] = []
+    for doc, path in _documents(inputs):
+        for section, table in doc.doc.tables():
+            who, how = table.column("通知先", "連絡先", "宛先"), table.column("手段", "方法", "連絡先")
+            if who is None or how is None or who == how:
+                continue
+            what = table.column("対象", "用途")
+            for row, line in zip(table.rows, table.row_lines):
+                emails = _EMAIL.findall(row[how])
+                role = row[who] + (f"（{row[what]}）" if what is not None and what < len(row) and row[what] else "")
+                rows.append((role, "、".join(emails) if emails else f"{row[how]}（宛先は{TO_FILL}）",
+                             f"{path}:{line}"))
+        for number, text in enumerate(doc.text.splitlines(), start=1):
+            if any(w in text for w in _ON_CALL) and not text.lstrip().startswith("|"):
+                rows.append((text.strip().rstrip("。"), f"{TO_FILL}（当番表・電話番号）", f"{path}:{number}"))
+    roles = " ".join(r[0] for r in rows)
+    if "エスカレーション" not in roles and "責任者" not in roles:
+        rows.append(("エスカレーション先（運用責任者・PM）", TO_FILL, "設計書に記載なし"))
+    if "AWS サポート" not in roles:
+        rows.append(("AWS サポート（ケース起票。サポートプランと起票できるアカウント）", TO_FILL, "設計書に記載なし"))
+    return rows
+
+
+def budget_requirement(inputs: TaskInputs) -> str:
+    """Where the design documents ask for an AWS Budgets budget (`file:line`), else ""."""
+    for doc, path in _documents(inputs):
+        for number, text in enumerate(doc.text.splitlines(), start=1):
+            if "budgets" in text.casefold() and re.search(r"\d", text):
+                return f"{path}:{number}"
+    return ""
+
+
+def design_estimate(inputs: TaskInputs) -> DesignEstimate | None:
+    """The design documents' monthly total (production, else the first monthly table with one)."""
+    from sre_agent.deliver.report import DesignEstimate
+    from sre_agent.docfacts import facts_of
+
+    if not inputs.documents:
+        return None
+    project = load_project(inputs.documents)
+    tables = [t for t in facts_of(project).cost_tables
+              if t.total is not None and not t.delta and "month" in t.periods]
+    tables.sort(key=lambda t: 0 if t.environment and is_prod(t.environment) else 1)
+    for table in tables:
+        money = next((m for m in table.total.amounts if m is not None), None)
+        if money is not None:
+            path = Path(os.path.relpath(project.root / table.total.where.file, inputs.base)).as_posix()
+            return DesignEstimate(money.amount, money.currency, money.text.strip(),
+                                  f"{path}:{table.total.where.line}")
+    return None
+
+
 def section6(inputs: TaskInputs) -> str:
     """From the load-test helper when it is installed; else honest: not run yet, with the
     scenarios the documents' performance table plans."""
@@ -197,4 +270,6 @@ def write_loadtest_plan(inputs: TaskInputs, out_dir: Path) -> Path | None:
 
 LOADTEST_PLAN = "loadtest/scenarios.yaml"
 
-__all__ = ["write_loadtest_plan", "LOADTEST_PLAN", "TaskInputs", "resolve_inputs", "slo_rows", "recovery_rows", "section6"]
+__all__ = ["write_loadtest_plan", "LOADTEST_PLAN", "TaskInputs", "resolve_inputs", "slo_rows", "recovery_rows", "section6",
+           "release_tag", "contact_rows", "design_estimate",
+           "budget_requirement"]
