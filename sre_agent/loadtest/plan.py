@@ -58,6 +58,9 @@ class PlannedScenario:
     scenario: Scenario
     notes: list[str] = field(default_factory=list)  # YAML comments: gaps (TODO:) and origins
     from_slo: bool = False
+    users_basis: str = "document"     # document | derived (from req/s) | default (the tool's)
+    users_formula: str = ""           # how a derived user count was computed
+    request_basis: str = "document"   # document | default (no endpoint in the documents)
 
 
 def plan_from_documents(paths: list[Path]) -> ScenarioFile | None:
@@ -83,6 +86,15 @@ def planned_scenarios(paths: list[Path]) -> list[PlannedScenario]:
                         planned.from_slo = is_slo
                         (slo if is_slo else performance).append(planned)
     chosen = performance or [p for p in slo if p.scenario.p95_ms is not None][:1]
+    slo_latency = next((p.scenario for p in slo if p.scenario.p95_ms is not None), None)
+    for planned in chosen:
+        # a throughput row without a latency target: the SLO's p95 converts its rate into users
+        if planned.users_basis == "default" and planned.scenario.min_rps and slo_latency is not None:
+            users, formula = users_for_rate(planned.scenario.min_rps, slo_latency.p95_ms)
+            planned.scenario.users, planned.scenario.spawn_rate = users, max(1, math.ceil(users / 5))
+            planned.users_basis, planned.users_formula = "derived", f"{formula}、p95 は SLO（{slo_latency.source}）"
+            planned.notes = [n for n in planned.notes if "同時ユーザー数" not in n]
+            planned.notes.append(f"同時ユーザー数は {planned.users_formula}")
     slo_rates = [f for f in facts_of(project).slos if f.error_rate_percent is not None]
     for planned in chosen:
         if planned.scenario.max_error_rate is None and slo_rates:
@@ -125,18 +137,24 @@ def _row_scenario(table: Table, row: tuple[str, ...], raw: tuple[str, ...],
     endpoint_column = _column(header, ENDPOINT_HEADER)
     name_column = _column(header, NAME_HEADER, exclude=endpoint_column)
     request = _request(cells, endpoint_column)
+    request_basis = "document"
     if request is None:
-        request = "GET /"
+        request, request_basis = "GET /", "default"
         notes.append("TODO: 文書にエンドポイントの記載がない — request を実際のパスに置き換える")
     elif "{" in request:
         notes.append("TODO: パスパラメータ {…} を実在する値に置き換える")
     if request.startswith(("POST", "PUT", "PATCH")):
         notes.append("TODO: 送る JSON を body: に書く（文書に記載なし）")
     users = _users(header, cells)
-    if users is None:
-        users = DEFAULT_USERS
-        condition = f"（条件: {rps:g} リクエスト/秒）" if rps is not None else ""
-        notes.append(f"TODO: 同時ユーザー数の記載がない{condition} — 仮に {DEFAULT_USERS}")
+    users_basis, formula = "document", ""
+    if users is None and rps is not None and (95 in latency or 99 in latency):
+        users, formula = users_for_rate(rps, latency.get(95) or latency[99], "p95" if 95 in latency else "p99")
+        users_basis = "derived"
+        notes.append(f"同時ユーザー数は {formula}")
+    elif users is None:
+        users, users_basis = DEFAULT_USERS, "default"
+        condition = f"（条件: {rps:g} リクエスト/秒。応答時間の目標がなく換算できない）" if rps is not None else ""
+        notes.append(f"TODO: 同時ユーザー数の記載がない{condition} — 仮にツールの既定値 {DEFAULT_USERS}")
     if latency.get("assumed"):
         notes.append("百分位の記載がない応答時間を p95 として扱った")
     name = _as_written(raw[name_column]) if name_column is not None and cells[name_column] else (
@@ -149,7 +167,17 @@ def _row_scenario(table: Table, row: tuple[str, ...], raw: tuple[str, ...],
                         spawn_rate=max(1, math.ceil(users / 5)), p95_ms=latency.get(95),
                         p99_ms=latency.get(99), max_error_rate=error_rate, min_rps=rps,
                         source=source)
-    return PlannedScenario(scenario, notes)
+    return PlannedScenario(scenario, notes, users_basis=users_basis, users_formula=formula,
+                           request_basis=request_basis)
+
+
+def users_for_rate(rps: float, latency_ms: float, percentile: str = "p95",
+                   think_time_s: float = 0.0) -> tuple[int, str]:
+    """Users that sustain `rps` when each waits for a response and then thinks (Little's law:
+    concurrency = throughput × time per request), and the formula as the plan states it."""
+    users = max(1, math.ceil(rps * (latency_ms / 1000 + think_time_s)))
+    return users, (f"{rps:g} req/s × ({percentile} {latency_ms / 1000:g} 秒 + 思考時間 {think_time_s:g} 秒)"
+                   f" = {users}（リトルの法則で要求スループットから換算）")
 
 
 def _as_written(cell: str) -> str:

@@ -74,7 +74,7 @@ class Evidence:
 
 def finding_line(finding: Finding) -> str:
     """`❌ SRE-DEP-004 scripts/x.sh:3 — message` for an unticked line's reasons."""
-    mark = "❌" if finding.severity is Severity.ERROR else "⚠️"
+    mark = {Severity.ERROR: "❌", Severity.WARNING: "⚠️"}.get(finding.severity, "ℹ️")
     where = f" {finding.location()}" if finding.location() else ""
     return f"{mark} {finding.id}{where} — {finding.message}"
 

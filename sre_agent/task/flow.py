@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -31,13 +32,16 @@ from sre_agent.task.delivered import Delivered, estimate_prod, read_delivery
 from sre_agent.task.diagram import mermaid
 from sre_agent.task.evidence import CheckResult, Evidence, compact_sources
 from sre_agent.task.inputs import (
-    LOADTEST_PLAN, budget_requirement, contact_rows, design_estimate, recovery_rows, release_tag, resolve_inputs, section6, slo_rows,
+    LOADTEST_PLAN, budget_requirement, contact_rows, design_estimate, documents_text, recovery_rows, release_tag, resolve_inputs, section6, slo_rows,
     write_loadtest_plan,
 )
 from sre_agent.task.model import TaskError, TaskSpec, parse_task
-from sre_agent.task.operations import database_facts, maintenance_switch, restores_image_tag
+from sre_agent.task.operations import (
+    database_facts, design_discrepancies, maintenance_switch, restores_image_tag,
+)
 
 MANIFEST = "deliverables.json"
+_NOTE = re.compile(r"^\S+:\d+ の")  # a spec reader's note quotes the document line it is about
 MANIFEST_SCHEMA = "sre-agent-deliverables/1"
 
 
@@ -56,6 +60,7 @@ class SelfReview(BaseModel):
     warnings: int
     infos: int
     findings: list[str] = Field(description="every warning- and error-level finding, one line each")
+    info_findings: list[str] = Field(default_factory=list, description="the info-level findings, one line each")
     analyzers: list[str]
 
 
@@ -156,6 +161,11 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
     problems = [*spec.problems(), *inputs.problems, *late_problems]
     summary = _summary(self_review)
 
+    prod_files = {files[e] for files in bindings.values() for e in files if is_prod(e)}
+    prod_values = {str(k): str(v) for p in delivered.project.parameter_sets if p.path in prod_files
+                   for k, v in p.values.items()}
+    discrepancies = design_discrepancies([p for p in inputs.prerequisites if _NOTE.match(p)],
+                                         documents_text(inputs), prod_values, facts.release_tag)
     data = report_writer.ReportData(
         project=plan.project, task_title=spec.title, delivered=delivered, diagram=mermaid(delivered),
         estimate=estimate if estimate.items else None, slos=slos,
@@ -164,12 +174,14 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
         scripts=[report_writer.ScriptSection(k, p, report_writer.script_header((out_dir / p).read_text("utf-8")))
                  for k, p in scripts.items()],
         runbook_sections=runbook_sections(facts, "###"), runbook_path=RUNBOOK,
-        section6=section6(inputs), section7=checklist, constraints=constraints, problems=problems,
+        section6=section6(inputs, LOADTEST_PLAN if (out_dir / LOADTEST_PLAN).is_file() else None), section7=checklist, constraints=constraints, problems=problems,
         pm_report=_pm_report(spec, plan, scripts, summary, checklist, constraints, problems,
                              measured=inputs.loadtest_results,
-                             loadtest_plan=(out_dir / LOADTEST_PLAN).is_file()),
+                             loadtest_plan=(out_dir / LOADTEST_PLAN).is_file(),
+                             discrepancies=len(discrepancies)),
         review_line=_review_line(summary),
-        template_findings=_per_file(self_review), usage_charges=usage, design_estimate=design_cost)
+        template_findings=_per_file(self_review), usage_charges=usage, design_estimate=design_cost,
+        discrepancies=discrepancies)
     report_writer.write_report(data, out_dir)
     files = _files(out_dir)
     result = TaskResult(
@@ -241,6 +253,7 @@ def _summary(result: Review) -> SelfReview:
     return SelfReview(verdict=result.verdict, errors=count(Severity.ERROR), warnings=count(Severity.WARNING),
                       infos=count(Severity.INFO),
                       findings=[finding_line(f) for f in active if f.severity is not Severity.INFO],
+                      info_findings=[finding_line(f) for f in active if f.severity is Severity.INFO],
                       analyzers=[f"{run.name} {run.version}" + (f"（{run.error}）" if run.error else "")
                                  for run in result.analyzers])
 
@@ -262,12 +275,15 @@ def _review_line(summary: SelfReview) -> str:
             "各項目は、その項目を検査するルールの指摘が残っていないこと（と必要なファイルがあること）で判定した。")
     if summary.findings:
         text += "\n\n残っている指摘:\n\n" + "\n".join(f"- {line}" for line in summary.findings)
+    if summary.info_findings:
+        text += "\n\n参考（info）:\n\n" + "\n".join(f"- {line}" for line in summary.info_findings)
     return text
 
 
 def _pm_report(spec: TaskSpec, plan: DeliveryPlan, scripts: dict[str, str], summary: SelfReview,
                checklist: dict[str, list[CheckResult]], constraints: list[CheckResult],
-               problems: list[str], measured=None, loadtest_plan: bool = False) -> str:
+               problems: list[str], measured=None, loadtest_plan: bool = False,
+               discrepancies: int = 0) -> str:
     """2–4 sentences: what was delivered, what the review verified, what is still open.
     `measured`: the QA's LoadTestResults, when the task handed them over."""
     docs = ["デプロイ手順書"] + (["障害対応手順書"] if spec.wants("incident") else []) \
@@ -293,6 +309,8 @@ def _pm_report(spec: TaskSpec, plan: DeliveryPlan, scripts: dict[str, str], summ
     open_items += [f"「{c.label}」が未達" for c in [*mandatory, *constraints] if c.met is False]
     if problems:
         open_items.append(f"タスクの {len(problems)} 項目は読み取れず対応していない（7. を参照）")
+    if discrepancies:
+        open_items.append(f"設計書との差異 {discrepancies} 件の Architect への確認（1. を参照）")
     if measured is not None:
         passed = len(measured.scenarios) - len(failed)
         lines.append(f"性能テストは QA の測定結果を 6. に記載しました（{len(measured.scenarios)} シナリオ中 "

@@ -179,6 +179,10 @@ def contact_rows(inputs: TaskInputs) -> list[tuple[str, str, str]]:
     return rows
 
 
+def documents_text(inputs: TaskInputs) -> str:
+    return "\n".join(doc.text for doc, _path in _documents(inputs))
+
+
 def budget_requirement(inputs: TaskInputs) -> str:
     """Where the design documents ask for an AWS Budgets budget (`file:line`), else ""."""
     for doc, path in _documents(inputs):
@@ -208,15 +212,21 @@ def design_estimate(inputs: TaskInputs) -> DesignEstimate | None:
     return None
 
 
-def section6(inputs: TaskInputs) -> str:
+def section6(inputs: TaskInputs, plan_file: str | None = None) -> str:
     """From the load-test helper when it is installed; else honest: not run yet, with the
     scenarios the documents' performance table plans."""
     try:
         from sre_agent.loadtest import plan_from_documents, section6_markdown
+        from sre_agent.loadtest.plan import planned_scenarios
     except ImportError:
         pass
     else:
         results = inputs.loadtest_results
+        if results is None and inputs.documents:
+            from sre_agent.deliver.runbook import render
+
+            return render("section6_plan.md.j2", planned=planned_scenarios(inputs.documents),
+                          plan_file=plan_file).strip() + "\n"
         if inputs.documents or results is not None:
             plan = plan_from_documents(inputs.documents) if inputs.documents else None
             text = section6_markdown(plan, results)
@@ -272,4 +282,4 @@ LOADTEST_PLAN = "loadtest/scenarios.yaml"
 
 __all__ = ["write_loadtest_plan", "LOADTEST_PLAN", "TaskInputs", "resolve_inputs", "slo_rows", "recovery_rows", "section6",
            "release_tag", "contact_rows", "design_estimate",
-           "budget_requirement"]
+           "budget_requirement", "documents_text"]

@@ -58,4 +58,30 @@ def maintenance_switch(delivered: Delivered, plan: DeliveryPlan, stack_name: str
     return None
 
 
-__all__ = ["restores_image_tag", "database_facts", "maintenance_switch"]
+
+
+_CIDR = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}/\d{1,2}\b")
+
+
+def design_discrepancies(notes: list[str], documents_text: str, parameter_values: dict[str, str],
+                         release_tag: str) -> list[str]:
+    """Where the delivery departs from the design documents, for the architect to confirm:
+    the spec reader's notes on values it did not take as written (`notes`: the lines that quote a
+    document location), subnets the documents' tables do not list, and a release tag the
+    rollback does not use. `parameter_values`: the production parameter files' key → value."""
+    found = list(notes)
+    written = set(_CIDR.findall(documents_text))
+    if written:
+        extra = [f"{key} {value}" for key, value in parameter_values.items()
+                 if "subnet" in key.lower() and _CIDR.fullmatch(value) and value not in written]
+        if extra:
+            found.append(f"設計書のサブネット表にないサブネットを作る: {'、'.join(extra)}"
+                         "（データ層を分けるため。設計書の表への追記が必要）")
+    if release_tag:
+        found.append(f"設計書はリリースタグ `{release_tag}` を指定したロールバックを求めるが、rollback.sh は "
+                     "`.releases/` の記録（execute-changeset.sh が成功ごとに残す）から戻し先を選ぶ。タグは手順書で"
+                     "記録のコミットと一緒に付ける（設計書の記述の更新が必要）")
+    return found
+
+
+__all__ = ["restores_image_tag", "database_facts", "maintenance_switch", "design_discrepancies"]
