@@ -95,8 +95,11 @@ def test_values_the_documents_do_not_give_are_listed_as_defaults_never_invented(
     assert all(env.alert_email is None for env in result.spec.environments)
     assert any("inventory-ops@example.co.jp" in line for line in result.prerequisites)
     assert any("/inventory/prd/alb/certificate-arn" in line for line in result.prerequisites)
-    assert sum("/app/image-tag" in line for line in result.prerequisites) == 2  # stg and prd
-    assert prerequisites_of(spec_from_file(CACHE_SPEC)) == []  # every value given: nothing to create
+    assert sum(line.startswith("SSM パラメータ") and "/app/image-tag" in line for line in result.prerequisites) == 2
+    # Every value given: no SSM parameter to create, only the image push and the app's DB login.
+    given = prerequisites_of(spec_from_file(CACHE_SPEC))
+    assert len(given) == 2 and not any("SSM パラメータ /" in line for line in given)
+    assert "push" in given[0] and "ImageTag" in given[1 - 1] and "CREATE ROLE" in given[1]
 
 
 def test_another_projects_documents_and_a_given_project_name(tmp_path):
@@ -166,8 +169,9 @@ def test_folder_without_documents_is_a_one_line_error(tmp_path):
 
 def test_stacks_in_deploy_order_with_a_parameter_file_per_environment(documents_delivery, cache_delivery):
     out, plan = documents_delivery
-    assert [s.name for s in plan.stacks] == ["network", "database", "compute", "monitoring"]
-    assert [s.name for s in cache_delivery[1].stacks] == ["network", "database", "cache", "compute", "monitoring"]
+    assert [s.name for s in plan.stacks] == ["registry", "network", "database", "compute", "monitoring"]
+    assert [s.name for s in cache_delivery[1].stacks] == \
+        ["registry", "network", "database", "cache", "compute", "monitoring"]
     assert plan.stack("database").stateful and plan.stack("database").parameters["prd"] == \
         "infra/parameters/prd/database.json"
     assert plan.stack("compute").named_iam and plan.stack("network").named_iam
@@ -245,7 +249,7 @@ def test_no_placeholder_and_no_invented_address_image_or_certificate(documents_d
     assert parameters(out, "infra/parameters/prd/compute.json")["ImageTag"] == "/inventory/prd/app/image-tag"
     assert parameters(out, "infra/parameters/prd/monitoring.json")["AlertEmail"] == "/inventory/prd/alert/email"
     image = compute["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Image"]
-    assert image["Sub"].endswith("/inventory-app:${ImageTag}")
+    assert image["Sub"][0] == "${RepositoryUri}:${ImageTag}"
 
 
 def test_production_safety_is_in_the_templates(documents_delivery):
@@ -328,3 +332,230 @@ def test_production_below_the_standard_is_refused(tmp_path):
     data["environments"][1].update(desired_count=3, min_capacity=3, db_multi_az=False)
     with pytest.raises(SpecError, match="multi-AZ"):
         write_infrastructure(InfraSpec.model_validate(data), tmp_path)
+
+
+# --- fixes from the senior SRE's review of the delivery (judge-delivery.md) ---------------------
+
+def _docs_copy(tmp_path: Path, edits: dict[str, tuple[str, str]]) -> Path:
+    """The clean scenario's documents, copied and edited (old → new), to show a value follows them."""
+    import shutil
+
+    copy = tmp_path / "docs"
+    shutil.copytree(DOCS, copy)
+    for relative, (old, new) in edits.items():
+        path = copy / relative
+        text = path.read_text(encoding="utf-8")
+        assert old in text, (relative, old)
+        path.write_text(text.replace(old, new), encoding="utf-8")
+    return copy
+
+
+def _ratio(expression: str, **values: float | None) -> float:
+    """Evaluates a CloudWatch metric-math ratio (IF, FILL, + - * /, >=) over single datapoints;
+    None is a metric with no datapoint. A tiny AST walk: nothing in the template is executed."""
+    import ast
+    import operator
+
+    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+    compare = {ast.GtE: operator.ge, ast.Gt: operator.gt, ast.Lt: operator.lt, ast.LtE: operator.le}
+
+    def walk(node: ast.AST):
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            return values[node.id]
+        if isinstance(node, ast.BinOp):
+            return ops[type(node.op)](walk(node.left), walk(node.right))
+        if isinstance(node, ast.Compare) and len(node.ops) == 1:
+            return compare[type(node.ops[0])](walk(node.left), walk(node.comparators[0]))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id == "FILL":
+                value = walk(node.args[0])
+                return walk(node.args[1]) if value is None else value
+            if node.func.id == "IF":  # the branch not taken is not evaluated (no division by zero)
+                return walk(node.args[1]) if walk(node.args[0]) else walk(node.args[2])
+        raise AssertionError(f"unexpected metric math: {ast.dump(node)}")
+
+    return walk(ast.parse(expression, mode="eval").body)
+
+
+def test_the_image_repository_is_created_first_and_keeps_the_designs_image_count(documents_delivery):
+    out, plan = documents_delivery
+    assert plan.stacks[0].name == "registry" and plan.stacks[0].stateful
+    ecr = load_template(out / "infra/templates/registry/ecr.yaml")
+    repository = ecr["Resources"]["AppRepository"]
+    props = repository["Properties"]
+    assert (repository["DeletionPolicy"], repository["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert props["ImageTagMutability"] == "IMMUTABLE" and props["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    assert props["EncryptionConfiguration"] == {"EncryptionType": "KMS"}
+    policy = json.loads(props["LifecyclePolicy"]["LifecyclePolicyText"]["Sub"].replace(
+        "${ImageRetentionCount}", "30"))
+    assert policy["rules"][0]["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 30}
+    assert parameters(out, "infra/parameters/prd/registry.json")["ImageRetentionCount"] == "30"
+    assert spec_from_documents([DOCS]).origin("image_retention_count").endswith("06_バックアップ設計.md:10")
+    # compute runs the image of that repository, from its export; an image push is a prerequisite
+    assert set(ecr["Outputs"]) == {"RepositoryName", "RepositoryUri"}
+    image = load_template(out / "infra/templates/compute/ecs.yaml")["Resources"]["TaskDefinition"][
+        "Properties"]["ContainerDefinitions"][0]["Image"]["Sub"]
+    assert image[1]["RepositoryUri"] == {"Fn::ImportValue": {"Sub": "${ProjectName}-${Environment}-RepositoryUri"}}
+    assert any("push" in line and "compute スタックの作成前" in line for line in spec_from_documents([DOCS]).prerequisites)
+
+
+def test_image_count_follows_the_documents(tmp_path):
+    docs = _docs_copy(tmp_path, {"03_基本設計/06_バックアップ設計.md": ("直近 30 イメージ", "直近 50 イメージ")})
+    assert spec_from_documents([docs]).spec.image_retention_count == 50
+
+
+def test_the_designs_budget_notifies_the_alert_topic(documents_delivery, cache_delivery):
+    out, _ = documents_delivery
+    alarms = load_template(out / "infra/templates/monitoring/alarms.yaml")
+    budget = alarms["Resources"]["MonthlyBudget"]
+    assert budget["Type"] == "AWS::Budgets::Budget" and budget["Condition"] == "IsProduction"
+    limits = budget["Properties"]["Budget"]
+    assert (limits["BudgetType"], limits["TimeUnit"], limits["BudgetLimit"]) == \
+        ("COST", "MONTHLY", {"Amount": {"Ref": "MonthlyBudgetUsd"}, "Unit": "USD"})
+    assert parameters(out, "infra/parameters/prd/monitoring.json")["MonthlyBudgetUsd"] == "600"
+    notifications = {(n["Notification"]["NotificationType"], n["Notification"]["Threshold"],
+                      n["Notification"]["ThresholdType"], n["Subscribers"][0]["SubscriptionType"],
+                      json.dumps(n["Subscribers"][0]["Address"]))
+                     for n in budget["Properties"]["NotificationsWithSubscribers"]}
+    assert notifications == {("ACTUAL", 80, "PERCENTAGE", "SNS", '{"Ref": "AlertTopic"}'),
+                             ("FORECASTED", 100, "PERCENTAGE", "SNS", '{"Ref": "AlertTopic"}')}
+    # the encrypted topic accepts AWS Budgets: the topic policy and the key policy both allow it
+    topic = alarms["Resources"]["AlertTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    key = alarms["Resources"]["AlertTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+    for statements in (topic, key):
+        budgets = [st for st in statements if st["Principal"] == {"Service": "budgets.amazonaws.com"}]
+        assert budgets and budgets[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    # a spec without a budget gets none (and no parameter for it)
+    cache_alarms = load_template(cache_delivery[0] / "infra/templates/monitoring/alarms.yaml")
+    assert "MonthlyBudget" not in cache_alarms["Resources"] and "MonthlyBudgetUsd" not in cache_alarms["Parameters"]
+
+
+def test_every_row_of_the_monitoring_table_is_an_alarm_with_its_window(documents_delivery):
+    out, _ = documents_delivery
+    alarms = load_template(out / "infra/templates/monitoring/alarms.yaml")["Resources"]
+    rate = alarms["AlbErrorRateAlarm"]["Properties"]  # 「ALB 5XXエラー率 | 0.1%超 | 5分 × 3回連続」
+    assert (rate["Threshold"], rate["EvaluationPeriods"], rate["DatapointsToAlarm"]) == (0.1, 3, 3)
+    assert {m["MetricStat"]["Period"] for m in rate["Metrics"] if "MetricStat" in m} == {300}
+    assert rate["AlarmActions"] == [{"Ref": "AlertTopic"}]
+    windows = {name: (alarms[name]["Properties"]["Period"], alarms[name]["Properties"]["EvaluationPeriods"],
+                      alarms[name]["Properties"]["DatapointsToAlarm"])
+               for name in ("AlbTarget5xxAlarm", "AlbHealthyHostCountAlarm", "RdsFreeStorageSpaceAlarm",
+                            "RdsDatabaseConnectionsAlarm", "EcsCpuAlarm")}
+    assert windows == {"AlbTarget5xxAlarm": (60, 3, 2), "AlbHealthyHostCountAlarm": (60, 3, 3),
+                       "RdsFreeStorageSpaceAlarm": (300, 1, 1), "RdsDatabaseConnectionsAlarm": (300, 2, 2),
+                       "EcsCpuAlarm": (300, 3, 3)}
+    assert "SloBurnFastAlarm" in alarms and "SloBurnSlowAlarm" in alarms  # kept beside the design's rows
+
+
+def test_alarm_windows_follow_the_documents(tmp_path):
+    docs = _docs_copy(tmp_path, {"03_基本設計/05_監視設計.md": (
+        "| ALB TargetResponseTime（p95） | 500ms超 | 5分 × 3回連続 |",
+        "| ALB TargetResponseTime（p95） | 500ms超 | 1分 × 5回中3回 |")})
+    result = spec_from_documents([docs])
+    plan = write_infrastructure(result.spec, tmp_path / "out")
+    latency = load_template(tmp_path / "out" / plan.stack("monitoring").template)["Resources"][
+        "AlbTargetResponseTimeP95Alarm"]["Properties"]
+    assert (latency["Period"], latency["EvaluationPeriods"], latency["DatapointsToAlarm"]) == (60, 5, 3)
+    assert "1 分 × 5 回中 3 回" in latency["AlarmDescription"]
+
+
+def test_a_total_outage_reads_100_percent_errors_not_0(documents_delivery):
+    out, _ = documents_delivery
+    alarms = load_template(out / "infra/templates/monitoring/alarms.yaml")["Resources"]
+    for name, prefix in (("SloBurnFast5MAlarm", "fast5m"), ("AlbErrorRateAlarm", "errorRate")):
+        expression = next(m["Expression"] for m in alarms[name]["Properties"]["Metrics"] if "Expression" in m)
+
+        def ratio(requests, elb, target):
+            return _ratio(expression, **{f"{prefix}Requests": requests, f"{prefix}Elb5xx": elb,
+                                         f"{prefix}Target5xx": target})
+
+        # no healthy target: the ALB answers 503 itself and RequestCount publishes nothing
+        assert ratio(None, 500, None) == 100
+        assert ratio(1000, None, 2) == pytest.approx(0.2)
+        assert ratio(990, 10, None) == pytest.approx(1.0)
+        assert ratio(3, None, 1) == 0 and ratio(None, None, None) == 0  # too few requests to judge
+
+
+def test_the_application_logs_in_with_its_own_secret_not_the_rotating_master(documents_delivery):
+    out, _ = documents_delivery
+    rds = load_template(out / "infra/templates/database/rds.yaml")
+    secret = rds["Resources"]["AppUserSecret"]
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert json.loads(generated["SecretStringTemplate"]) == {"username": "inventory_app"}
+    assert generated["GenerateStringKey"] == "password" and generated["PasswordLength"] >= 32
+    assert set("\"'@/\\:;?#%&= ") <= set(generated["ExcludeCharacters"])  # safe in a connection string
+    assert "DBAppUserSecretArn" in rds["Outputs"] and "DBMasterUserSecretArn" in rds["Outputs"]  # master: DBAs
+    ecs_text = (out / "infra/templates/compute/ecs.yaml").read_text()
+    assert "DBMasterUserSecretArn" not in ecs_text
+    ecs = load_template(out / "infra/templates/compute/ecs.yaml")["Resources"]
+    app_secret = {"Fn::ImportValue": {"Sub": "${ProjectName}-${Environment}-DBAppUserSecretArn"}}
+    container = ecs["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    assert container["Secrets"] == [{"Name": "DB_CREDENTIALS", "ValueFrom": app_secret}]
+    statements = [st for policy in ecs["TaskExecutionRole"]["Properties"]["Policies"]
+                  for st in policy["PolicyDocument"]["Statement"]]
+    assert [st["Resource"] for st in statements if "secretsmanager:GetSecretValue" in str(st["Action"])] == [app_secret]
+    # the one-time DBA step: the password comes from Secrets Manager on stdin, never literally
+    step = next(line for line in spec_from_documents([DOCS]).prerequisites if "CREATE ROLE inventory_app" in line)
+    assert "database スタックの作成後" in step and "get-secret-value --secret-id inventory/<環境>/db/app-user" in step
+    assert "PASSWORD '%s'" in step and '"$APP_PW" | psql' in step
+
+
+def test_maintenance_mode_stops_every_task_and_production_keeps_two_otherwise(documents_delivery):
+    out, _ = documents_delivery
+    ecs = load_template(out / "infra/templates/compute/ecs.yaml")
+    mode = ecs["Parameters"]["MaintenanceMode"]
+    assert (mode["Default"], mode["AllowedValues"]) == ("false", ["true", "false"])
+    assert ecs["Conditions"]["InMaintenance"] == {"Equals": [{"Ref": "MaintenanceMode"}, "true"]}
+    resources = ecs["Resources"]
+    assert resources["Service"]["Properties"]["DesiredCount"] == {"If": ["InMaintenance", 0, {"Ref": "DesiredCount"}]}
+    target = resources["ServiceScalableTarget"]["Properties"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (
+        {"If": ["InMaintenance", 0, {"Ref": "MinCapacity"}]}, {"If": ["InMaintenance", 0, {"Ref": "MaxCapacity"}]})
+    assert ecs["Rules"]["ProductionRunsTwoTasks"]["RuleCondition"] == {"And": [
+        {"Equals": [{"Ref": "Environment"}, "prd"]}, {"Equals": [{"Ref": "MaintenanceMode"}, "false"]}]}
+    assert all(parameters(out, f"infra/parameters/{env}/compute.json")["MaintenanceMode"] == "false"
+               for env in ("stg", "prd"))
+
+
+def test_the_maintenance_window_is_computed_from_the_jst_the_design_states(documents_delivery, tmp_path):
+    out, _ = documents_delivery
+    db = load_template(out / "infra/templates/database/rds.yaml")["Resources"]["Database"]["Properties"]
+    # 日曜 03:30〜04:30 JST is Saturday 18:30 UTC; the design's own `sun:18:30` would be Monday JST
+    assert (db["PreferredMaintenanceWindow"], db["PreferredBackupWindow"]) == ("sat:18:30-sat:19:30", "17:00-18:00")
+    result = spec_from_documents([DOCS])
+    assert any("sun:18:30-sun:19:30" in note and "sat:18:30-sat:19:30" in note for note in result.prerequisites)
+    docs = _docs_copy(tmp_path, {"03_基本設計/06_バックアップ設計.md": (
+        "日曜 03:30〜04:30（JST） | UTC sun:18:30-sun:19:30", "月曜 08:00〜09:00（JST） | UTC sun:23:00-mon:00:00")})
+    agreed = spec_from_documents([docs])
+    assert agreed.spec.database.maintenance_window == "sun:23:00-mon:00:00"
+    assert not any("ウィンドウ" in note for note in agreed.prerequisites)  # the design agrees with itself
+
+
+def test_security_groups_allow_only_the_traffic_they_need(documents_delivery):
+    out, _ = documents_delivery
+    vpc = load_template(out / "infra/templates/network/vpc.yaml")
+    groups = vpc["Resources"]
+    assert groups["AlbSecurityGroup"]["Properties"]["SecurityGroupEgress"] == [{
+        "IpProtocol": "tcp", "FromPort": {"Ref": "ContainerPort"}, "ToPort": {"Ref": "ContainerPort"},
+        "DestinationSecurityGroupId": {"Ref": "AppSecurityGroup"}, "Description": "Container port of the ECS tasks only"}]
+    app = groups["AppSecurityGroup"]["Properties"]["SecurityGroupEgress"]
+    assert {(r["FromPort"], json.dumps(r["CidrIp"])) for r in app} == {
+        (443, '"0.0.0.0/0"'), (5432, '{"Ref": "DataSubnet1Cidr"}'), (5432, '{"Ref": "DataSubnet2Cidr"}')}
+    ingress = groups["AppFromAlbIngress"]["Properties"]
+    assert (ingress["GroupId"], ingress["SourceSecurityGroupId"]) == ({"Ref": "AppSecurityGroup"}, {"Ref": "AlbSecurityGroup"})
+    db_group = load_template(out / "infra/templates/database/rds.yaml")["Resources"]["DBSecurityGroup"]["Properties"]
+    assert db_group["SecurityGroupEgress"] == [
+        {"IpProtocol": "-1", "CidrIp": "127.0.0.1/32", "Description": "No outbound traffic"}]
+    # the container port is a network parameter only; compute imports it
+    assert "ContainerPort" in vpc["Outputs"] and "ContainerPort" in parameters(out, "infra/parameters/prd/network.json")
+    compute = load_template(out / "infra/templates/compute/ecs.yaml")
+    assert "ContainerPort" not in compute["Parameters"]
+    assert compute["Resources"]["TargetGroup"]["Properties"]["Port"] == \
+        {"Fn::ImportValue": {"Sub": "${ProjectName}-${Environment}-ContainerPort"}}
+    key = load_template(out / "infra/templates/monitoring/alarms.yaml")["Resources"]["AlertTopicKey"]
+    cloudwatch = next(st for st in key["Properties"]["KeyPolicy"]["Statement"]
+                      if st["Principal"] == {"Service": "cloudwatch.amazonaws.com"})
+    assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
