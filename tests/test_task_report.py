@@ -59,8 +59,7 @@ def test_runbook_runs_every_stack_in_order_through_a_described_change_set(tmp_pa
     assert titles[:3] == ["初回デプロイ", "更新デプロイ(Change Set使用)", "ロールバック"]  # NFKC-normalized titles
     blocks = [b.text for b in doc.code_blocks() if b.lang == "bash"]
     first = [b for b in blocks if "ENV=stg" in b]
-    assert [re.search(r"create-changeset\.sh \"\$\{ENV\}\" (\w+)", b).group(1) for b in first] == \
-        ["network", "database", "compute"]
+    assert [re.search(r"STACK=(\w+)", b).group(1) for b in first] == ["network", "database", "compute"]
     for block in blocks:
         if "execute-changeset.sh" in block:
             assert block.index("describe-changeset.sh") < block.index("execute-changeset.sh")
