@@ -47,6 +47,8 @@ IMAGE_COUNT = re.compile(r"(?:直近|最新|最大)?\s*(\d+)\s*(?:イメージ|�
 # `日曜 03:30〜04:30（JST）`, `02:00〜03:00 JST`; the RDS form `sun:18:30-sun:19:30`
 JST_RANGE = re.compile(r"(?:([日月火水木金土])曜日?\s*)?(\d{1,2}):(\d{2})\s*[〜~～\-–]\s*(\d{1,2}):(\d{2})")
 RDS_WINDOW = re.compile(r"((?:[a-z]{3}:)?\d{2}:\d{2}-(?:[a-z]{3}:)?\d{2}:\d{2})")
+# an error-rate row of the ALB (the only HTTP front the templates build): `エラー率`, `error rate`
+ERROR_RATE_ROW = ("エラー率", "error rate", "失敗率")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 JA_DAYS = dict(zip("月火水木金土日", DAYS))
 
@@ -196,13 +198,14 @@ def _monitoring_row(r: Reading, metric: str, threshold: str, where: Where, perio
         key = "response_time"
         ms = number * (1000 if re.search(r"\d\s*(秒|s)\b", v.fold(threshold)) else 1)
         r.put("alarms.response_time_p95_ms", int(ms), where)
-    elif "5xx" in name and ("率" in name or "rate" in name or "ratio" in name) and "%" in v.fold(threshold):
+    elif (("5xx" in name and ("率" in name or "rate" in name or "ratio" in name)) or has(name, ERROR_RATE_ROW)) \
+            and "%" in v.fold(threshold) and "4xx" not in name:
         key = "error_rate"
         r.put("alarms.error_rate_percent", number, where)
     elif "5xx_count" in name or ("5xx" in name and ("件" in threshold or "count" in name)):
         key = "target_5xx"
         r.put("alarms.target_5xx_per_minute", int(number), where)
-    elif "healthyhost" in name.replace(" ", "") or "正常" in name:
+    elif ("healthyhost" in name.replace(" ", "") or "正常" in name) and not has(name, ("unhealthy", "異常", "非正常")):
         key = "healthy_hosts"
     window = _window(period)
     if key and window:
