@@ -146,15 +146,16 @@ def test_plan_from_bundled_scenario_keeps_the_documents_numbers():
            for s in plan.scenarios]
     assert got == [
         ("オンライン応答時間", "GET /", 300, 500, None, pytest.approx(0.001)),
-        ("在庫 API 応答時間", "GET /", 10, 500, 30, pytest.approx(0.001)),
-        ("ピーク時スループット", "GET /", 10, None, 60, pytest.approx(0.001)),
+        # users from the required rate: ⌈30 × 0.5 s⌉ and ⌈60 × 0.5 s (the SLO's p95)⌉
+        ("在庫 API 応答時間", "GET /", 15, 500, 30, pytest.approx(0.001)),
+        ("ピーク時スループット", "GET /", 30, None, 60, pytest.approx(0.001)),
     ]
 
 
 @pytest.mark.parametrize("scenario, expected", [
     ("ecs-rds-broken", [("オンライン応答時間", 200, 500, None), ("オンライン応答時間（ピーク）", 600, 2000, None),
-                        ("スループット", 10, None, 50)]),  # the EDI batch row (1万件を 15 分以内) is no HTTP load
-    ("terraform-ecs", [("画面応答時間", 100, 1000, None), ("送り状発行 API", 10, 500, 10)]),
+                        ("スループット", 25, None, 50)]),  # the EDI batch row (1万件を 15 分以内) is no HTTP load
+    ("terraform-ecs", [("画面応答時間", 100, 1000, None), ("送り状発行 API", 5, 500, 10)]),
 ])
 def test_plan_reads_seconds_peaks_and_throughput_rows(scenario, expected):
     plan = plan_from_documents([ROOT / "fixtures/scenarios" / scenario / "docs"])
@@ -166,7 +167,7 @@ def test_plan_command_writes_yaml_that_run_reads_back(tmp_path, capsys):
     assert cli_main(["loadtest", "plan", str(CLEAN / "docs"), "-o", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
     assert "# TODO: 文書にエンドポイントの記載がない" in text
-    assert "# TODO: 同時ユーザー数の記載がない（条件: 30 リクエスト/秒）" in text
+    assert "# 同時ユーザー数は 30 req/s × (p95 0.5 秒 + 思考時間 0 秒) = 15" in text
     reread = load_scenario_file(out)
     assert reread.target is None
     assert reread == plan_from_documents([CLEAN / "docs"])
@@ -296,3 +297,34 @@ def test_plan_takes_an_unqualified_response_time_as_p95_but_never_an_average(tmp
     assert [(p.scenario.name, p.scenario.request, p.scenario.users, p.scenario.p95_ms)
             for p in planned] == [("商品検索", "GET /search?q=shoes", 40, 800)]
     assert planned[0].notes == ["百分位の記載がない応答時間を p95 として扱った"]
+
+
+def test_plan_converts_a_required_rate_into_users_and_marks_what_it_assumed(tmp_path: Path) -> None:
+    """A row that gives req/s and no user count is planned with users = rps × (p95 + think time)
+    and says so; a rate row without any latency target takes the SLO's p95; an endpoint the
+    documents do not name is marked as a placeholder, not planned as a requirement."""
+    (tmp_path / "要件.md").write_text("""# 要件定義書
+
+## 性能要件
+
+| 項目 | 目標値 | 測定条件 |
+|------|--------|----------|
+| 在庫照会 | 95%ile 400ms以内 | 25 リクエスト/秒 |
+| ピーク時スループット | 50 リクエスト/秒 | 月末 |
+
+## SLO
+
+| 指標 | 目標値 | 測定方法 |
+|------|--------|----------|
+| レスポンスタイム | 95%ile 500ms以内 | ALB TargetResponseTime |
+""", encoding="utf-8")
+    from sre_agent.loadtest.plan import planned_scenarios
+
+    planned = {p.scenario.name: p for p in planned_scenarios([tmp_path])}
+    stock, peak = planned["在庫照会"], planned["ピーク時スループット"]
+    assert (stock.scenario.users, stock.users_basis) == (10, "derived")   # ⌈25 × 0.4⌉
+    assert "25 req/s × (p95 0.4 秒 + 思考時間 0 秒) = 10" in stock.users_formula
+    assert (peak.scenario.users, peak.users_basis) == (25, "derived")     # ⌈50 × 0.5⌉ from the SLO
+    assert "p95 は SLO" in peak.users_formula
+    assert stock.request_basis == peak.request_basis == "default"
+    assert not any("仮にツールの既定値" in n for n in stock.notes + peak.notes)
