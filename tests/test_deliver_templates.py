@@ -559,3 +559,26 @@ def test_security_groups_allow_only_the_traffic_they_need(documents_delivery):
     cloudwatch = next(st for st in key["Properties"]["KeyPolicy"]["Statement"]
                       if st["Principal"] == {"Service": "cloudwatch.amazonaws.com"})
     assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_a_spec_file_gives_the_budget_the_design_alarms_and_their_windows(tmp_path):
+    data = yaml.safe_load(CACHE_SPEC.read_text())
+    data["budget"] = {"amount_usd": 900, "forecast_percent": 110}
+    data.setdefault("alarms", {}).update(error_rate_percent=0.5, windows={"error_rate": {
+        "period": 60, "evaluations": 5, "datapoints": 3}})
+    given = tmp_path / "spec.yaml"
+    given.write_text(yaml.safe_dump(data, allow_unicode=True))
+    spec = spec_from_file(given)
+    assert spec.alarms.windows["rds_free_storage"].evaluations == 1  # the rest keep their defaults
+    plan = write_infrastructure(spec, tmp_path / "out")
+    alarms = load_template(tmp_path / "out" / plan.stack("monitoring").template)["Resources"]
+    rate = alarms["AlbErrorRateAlarm"]["Properties"]
+    assert (rate["Threshold"], rate["EvaluationPeriods"], rate["DatapointsToAlarm"]) == (0.5, 5, 3)
+    thresholds = sorted((n["Notification"]["NotificationType"], n["Notification"]["Threshold"])
+                        for n in alarms["MonthlyBudget"]["Properties"]["NotificationsWithSubscribers"])
+    assert thresholds == [("ACTUAL", 80), ("FORECASTED", 110)]
+    assert parameters(tmp_path / "out", "infra/parameters/prd/monitoring.json")["MonthlyBudgetUsd"] == "900"
+    data["alarms"]["windows"] = {"error_rate": {"period": 90, "evaluations": 2, "datapoints": 3}}
+    given.write_text(yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(SpecError, match="alarms.windows.error_rate"):
+        spec_from_file(given)
