@@ -296,7 +296,8 @@ def test_incident_procedure_names_who_to_call(delivery) -> None:
     out, _ = delivery
     incident = (out / "docs/90_運用手順/障害対応手順書.md").read_text(encoding="utf-8")
     contacts = incident.split("## 連絡先・エスカレーション", 1)[1].split("\n## ", 1)[0]
-    assert "inventory-ops@example.co.jp" in contacts and "05_監視設計.md:45" in contacts
+    assert "inventory-ops@example.co.jp（例示用ドメイン。実際の宛先は要記入）" in contacts
+    assert "05_監視設計.md:45" in contacts
     assert "運用当番" in contacts and "要記入" in contacts and "AWS サポート" in contacts
 
 
@@ -319,6 +320,9 @@ def test_report_lists_design_discrepancies_and_plans_load_from_the_documents(del
     differences = report.split("### 設計書との差異（Architect への確認事項）", 1)[1].split("\n### ", 1)[0]
     assert "sat:18:30-sat:19:30" in differences and "DataSubnet1Cidr 10.40.20.0/24" in differences
     assert "設計書との差異" in report.split("**PM への報告**", 1)[1]
+    manifest = json.loads((out / "deliverables.json").read_text(encoding="utf-8"))
+    assert any("sat:18:30-sat:19:30" in d for d in manifest["discrepancies"])
+    assert not any("sat:18:30" in p for p in manifest["prerequisites"]), "a note is no prerequisite"
     section6 = report.split("## 6. 性能テスト結果（QAと連携）", 1)[1].split("## 7.", 1)[0]
     assert "| 10 |" not in section6, "no user count from nowhere"
     assert "| 在庫 API 応答時間 | 15（換算値） |" in section6

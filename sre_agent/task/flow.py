@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import Literal
 
@@ -41,7 +40,6 @@ from sre_agent.task.operations import (
 )
 
 MANIFEST = "deliverables.json"
-_NOTE = re.compile(r"^\S+:\d+ の")  # a spec reader's note quotes the document line it is about
 MANIFEST_SCHEMA = "sre-agent-deliverables/1"
 
 
@@ -77,6 +75,7 @@ class TaskResult(BaseModel):
     constraints: list[CheckResult]
     problems: list[str]
     prerequisites: list[str] = Field(default_factory=list)
+    discrepancies: list[str] = Field(default_factory=list, description="design vs delivery, for the architect")
 
     @property
     def ok(self) -> bool:
@@ -164,7 +163,7 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
     prod_files = {files[e] for files in bindings.values() for e in files if is_prod(e)}
     prod_values = {str(k): str(v) for p in delivered.project.parameter_sets if p.path in prod_files
                    for k, v in p.values.items()}
-    discrepancies = design_discrepancies([p for p in inputs.prerequisites if _NOTE.match(p)],
+    discrepancies = design_discrepancies(inputs.spec_notes,
                                          documents_text(inputs), prod_values, facts.release_tag)
     data = report_writer.ReportData(
         project=plan.project, task_title=spec.title, delivered=delivered, diagram=mermaid(delivered),
@@ -189,7 +188,7 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
         files=files, stacks=[{"name": s.name, "template": s.template, "parameters": s.parameters}
                              for s in plan.stacks],
         scripts=scripts, self_review=summary, section7=checklist, constraints=constraints,
-        problems=problems, prerequisites=inputs.prerequisites)
+        problems=problems, prerequisites=inputs.prerequisites, discrepancies=discrepancies)
     _write_manifest(result, out_dir)
     return result
 
@@ -352,6 +351,7 @@ def _write_manifest(result: TaskResult, out_dir: Path) -> None:
         "section7": {k: [c.model_dump(exclude={"source"}) for c in v] for k, v in result.section7.items()},
         "constraints": [c.model_dump() for c in result.constraints],
         "prerequisites": result.prerequisites,
+        "discrepancies": result.discrepancies,
         "problems": result.problems,
         "ok": result.ok,
     }

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sre_agent.loadtest import LoadTestResults
 
 SECTION6 = "## 6. 性能テスト結果（QAと連携）"
+_NOTE = re.compile(r"^\S+:\d+ の")  # a spec reader's note quotes the document line it is about
 
 
 @dataclass
@@ -35,6 +36,7 @@ class TaskInputs:
     title: str = ""
     sources: list[SpecSource] = field(default_factory=list)
     prerequisites: list[str] = field(default_factory=list)   # what operators create before the first deploy
+    spec_notes: list[str] = field(default_factory=list)      # "<file>:<line> の …": design values not taken as written
     loadtest_results: LoadTestResults | None = None   # the results.json of a `loadtest run` QA did
     problems: list[str] = field(default_factory=list)
 
@@ -69,13 +71,17 @@ def resolve_inputs(task: TaskSpec, base: Path, task_dir: Path | None) -> TaskInp
             result = spec_from_documents(documents)
             spec, sources = result.spec, result.sources
             prerequisites = list(result.prerequisites)
+        # the spec reader's notes on values it did not take as written quote the document line;
+        # they are for the architect, not steps before the first deploy
+        notes = [p for p in prerequisites if _NOTE.match(p)]
+        prerequisites = [p for p in prerequisites if p not in notes]
     except SpecError as exc:
         raise TaskError(str(exc)) from None
     folder = standards[0] if standards and standards[0].is_dir() else standards[0].parent if standards else None
     return TaskInputs(spec=spec, base=base, documents=documents,
                       standards=str(folder) if folder else None,
                       title=getattr(spec, "description", "") or "", sources=sources,
-                      prerequisites=prerequisites, loadtest_results=_results(results[0]) if results else None)
+                      prerequisites=prerequisites, spec_notes=notes, loadtest_results=_results(results[0]) if results else None)
 
 
 def _results(path: Path) -> LoadTestResults:
@@ -142,6 +148,7 @@ _RELEASE_TAG = re.compile(r"(release/[^\s`）)、。]+)")
 _ON_CALL = ("当番", "一次対応", "オンコール", "on-call")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 TO_FILL = "要記入"
+_EXAMPLE_DOMAIN = re.compile(r"@(?:[\w-]+\.)*example(?:\.[\w-]+)+$|\.(?:example|invalid|test)$", re.IGNORECASE)
 
 
 def release_tag(inputs: TaskInputs) -> str:
@@ -166,7 +173,9 @@ def contact_rows(inputs: TaskInputs) -> list[tuple[str, str, str]]:
             for row, line in zip(table.rows, table.row_lines):
                 emails = _EMAIL.findall(row[how])
                 role = row[who] + (f"（{row[what]}）" if what is not None and what < len(row) and row[what] else "")
-                rows.append((role, "、".join(emails) if emails else f"{row[how]}（宛先は{TO_FILL}）",
+                shown = [f"{e}（例示用ドメイン。実際の宛先は{TO_FILL}）" if _EXAMPLE_DOMAIN.search(e) else e
+                         for e in emails]
+                rows.append((role, "、".join(shown) if shown else f"{row[how]}（宛先は{TO_FILL}）",
                              f"{path}:{line}"))
         for number, text in enumerate(doc.text.splitlines(), start=1):
             if any(w in text for w in _ON_CALL) and not text.lstrip().startswith("|"):
