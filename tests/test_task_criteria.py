@@ -13,7 +13,8 @@ from sre_agent.review import ReviewConfig, review
 from sre_agent.task import criteria
 from sre_agent.task.evidence import Evidence
 from sre_agent.task.flow import _review_line, _summary
-from sre_agent.task.operations import restores_image_tag
+from sre_agent.task.delivered import AlarmRow
+from sre_agent.task.operations import detection_gap, restores_image_tag
 
 STATES = ["UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED", "UPDATE_FAILED", "CREATE_FAILED", "UPDATE_COMPLETE"]
 
@@ -75,3 +76,18 @@ Resources:
     assert summary.infos == 1 and summary.findings == []
     assert len(summary.info_findings) == 1 and summary.info_findings[0].startswith("ℹ️ SRE-CST-005 ")
     assert f"- {summary.info_findings[0]}" in _review_line(summary)
+
+
+def test_alarms_slower_than_the_detection_requirement_are_raised_for_the_architect() -> None:
+    def alarm(name: str, metric: str, evaluation: str, notify: str = "AlertTopic") -> AlarmRow:
+        return AlarmRow(name, metric, "> 0.5", evaluation, notify, "alarms.yaml", 1)
+
+    alarms = [alarm("p95", "AWS/ApplicationELB TargetResponseTime（p95）", "300秒 × 3回中3回"),
+              alarm("hosts", "AWS/ApplicationELB HealthyHostCount（Minimum）", "60秒 × 3回中3回"),
+              alarm("cpu", "AWS/ECS CPUUtilization（Average）", "300秒 × 3回中3回"),
+              alarm("burn-6h", "メトリクス計算 `x`", "21600秒 × 1回", notify="（複合アラーム経由）"),
+              alarm("fast", "AWS/ApplicationELB TargetResponseTime（p99）", "60秒 × 5回中3回")]
+    gap = detection_gap("| 監視 | サービス停止・性能劣化を 5 分以内に検知し、通知する |", alarms)
+    assert "p95（最短 15 分）" in gap
+    assert not any(name in gap for name in ("hosts", "cpu", "burn-6h", "fast（"))
+    assert detection_gap("監視の要件なし", alarms) == ""

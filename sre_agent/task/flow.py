@@ -164,7 +164,8 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
     prod_values = {str(k): str(v) for p in delivered.project.parameter_sets if p.path in prod_files
                    for k, v in p.values.items()}
     discrepancies = design_discrepancies(inputs.spec_notes,
-                                         documents_text(inputs), prod_values, facts.release_tag)
+                                         documents_text(inputs), prod_values, facts.release_tag,
+                                         delivered.alarms)
     data = report_writer.ReportData(
         project=plan.project, task_title=spec.title, delivered=delivered, diagram=mermaid(delivered),
         estimate=estimate if estimate.items else None, slos=slos,

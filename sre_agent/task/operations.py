@@ -12,7 +12,7 @@ import re
 from sre_agent.deliver.plan import DeliveryPlan
 from sre_agent.deliver.runbook import DatabaseFacts, MaintenanceSwitch
 from sre_agent.environments import is_prod
-from sre_agent.task.delivered import Delivered
+from sre_agent.task.delivered import AlarmRow, Delivered
 
 _MAINTENANCE = re.compile(r"maintenance", re.IGNORECASE)
 
@@ -63,8 +63,36 @@ def maintenance_switch(delivered: Delivered, plan: DeliveryPlan, stack_name: str
 _CIDR = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}/\d{1,2}\b")
 
 
+_DETECT_WITHIN = re.compile(r"(\d+)\s*分以内に検知")
+_EVALUATION = re.compile(r"(\d+)秒 × (\d+)回(?:中(\d+)回)?")
+# what a user notices: the load balancer's errors and latency (not CPU or storage trends)
+_USER_FACING = ("AWS/ApplicationELB", "メトリクス計算")
+
+
+def detection_gap(documents_text: str, alarms: list[AlarmRow]) -> str:
+    """The requirement "N 分以内に検知" against the notifying user-facing alarms that cannot
+    fire that fast (period × datapoints to alarm), as one line for the architect; else ""."""
+    required = _DETECT_WITHIN.search(documents_text)
+    if required is None:
+        return ""
+    limit = int(required.group(1))
+    slow = []
+    for alarm in alarms:
+        window = _EVALUATION.search(alarm.evaluation)
+        if alarm.composite or window is None or "複合アラーム経由" in alarm.notify \
+                or not alarm.metric.startswith(_USER_FACING):
+            continue
+        minutes = int(window.group(1)) * int(window.group(3) or window.group(2)) / 60
+        if minutes > limit:
+            slow.append(f"{alarm.name}（最短 {minutes:g} 分）")
+    if not slow:
+        return ""
+    return (f"要件「{required.group(0)}」に対し、設計書の評価期間では次のアラームが {limit} 分以内に発報しない: "
+            f"{'、'.join(slow)}。閾値・評価期間は設計書のとおりにした（短い期間の追加か要件の見直しが必要）")
+
+
 def design_discrepancies(notes: list[str], documents_text: str, parameter_values: dict[str, str],
-                         release_tag: str) -> list[str]:
+                         release_tag: str, alarms: list[AlarmRow] | None = None) -> list[str]:
     """Where the delivery departs from the design documents, for the architect to confirm:
     the spec reader's notes on values it did not take as written (`notes`: the lines that quote a
     document location), subnets the documents' tables do not list, and a release tag the
@@ -77,6 +105,8 @@ def design_discrepancies(notes: list[str], documents_text: str, parameter_values
         if extra:
             found.append(f"設計書のサブネット表にないサブネットを作る: {'、'.join(extra)}"
                          "（データ層を分けるため。設計書の表への追記が必要）")
+    if gap := detection_gap(documents_text, alarms or []):
+        found.append(gap)
     if release_tag:
         found.append(f"設計書はリリースタグ `{release_tag}` を指定したロールバックを求めるが、rollback.sh は "
                      "`.releases/` の記録（execute-changeset.sh が成功ごとに残す）から戻し先を選ぶ。タグは手順書で"
@@ -84,4 +114,4 @@ def design_discrepancies(notes: list[str], documents_text: str, parameter_values
     return found
 
 
-__all__ = ["restores_image_tag", "database_facts", "maintenance_switch", "design_discrepancies"]
+__all__ = ["restores_image_tag", "database_facts", "maintenance_switch", "design_discrepancies", "detection_gap"]
