@@ -221,8 +221,8 @@ def reconciliation(estimate: Estimate, design: DesignEstimate | None) -> str:
     else:
         shown, delta = f"${ours:,.2f}", f"{difference:+,.2f} USD"
     return (f"設計書の見積 {design.text}（{design.source}）との比較: この試算は {shown}、差は {delta}。"
-            "差は主に、この試算が含まない従量分（上の「含まないもの」）と、設計書の想定値（LCU・"
-            "スケールアウト時間・転送量）による。")
+            "この試算は納品したテンプレートの常時稼働分だけを価格表で数えたもの。設計書の見積にある"
+            "従量分（上の「含まないもの」）や利用量の想定は含まないため、行ごとの差は出典の表と突き合わせる。")
 
 
 def script_header(text: str) -> str:
