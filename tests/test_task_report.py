@@ -73,3 +73,11 @@ def test_report_section5_uses_the_same_procedures_as_the_runbook(tmp_path) -> No
     section = runbook_sections(facts, "###")
     runbook = write_runbook(facts, tmp_path).read_text(encoding="utf-8")
     assert section.replace("### ", "## ") in runbook
+
+
+def test_runbook_tags_a_production_release_as_the_design_names_it(tmp_path) -> None:
+    facts = _facts()
+    facts.release_tag = "release/<環境>/<日付>-<連番>"
+    runbook = write_runbook(facts, tmp_path).read_text(encoding="utf-8")
+    assert 'git tag -a "release/${ENV}/$(date +%Y%m%d)-<連番>"' in runbook
+    assert "git add .releases" in runbook and "git push --follow-tags" in runbook

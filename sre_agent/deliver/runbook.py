@@ -118,6 +118,13 @@ class RunbookFacts:
     incident_path: str = INCIDENT
 
     @property
+    def release_tag_shell(self) -> str:
+        """The design's release tag with its date and environment filled in by the shell; a
+        sequence number stays for the operator (`<連番>`)."""
+        tag = re.sub(r"<(?:YYYYMMDD|yyyymmdd|日付|date|DATE)>", "$(date +%Y%m%d)", self.release_tag)
+        return re.sub(r"<(?:環境|env|ENV|environment)>", "${ENV}", tag)
+
+    @property
     def first_env(self) -> str:
         return next((e for e in self.plan.environments if not is_prod(e)), self.plan.environments[0])
 
