@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from sre_agent.deliver.plan import DeliveryPlan, StackPlan
-from sre_agent.deliver.runbook import RunbookFacts, runbook_sections, write_runbook
+from sre_agent.deliver.runbook import RunbookFacts, app_rollback_text, runbook_sections, write_runbook
 from sre_agent.parsing.markdown import parse_markdown
 from sre_agent.task.delivered import read_delivery
 from sre_agent.task.diagram import mermaid
@@ -81,3 +81,20 @@ def test_runbook_tags_a_production_release_as_the_design_names_it(tmp_path) -> N
     runbook = write_runbook(facts, tmp_path).read_text(encoding="utf-8")
     assert 'git tag -a "release/${ENV}/$(date +%Y%m%d)-<連番>"' in runbook
     assert "git add .releases" in runbook and "git push --follow-tags" in runbook
+
+
+def test_application_rollback_follows_what_rollback_sh_does(tmp_path) -> None:
+    """An SSM-held image tag: when rollback.sh writes the recorded tag back, the runbook has no
+    hand-made SSM step; when it does not, the runbook restores the previously deployed tag (from
+    the ECS task definitions, not the SSM history) before calling it."""
+    facts = _facts()
+    facts.image_tag = ("ImageTag", "ssm", "/inventory/prd/app/image-tag")
+    manual = app_rollback_text(facts)
+    assert 'aws ssm put-parameter --name "/inventory/prd/app/image-tag"' in manual
+    assert "aws ecs list-task-definitions" in manual and "get-parameter-history" not in manual
+    assert manual.index("put-parameter") < manual.index("scripts/rollback.sh prd compute")
+    facts.restores_image_tag = True
+    automatic = app_rollback_text(facts)
+    assert "put-parameter" not in automatic.split("```bash", 1)[1]
+    assert "scripts/rollback.sh prd compute" in automatic
+    assert automatic in write_runbook(facts, tmp_path).read_text(encoding="utf-8")
