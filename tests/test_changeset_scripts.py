@@ -1,7 +1,14 @@
 """The delivered change-set scripts: rendered from a plan, clean under shellcheck and our DEP
-rules, run with the real AWS CLI against moto (deploy, update, no change, rollback by change set)
-and against recorded AWS answers for what moto cannot do (failed and in-progress stack states,
-replacement details, CloudFormation's own no-change answer).
+rules, run with the real AWS CLI against moto (deploy, update, no change, rollback by change set,
+an image tag in SSM restored by rollback) and against recorded AWS answers for what moto cannot do
+(failed and in-progress stack states, replacement details, CloudFormation's own no-change answer,
+`ResolvedValue` of SSM-typed parameters, obsolete change sets).
+
+moto resolves an `AWS::SSM::Parameter::Value<String>` parameter into `ParameterValue` and returns
+no `ResolvedValue`, and it compares only the template and the parameter file when it decides that
+a change set has no changes (AWS compares the resolved values). So the record execute-changeset.sh
+writes from AWS's answer is tested with recordings, and the moto rollback test starts from release
+records written in AWS's form.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from sre_agent.deliver.scripts import SCRIPTS, PlanNotScriptable, write_scripts
 from sre_agent.models import Severity
 from sre_agent.review import ReviewConfig, review
 from tests.moto_cfn import (
-    VENV_BIN, Recording, aws, moto_environment, moto_server, recording, run_script,
+    FAKE_AWS, VENV_BIN, Recording, aws, moto_environment, moto_server, recording, run_script,
 )
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "deliver" / "orders-baseline"
@@ -45,14 +52,38 @@ def delivery(tmp_path: Path) -> Path:
 
 
 def _release(delivery: Path, env: str, stack: str, stamp: str, template_text: str,
-             parameters_text: str) -> Path:
-    """A release record as execute-changeset.sh writes it."""
+             parameters_text: str, deployed: list[tuple[str, str, str]] | None = None) -> Path:
+    """A release record as execute-changeset.sh writes it; `deployed` is describe-stacks'
+    (ParameterKey, ParameterValue, ResolvedValue) rows as AWS returns them ("None" when absent)."""
     folder = delivery / ".releases" / env / stack / stamp
     folder.mkdir(parents=True)
     (folder / "template.yaml").write_text(template_text, encoding="utf-8")
     (folder / "parameters.json").write_text(parameters_text, encoding="utf-8")
     (folder / "release.txt").write_text(f"deployed_at={stamp}\napproved_by=release-bot\n")
+    if deployed is not None:
+        (folder / "deployed-parameters.tsv").write_text(
+            "".join("\t".join(row) + "\n" for row in deployed), encoding="utf-8")
     return folder
+
+
+def _app_release(delivery: Path, env: str, stamp: str, tag: str, **kwargs: object) -> Path:
+    """A release of the app stack deployed with image tag `tag` (read from SSM by CloudFormation)."""
+    return _release(delivery, env, "app", stamp, (delivery / "templates/app.yaml").read_text(),
+                    (delivery / f"parameters/{env}/app.json").read_text(),
+                    [("ProjectName", "orders", "None"), ("Environment", env, "None"),
+                     ("ImageTag", f"/orders/{env}/app/image-tag", tag), ("TaskCpu", "512", "None"),
+                     ("TaskMemory", "1024", "None")], **kwargs)
+
+
+def _variant(name: str, folder: Path, **operations: list[dict]) -> Recording:
+    """A recording with some operations answered differently (the rest as recorded)."""
+    data = json.loads((FAKE_AWS / "recordings" / f"{name}.json").read_text(encoding="utf-8"))
+    data.update(operations)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-variant.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    (folder / "state").mkdir(exist_ok=True)
+    return Recording(path, folder / "state")
 
 
 def _pending(delivery: Path, env: str, stack: str, change_set: str) -> Path:
@@ -123,6 +154,10 @@ def test_a_plan_the_scripts_cannot_carry_safely_is_refused(tmp_path: Path, chang
                  id="rollback-yes-without-approver"),
     pytest.param("rollback.sh", ["prd", "network"], 1, "対話端末ではありません",
                  id="rollback-no-terminal"),
+    pytest.param("rollback.sh", ["prd", "network", "latest", "--yes"], 2, "使い方",
+                 id="rollback-target-not-a-release"),
+    pytest.param("rollback.sh", ["prd", "network", "20261125T010203Z", "20261126T010203Z"], 2,
+                 "使い方", id="rollback-two-targets"),
 ])
 def test_bad_arguments_and_missing_approval_stop_before_any_aws_call(
         delivery: Path, tmp_path: Path, script: str, arguments: list[str], code: int, says: str) -> None:
@@ -132,6 +167,17 @@ def test_bad_arguments_and_missing_approval_stop_before_any_aws_call(
     done = run_script(delivery, script, *arguments, env=fake.environment(tmp_path))
     assert (done.returncode, done.stdout) == (code, "")
     assert says in done.stderr
+    assert fake.calls() == []
+
+
+def test_rollback_refuses_a_release_tag_of_another_stack_before_any_aws_call(
+        delivery: Path, tmp_path: Path) -> None:
+    fake = recording("rollback-previous-release", tmp_path / "state")
+    done = run_script(delivery, "rollback.sh", "prd", "network",
+                      "release/prd/database/20261125T010203Z", "--yes",
+                      env={**fake.environment(tmp_path), "APPROVED_BY": "oncall-lead"})
+    assert (done.returncode, done.stdout) == (1, "")
+    assert "タグ release/prd/database/20261125T010203Z は prd の network のリリースではありません" in done.stderr
     assert fake.calls() == []
 
 
@@ -181,6 +227,12 @@ def test_first_deploy_then_a_run_without_changes_against_moto(moto) -> None:
     assert (release / "template.yaml").read_text() == (delivery / "templates/network.yaml").read_text()
     assert f"change_set={change_set}" in (release / "release.txt").read_text()
     assert "approved_by=github-environment-stg" in (release / "release.txt").read_text()
+    assert (release / "deployed-parameters.tsv").read_text().splitlines()[0] == "ProjectName\torders\tNone"
+    assert "Git タグ: 作成していません（デリバリーのルートが Git の作業ツリーではありません）" in executed.stderr
+    assert "アカウント確認: なし（ORDERS_STG_ACCOUNT_ID が未設定）" in executed.stderr
+    tags = aws(env, "cloudformation", "describe-stacks", "--stack-name", "orders-stg-network",
+               "--query", "Stacks[0].Tags[?Key=='ManagedBy'].Value", "--output", "text")
+    assert tags == "CloudFormation"  # the resources' spelling
 
     again = run_script(delivery, "create-changeset.sh", "stg", "network", env=env)
     assert (again.returncode, again.stdout) == (0, "")
@@ -209,6 +261,47 @@ def test_update_with_a_real_change_and_rollback_through_a_change_set_against_mot
                    "--query", "TemplateBody", "--output", "text")
     assert "EvaluationPeriods: 1" in deployed
     releases = sorted(p for p in (delivery / ".releases/stg/monitoring").iterdir() if p.name != "pending")
+    assert [(p / "ROLLED_BACK").exists() for p in releases] == [False, True]
+
+
+def test_rollback_restores_the_image_tag_in_ssm_before_its_change_set_against_moto(moto) -> None:
+    endpoint, delivery, home = moto
+    env = moto_environment(endpoint, home)
+    name = "/orders/stg/app/image-tag"
+    aws(env, "ssm", "put-parameter", "--name", name, "--value", "2026.11.25-1", "--type", "String")
+    _deploy(delivery, env, "app")
+    [first] = [p for p in (delivery / ".releases/stg/app").iterdir() if p.name != "pending"]
+    recorded = (first / "deployed-parameters.tsv").read_text()
+    assert "ImageTag\t2026.11.25-1\tNone" in recorded  # moto's answer: resolved, no ResolvedValue
+    # AWS answers with the SSM name and the ResolvedValue; write the record as AWS's answer makes it
+    (first / "deployed-parameters.tsv").write_text(
+        recorded.replace("ImageTag\t2026.11.25-1\tNone", f"ImageTag\t{name}\t2026.11.25-1"))
+
+    # the bad release: CI wrote a new tag, and the template changed a little (moto calls a
+    # change set with only a new SSM value "no changes", AWS does not)
+    aws(env, "ssm", "put-parameter", "--name", name, "--value", "2026.12.01-3", "--type", "String",
+        "--overwrite")
+    template = delivery / "templates" / "app.yaml"
+    original = template.read_text()
+    template.write_text(original.replace("awslogs-stream-prefix: app", "awslogs-stream-prefix: app-v2"))
+    try:
+        _deploy(delivery, env, "app")
+    finally:
+        template.write_text(original)
+    # moto puts the value it resolved from SSM in ParameterValue (what the task definition got)
+    deployed_tag = ["cloudformation", "describe-stacks", "--stack-name", "orders-stg-app", "--query",
+                    "Stacks[0].Parameters[?ParameterKey=='ImageTag'].ParameterValue", "--output", "text"]
+    assert aws(env, *deployed_tag) == "2026.12.01-3"
+
+    rolled = run_script(delivery, "rollback.sh", "stg", "app", "--yes",
+                        env={**env, "APPROVED_BY": "github-environment-stg"})
+    assert rolled.returncode == 0, rolled.stderr
+    assert f"ImageTag（{name}）: 2026.12.01-3 → 2026.11.25-1" in rolled.stdout
+    assert "SSM を戻しました" in rolled.stderr and "に戻しました" in rolled.stderr
+    assert aws(env, "ssm", "get-parameter", "--name", name, "--query", "Parameter.Value",
+               "--output", "text") == "2026.11.25-1"
+    assert aws(env, *deployed_tag) == "2026.11.25-1"
+    releases = sorted(p for p in (delivery / ".releases/stg/app").iterdir() if p.name != "pending")
     assert [(p / "ROLLED_BACK").exists() for p in releases] == [False, True]
 
 
@@ -261,8 +354,8 @@ def test_rollback_of_a_successful_bad_release_reapplies_the_previous_one(
     assert done.returncode == 0, done.stderr
     assert fake.operations() == [
         "GetCallerIdentity", "DescribeStacks", "ValidateTemplate", "CreateChangeSet",
-        "DescribeChangeSet", "DescribeChangeSet", "ExecuteChangeSet", "DescribeStacks",
-        "DescribeStacks"]
+        "DescribeChangeSet", "DescribeChangeSet", "DescribeChangeSet", "ExecuteChangeSet",
+        "DescribeStacks", "DescribeStacks"]
     create = next(c["params"] for c in fake.calls() if c["operation"] == "CreateChangeSet")
     assert create["ChangeSetType"] == "UPDATE"
     assert create["TemplateBody"] == good_template
@@ -296,7 +389,8 @@ def test_describe_marks_replacements_and_removals_of_stateful_resources(
     assert "⚠️ 置換" in lines["DBSubnetGroup"] and "❌" not in lines["DBSubnetGroup"]
     assert "❌" not in lines["DatabaseCpuAlarm"] and "⚠️" not in lines["DatabaseCpuAlarm"]
     assert "データを持つリソースの置換・削除が 2 件あります" in done.stdout
-    assert fake.operations() == ["DescribeChangeSet"]
+    assert "パラメータ（SSM パラメータは ResolvedValue が実際にデプロイする値）" in done.stdout
+    assert fake.operations() == ["DescribeChangeSet", "DescribeChangeSet"]  # changes, then parameters
 
 
 @pytest.mark.parametrize("allow, executed", [
@@ -375,3 +469,229 @@ def test_interactive_execute_needs_the_stack_name_typed(
     assert ("ExecuteChangeSet" in fake.operations()) is (code == 0)
     recorded = [p for p in (delivery / ".releases/prd/network").iterdir() if p.name != "pending"]
     assert len(recorded) == (1 if code == 0 else 0)
+
+
+# --- image releases: the deployed values recorded, the SSM tag restored by rollback ----------
+
+def test_execute_records_the_resolved_image_tag_and_describe_shows_it(
+        delivery: Path, tmp_path: Path) -> None:
+    change_set = "orders-prd-app-20261202-012920"
+    _pending(delivery, "prd", "app", change_set)
+    fake = recording("execute-app-release", tmp_path / "state")
+    env = fake.environment(tmp_path)
+    described = run_script(delivery, "describe-changeset.sh", "prd", "app", change_set, env=env)
+    assert described.returncode == 0, described.stderr
+    [row] = [line.split() for line in described.stdout.splitlines() if line.startswith("ImageTag ")]
+    assert row == ["ImageTag", "/orders/prd/app/image-tag", "2026.12.01-3"]
+    assert [line.split() for line in described.stdout.splitlines() if line.startswith("TaskCpu ")] == \
+        [["TaskCpu", "512", "-"]]
+
+    executed = run_script(delivery, "execute-changeset.sh", "prd", "app", change_set, "--yes",
+                          env={**env, "APPROVED_BY": "release-pipeline"})
+    assert executed.returncode == 0, executed.stderr
+    assert "ImageTag" in executed.stdout  # the reviewer sees the tag before the gate
+    [release] = [p for p in (delivery / ".releases/prd/app").iterdir() if p.name != "pending"]
+    assert (release / "deployed-parameters.tsv").read_text().splitlines() == [
+        "ProjectName\torders\tNone", "Environment\tprd\tNone",
+        "ImageTag\t/orders/prd/app/image-tag\t2026.12.01-3", "TaskCpu\t512\tNone",
+        "TaskMemory\t1024\tNone"]
+    assert "account=210987654321" in (release / "release.txt").read_text()
+
+
+def test_rollback_of_an_image_only_release_restores_ssm_then_runs_a_real_change_set(
+        delivery: Path, tmp_path: Path) -> None:
+    _app_release(delivery, "prd", "20261125T050812Z", "2026.11.25-1")
+    bad = _app_release(delivery, "prd", "20261202T013107Z", "2026.12.01-3")
+    fake = recording("rollback-app-image", tmp_path / "state")
+    done = run_script(delivery, "rollback.sh", "prd", "app", "--yes",
+                      env={**fake.environment(tmp_path), "APPROVED_BY": "oncall-lead"})
+    assert done.returncode == 0, done.stderr
+    assert fake.operations() == [
+        "GetCallerIdentity", "DescribeStacks", "GetParameter", "PutParameter", "ValidateTemplate",
+        "CreateChangeSet", "DescribeChangeSet", "DescribeChangeSet", "DescribeChangeSet",
+        "ExecuteChangeSet", "DescribeStacks", "DescribeStacks"]
+    put = next(c["params"] for c in fake.calls() if c["operation"] == "PutParameter")
+    assert put == {"Name": "/orders/prd/app/image-tag", "Value": "2026.11.25-1", "Type": "String",
+                   "Overwrite": True}
+    assert "ImageTag（/orders/prd/app/image-tag）: 2026.12.01-3 → 2026.11.25-1" in done.stdout
+    assert "AWS::ECS::TaskDefinition" in done.stdout
+    assert "変更セット orders-prd-app-rollback-" in done.stderr and "リリース 20261125T050812Z に戻しました" in done.stderr
+    assert "rolled_back_to=20261125T050812Z" in (bad / "ROLLED_BACK").read_text()
+
+
+@pytest.mark.parametrize("recorded, code, says", [
+    pytest.param(True, 0, "変更なし: スタック orders-prd-app は既にリリース 20261125T050812Z のとおりです",
+                 id="values-recorded-no-change-is-the-truth"),
+    pytest.param(False, 1, "SSM パラメータの当時の値が記録にないため", id="values-not-recorded-refused"),
+])
+def test_rollback_that_changes_nothing_says_so_and_never_claims_it_rolled_back(
+        delivery: Path, tmp_path: Path, recorded: bool, code: int, says: str) -> None:
+    """SSM already holds the previous tag (restored by hand): the change set has no changes."""
+    good = _app_release(delivery, "prd", "20261125T050812Z", "2026.11.25-1")
+    bad = _app_release(delivery, "prd", "20261202T013107Z", "2026.12.01-3")
+    if not recorded:  # a record written before the deployed values were kept
+        (good / "deployed-parameters.tsv").unlink()
+    base = json.loads((FAKE_AWS / "recordings/rollback-app-image.json").read_text(encoding="utf-8"))
+    parameter = base["GetParameter"][0]["Parameter"]
+    fake = _variant(
+        "rollback-app-image", tmp_path / "fake",
+        GetParameter=[{"Parameter": {**parameter, "Value": "2026.11.25-1", "Version": 7}}],
+        CreateChangeSet=[{"Error": {"Type": "Sender", "Code": "ValidationError",
+                                    "Message": "No updates are to be performed."},
+                          "HTTPStatusCode": 400}])
+    done = run_script(delivery, "rollback.sh", "prd", "app", "--yes",
+                      env={**fake.environment(tmp_path), "APPROVED_BY": "oncall-lead"})
+    assert done.returncode == code, done.stderr
+    assert says in done.stderr
+    assert "戻しました" not in done.stderr
+    assert "PutParameter" not in fake.operations() and "ExecuteChangeSet" not in fake.operations()
+    assert (bad / "ROLLED_BACK").exists() is recorded
+    if recorded:
+        assert "change_set=none" in (bad / "ROLLED_BACK").read_text()
+
+
+def test_rollback_to_a_named_release_tag_marks_every_newer_release(
+        delivery: Path, tmp_path: Path) -> None:
+    template = (delivery / "templates/network.yaml").read_text()
+    parameters = (delivery / "parameters/prd/network.json").read_text()
+    _release(delivery, "prd", "network", "20261118T021407Z", template, parameters, [])
+    middle = _release(delivery, "prd", "network", "20261125T010203Z",
+                      template.replace("MapPublicIpOnLaunch: false", "MapPublicIpOnLaunch: true"),
+                      parameters, [])
+    last = _release(delivery, "prd", "network", "20261201T233958Z",
+                    template.replace("10.30.", "10.31."), parameters, [])
+    fake = recording("rollback-previous-release", tmp_path / "state")
+    done = run_script(delivery, "rollback.sh", "prd", "network",
+                      "release/prd/network/20261118T021407Z", "--yes",
+                      env={**fake.environment(tmp_path), "APPROVED_BY": "oncall-lead"})
+    assert done.returncode == 0, done.stderr
+    create = next(c["params"] for c in fake.calls() if c["operation"] == "CreateChangeSet")
+    assert create["TemplateBody"] == template
+    assert "現在のリリース: 20261201T233958Z → 戻し先: 20261118T021407Z" in done.stderr
+    for newer in (middle, last):
+        assert "rolled_back_to=20261118T021407Z" in (newer / "ROLLED_BACK").read_text()
+
+
+def test_rollback_after_the_waiter_gives_up_says_still_running_not_failed(
+        delivery: Path, tmp_path: Path) -> None:
+    template = (delivery / "templates/network.yaml").read_text()
+    parameters = (delivery / "parameters/prd/network.json").read_text()
+    _release(delivery, "prd", "network", "20261125T010203Z", template, parameters, [])
+    bad = _release(delivery, "prd", "network", "20261201T233958Z",
+                   template.replace("MapPublicIpOnLaunch: false", "MapPublicIpOnLaunch: true"),
+                   parameters, [])
+    stacks = json.loads((FAKE_AWS / "recordings/rollback-previous-release.json").read_text())["DescribeStacks"]
+    fake = _variant("rollback-previous-release", tmp_path / "fake", DescribeStacks=stacks[:2])
+    done = run_script(delivery, "rollback.sh", "prd", "network", "--yes",
+                      env={**fake.environment(tmp_path), "APPROVED_BY": "oncall-lead"})
+    assert done.returncode == 1
+    assert "1 時間たってもまだ処理中です（UPDATE_IN_PROGRESS）。失敗ではありません" in done.stderr
+    assert "失敗しました" not in done.stderr
+    assert "DescribeStackEvents" not in fake.operations()
+    assert not (bad / "ROLLED_BACK").exists()
+
+
+def test_rollback_of_a_failed_creation_accepts_that_cloudformation_deleted_the_stack(
+        delivery: Path, tmp_path: Path) -> None:
+    fake = recording("rollback-create-failed-deleted", tmp_path / "state")
+    done = run_script(delivery, "rollback.sh", "prd", "network", "--yes",
+                      env={**fake.environment(tmp_path), "APPROVED_BY": "oncall-lead"})
+    assert done.returncode == 0, done.stderr
+    assert "CloudFormation がスタック orders-prd-network を削除しました" in done.stderr
+    assert fake.operations() == ["GetCallerIdentity", "DescribeStacks", "RollbackStack",
+                                 "DescribeStacks", "DescribeStacks", "DescribeStacks"]
+
+
+# --- execute's own checks: change set state, account, data loss on a terminal, Git -----------
+
+@pytest.mark.parametrize("answer, says", [
+    pytest.param({"ExecutionStatus": "OBSOLETE"}, "ExecutionStatus=OBSOLETE", id="obsolete"),
+    pytest.param({"ExecutionStatus": "UNAVAILABLE"}, "ExecutionStatus=UNAVAILABLE", id="unavailable"),
+    pytest.param({"Error": {"Type": "Sender", "Code": "ChangeSetNotFound",
+                            "Message": "ChangeSet [orders-prd-network-20261202-011244] does not exist"},
+                  "HTTPStatusCode": 404}, "はもうありません", id="deleted-by-a-sibling-execution"),
+])
+def test_execute_refuses_a_change_set_that_cannot_run_and_drops_its_record(
+        delivery: Path, tmp_path: Path, answer: dict, says: str) -> None:
+    pending = _pending(delivery, "prd", "network", CHANGE_SET)
+    base = json.loads((FAKE_AWS / "recordings/execute-update.json").read_text(encoding="utf-8"))
+    described = answer if "Error" in answer else {**base["DescribeChangeSet"][0], **answer}
+    fake = _variant("execute-update", tmp_path / "fake", DescribeChangeSet=[described])
+    done = run_script(delivery, "execute-changeset.sh", "prd", "network", CHANGE_SET, "--yes",
+                      env={**fake.environment(tmp_path), "APPROVED_BY": "release-pipeline"})
+    assert done.returncode == 1
+    assert says in done.stderr and "create-changeset.sh prd network で作り直してください" in done.stderr
+    assert "ExecuteChangeSet" not in fake.operations()
+    assert not pending.exists()
+
+
+@pytest.mark.parametrize("expected, code, says", [
+    pytest.param(None, 0, "アカウント確認: なし（ORDERS_PRD_ACCOUNT_ID が未設定）", id="not-stated"),
+    pytest.param("210987654321", 0, "アカウント確認: ORDERS_PRD_ACCOUNT_ID と一致（210987654321）",
+                 id="matches"),
+    pytest.param("123456789012", 1,
+                 "アカウント 210987654321 は環境 prd のアカウントではありません（ORDERS_PRD_ACCOUNT_ID=123456789012）",
+                 id="stg-credentials-for-prd-refused"),
+])
+def test_execute_checks_the_account_when_the_environment_states_it(
+        delivery: Path, tmp_path: Path, expected: str | None, code: int, says: str) -> None:
+    _pending(delivery, "prd", "network", CHANGE_SET)
+    fake = recording("execute-update", tmp_path / "state")
+    env = {**fake.environment(tmp_path), "APPROVED_BY": "release-pipeline"}
+    if expected:
+        env["ORDERS_PRD_ACCOUNT_ID"] = expected
+    done = run_script(delivery, "execute-changeset.sh", "prd", "network", CHANGE_SET, "--yes", env=env)
+    assert done.returncode == code, done.stderr
+    assert says in done.stderr
+    if code:
+        assert fake.operations() == ["GetCallerIdentity"]
+
+
+@pytest.mark.parametrize("typed, code", [
+    pytest.param("orders-prd-database\n", 1, id="empty-second-line-refused"),
+    pytest.param("orders-prd-database\nDELETE-DATA orders-prd-network", 1, id="other-stack-refused"),
+    pytest.param("orders-prd-database\nDELETE-DATA orders-prd-database", 0, id="second-line-typed"),
+])
+def test_interactive_execute_of_a_destructive_change_set_needs_a_second_typed_line(
+        delivery: Path, tmp_path: Path, typed: str, code: int) -> None:
+    change_set = "orders-prd-database-20261202-011244"
+    _pending(delivery, "prd", "database", change_set)
+    fake = recording("describe-stateful-replacement", tmp_path / "state")
+    returncode, stderr = _run_on_terminal(
+        delivery, fake.environment(tmp_path),
+        ["scripts/execute-changeset.sh", "prd", "database", change_set], typed)
+    assert returncode == code, stderr
+    assert ("ExecuteChangeSet" in fake.operations()) is (code == 0)
+    if code:
+        assert "データ消失の確認が一致しないため中止しました" in stderr
+
+
+def _git(repo: Path, *arguments: str) -> str:
+    env = {"PATH": os.environ["PATH"], "HOME": str(repo.parent), "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_AUTHOR_NAME": "Release Bot", "GIT_AUTHOR_EMAIL": "release@orders.example.co.jp",
+           "GIT_COMMITTER_NAME": "Release Bot", "GIT_COMMITTER_EMAIL": "release@orders.example.co.jp"}
+    return subprocess.run(["git", "-C", str(repo), *arguments], env=env, capture_output=True,
+                          text=True, check=True, timeout=30).stdout.strip()
+
+
+def test_execute_in_a_git_work_tree_tags_the_release_and_says_how_to_share_it(
+        delivery: Path, tmp_path: Path) -> None:
+    _git(delivery, "init", "-q")
+    _git(delivery, "add", ".")
+    _git(delivery, "commit", "-q", "-m", "delivery")
+    _pending(delivery, "prd", "network", CHANGE_SET)
+    sibling = _pending(delivery, "prd", "network", "orders-prd-network-20261202-003000")
+    fake = recording("execute-update", tmp_path / "state")
+    env = {**fake.environment(tmp_path), "APPROVED_BY": "release-pipeline",
+           "GIT_CONFIG_NOSYSTEM": "1", "GIT_COMMITTER_NAME": "Release Bot",
+           "GIT_COMMITTER_EMAIL": "release@orders.example.co.jp"}
+    done = run_script(delivery, "execute-changeset.sh", "prd", "network", CHANGE_SET, "--yes", env=env)
+    assert done.returncode == 0, done.stderr
+    [release] = [p for p in (delivery / ".releases/prd/network").iterdir() if p.name != "pending"]
+    tag = f"release/prd/network/{release.name}"
+    assert _git(delivery, "tag", "--list", "release/*") == tag
+    assert _git(delivery, "cat-file", "-t", tag) == "tag"  # annotated
+    assert f"change_set={CHANGE_SET}" in _git(delivery, "tag", "-n20", "--list", tag)
+    assert f"git push origin HEAD refs/tags/{tag}" in done.stderr
+    assert "git add .releases/prd/network && git commit" in done.stderr
+    assert not sibling.exists()  # CloudFormation deleted the sibling change set on execute
