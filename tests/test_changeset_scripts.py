@@ -695,3 +695,35 @@ def test_execute_in_a_git_work_tree_tags_the_release_and_says_how_to_share_it(
     assert f"git push origin HEAD refs/tags/{tag}" in done.stderr
     assert "git add .releases/prd/network && git commit" in done.stderr
     assert not sibling.exists()  # CloudFormation deleted the sibling change set on execute
+
+
+def test_rollback_to_a_whole_release_tag_takes_this_stacks_record_from_the_tagged_commit(
+        delivery: Path, tmp_path: Path) -> None:
+    """Design 10 §3: prod releases are tagged release/<env>/<YYYYMMDD>-<n>, rollback names the tag."""
+    template = (delivery / "templates/network.yaml").read_text()
+    parameters = (delivery / "parameters/prd/network.json").read_text()
+    _git(delivery, "init", "-q")
+    _release(delivery, "prd", "network", "20261125T010203Z", template, parameters, [])
+    _git(delivery, "add", ".")
+    _git(delivery, "commit", "-q", "-m", "release 2026-11-25")
+    _git(delivery, "tag", "-a", "release/prd/20261125-1", "-m", "release network")
+    bad = _release(delivery, "prd", "network", "20261201T233958Z",
+                   template.replace("MapPublicIpOnLaunch: false", "MapPublicIpOnLaunch: true"),
+                   parameters, [])
+    _git(delivery, "add", ".")
+    _git(delivery, "commit", "-q", "-m", "release 2026-12-01")
+    _git(delivery, "tag", "-a", "release/prd/20261201-1", "-m", "release network")
+    fake = recording("rollback-previous-release", tmp_path / "state")
+    env = {**fake.environment(tmp_path), "APPROVED_BY": "oncall-lead"}
+
+    done = run_script(delivery, "rollback.sh", "prd", "network", "release/prd/20261125-1", "--yes", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "タグ release/prd/20261125-1 の network のリリース: 20261125T010203Z" in done.stderr
+    create = next(c["params"] for c in fake.calls() if c["operation"] == "CreateChangeSet")
+    assert create["TemplateBody"] == template
+    assert "rolled_back_to=20261125T010203Z" in (bad / "ROLLED_BACK").read_text()
+
+    missing = run_script(delivery, "rollback.sh", "prd", "network", "release/prd/20261130-1", "--yes",
+                         env=env)
+    assert missing.returncode == 1
+    assert "Git タグ release/prd/20261130-1 がありません" in missing.stderr
