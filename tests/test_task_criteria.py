@@ -14,7 +14,7 @@ from sre_agent.task import criteria
 from sre_agent.task.evidence import Evidence
 from sre_agent.task.flow import _review_line, _summary
 from sre_agent.task.delivered import AlarmRow
-from sre_agent.task.operations import detection_gap, restores_image_tag
+from sre_agent.task.operations import design_discrepancies, detection_gap, restores_image_tag, rollback_takes_release
 
 STATES = ["UPDATE_IN_PROGRESS", "UPDATE_ROLLBACK_FAILED", "UPDATE_FAILED", "CREATE_FAILED", "UPDATE_COMPLETE"]
 
@@ -91,3 +91,12 @@ def test_alarms_slower_than_the_detection_requirement_are_raised_for_the_archite
     assert "p95（最短 15 分）" in gap
     assert not any(name in gap for name in ("hosts", "cpu", "burn-6h", "fast（"))
     assert detection_gap("監視の要件なし", alarms) == ""
+
+
+def test_a_release_tag_is_a_discrepancy_only_when_rollback_sh_cannot_take_it() -> None:
+    takes = "#!/usr/bin/env bash\n# 使い方:\n#   scripts/rollback.sh <env> <stack> [<release>] [--yes]\n"
+    assert rollback_takes_release(takes)
+    assert not rollback_takes_release(takes.replace(" [<release>]", ""))
+    tag = "release/prd/<YYYYMMDD>-<連番>"
+    assert any(tag in line for line in design_discrepancies([], "", {}, tag, rollback_takes_release=False))
+    assert design_discrepancies([], "", {}, tag, rollback_takes_release=True) == []

@@ -239,6 +239,8 @@ def test_runbook_rollback_table_is_the_delivered_scripts_state_table(delivery) -
     assert "cancel-update-stack" in rows["UPDATE_IN_PROGRESS"]
     assert "continue-update-rollback" in rows["UPDATE_ROLLBACK_FAILED"]
     assert "その他の `*_FAILED`" not in runbook
+    if "[<release>]" in script:   # rollback.sh takes a release: the runbook shows how
+        assert 'scripts/rollback.sh "${ENV}" "${STACK}" <記録名またはリリースタグ>' in runbook
 
 
 def test_copy_paste_blocks_tell_a_failed_create_from_no_change(delivery, tmp_path) -> None:

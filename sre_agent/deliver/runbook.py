@@ -111,6 +111,7 @@ class RunbookFacts:
     image_tag: tuple[str, str, str] | None = None
     rollback: list[RollbackArm] = field(default_factory=list)   # rollback.sh's state table
     restores_image_tag: bool = False       # rollback.sh itself writes the previous tag back to SSM
+    rollback_takes_release: bool = False   # rollback.sh accepts the release (record or Git tag) to go back to
     database: DatabaseFacts | None = None
     maintenance_parameter: MaintenanceSwitch | None = None
     release_tag: str = ""                  # the design's Git tag for a release, e.g. release/prd/<YYYYMMDD>-<連番>

@@ -36,7 +36,7 @@ from sre_agent.task.inputs import (
 )
 from sre_agent.task.model import TaskError, TaskSpec, parse_task
 from sre_agent.task.operations import (
-    database_facts, design_discrepancies, maintenance_switch, restores_image_tag,
+    database_facts, design_discrepancies, maintenance_switch, restores_image_tag, rollback_takes_release,
 )
 
 MANIFEST = "deliverables.json"
@@ -115,6 +115,7 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
     rollback_script = (out_dir / scripts["rollback"]).read_text(encoding="utf-8") if "rollback" in scripts else ""
     facts.rollback = rollback_arms(rollback_script)
     facts.restores_image_tag = restores_image_tag(rollback_script)
+    facts.rollback_takes_release = rollback_takes_release(rollback_script)
     facts.database = database_facts(delivered, plan)
     facts.maintenance_parameter = maintenance_switch(delivered, plan, facts.update_stack)
     facts.release_tag = release_tag(inputs)
@@ -165,7 +166,7 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
                    for k, v in p.values.items()}
     discrepancies = design_discrepancies(inputs.spec_notes,
                                          documents_text(inputs), prod_values, facts.release_tag,
-                                         delivered.alarms)
+                                         delivered.alarms, facts.rollback_takes_release)
     data = report_writer.ReportData(
         project=plan.project, task_title=spec.title, delivered=delivered, diagram=mermaid(delivered),
         estimate=estimate if estimate.items else None, slos=slos,

@@ -24,6 +24,11 @@ def restores_image_tag(rollback_script: str) -> bool:
                for line in rollback_script.splitlines() if not line.lstrip().startswith("#"))
 
 
+def rollback_takes_release(rollback_script: str) -> bool:
+    """rollback.sh's usage names a release to go back to (a record or a Git release tag)."""
+    return bool(re.search(r"^#\s+scripts/rollback\.sh <env> <stack> \[<release>\]", rollback_script, re.MULTILINE))
+
+
 def database_facts(delivered: Delivered, plan: DeliveryPlan) -> DatabaseFacts | None:
     """The stateful stack's RDS instance and the output that names it."""
     for stack in plan.stacks:
@@ -92,11 +97,13 @@ def detection_gap(documents_text: str, alarms: list[AlarmRow]) -> str:
 
 
 def design_discrepancies(notes: list[str], documents_text: str, parameter_values: dict[str, str],
-                         release_tag: str, alarms: list[AlarmRow] | None = None) -> list[str]:
+                         release_tag: str, alarms: list[AlarmRow] | None = None,
+                         rollback_takes_release: bool = False) -> list[str]:
     """Where the delivery departs from the design documents, for the architect to confirm:
     the spec reader's notes on values it did not take as written (`notes`: the lines that quote a
-    document location), subnets the documents' tables do not list, and a release tag the
-    rollback does not use. `parameter_values`: the production parameter files' key → value."""
+    document location), subnets the documents' tables do not list, alarms slower than the
+    documents' detection requirement, and a release tag rollback.sh does not take.
+    `parameter_values`: the production parameter files' key → value."""
     found = list(notes)
     written = set(_CIDR.findall(documents_text))
     if written:
@@ -107,11 +114,12 @@ def design_discrepancies(notes: list[str], documents_text: str, parameter_values
                          "（データ層を分けるため。設計書の表への追記が必要）")
     if gap := detection_gap(documents_text, alarms or []):
         found.append(gap)
-    if release_tag:
+    if release_tag and not rollback_takes_release:
         found.append(f"設計書はリリースタグ `{release_tag}` を指定したロールバックを求めるが、rollback.sh は "
                      "`.releases/` の記録（execute-changeset.sh が成功ごとに残す）から戻し先を選ぶ。タグは手順書で"
                      "記録のコミットと一緒に付ける（設計書の記述の更新が必要）")
     return found
 
 
-__all__ = ["restores_image_tag", "database_facts", "maintenance_switch", "design_discrepancies", "detection_gap"]
+__all__ = ["restores_image_tag", "database_facts", "maintenance_switch", "design_discrepancies", "detection_gap",
+           "rollback_takes_release"]
