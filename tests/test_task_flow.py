@@ -240,7 +240,7 @@ def test_runbook_rollback_table_is_the_delivered_scripts_state_table(delivery) -
     assert "continue-update-rollback" in rows["UPDATE_ROLLBACK_FAILED"]
     assert "その他の `*_FAILED`" not in runbook
     if "[<release>]" in script:   # rollback.sh takes a release: the runbook shows how
-        assert 'scripts/rollback.sh "${ENV}" "${STACK}" <記録名またはリリースタグ>' in runbook
+        assert 'scripts/rollback.sh "${ENV}" "${STACK}" "${RELEASE}"' in runbook
 
 
 def test_copy_paste_blocks_tell_a_failed_create_from_no_change(delivery, tmp_path) -> None:
@@ -290,7 +290,10 @@ def test_runbooks_restore_data_as_the_design_says(delivery) -> None:
         assert "`MaintenanceMode` を `\"true\"`" in restore
         assert re.search(r"restore-db-instance-to-point-in-time .*--target-db-instance-identifier \"\$\{RESTORE_DB\}\"", restore)
         assert 'RESTORE_DB="${SOURCE_DB}-restore-$(date -u +%Y%m%d)"' in restore
-        assert "pg_dump" in restore and "psql --host <本番 DB のエンドポイント>" in restore
+        assert "pg_dump" in restore and 'psql --host "${PROD_HOST}"' in restore
+        login = restore.index("--manage-master-user-password")
+        assert restore.index("restore-db-instance-to-point-in-time") < login < restore.index("pg_dump")
+        assert "MasterUserSecret.SecretStatus" in restore and 'PGPASSWORD="${RESTORE_PW}" pg_dump' in restore
         assert "切り替える" not in text.replace("切り替えることはしない", "")
 
 
@@ -330,3 +333,81 @@ def test_report_lists_design_discrepancies_and_plans_load_from_the_documents(del
     assert "| 在庫 API 応答時間 | 15（換算値） |" in section6
     assert "30 req/s × (p95 0.5 秒 + 思考時間 0 秒) = 15" in section6
     assert "リクエスト 未定" in section6 and "- オンライン応答時間: `GET /`" not in section6
+
+
+def _bash_blocks(out: Path) -> list[tuple[str, str]]:
+    files = ("docs/90_運用手順/デプロイ手順書.md", "docs/90_運用手順/障害対応手順書.md", "infra-report.md")
+    return [(f, b) for f in files
+            for b in re.findall(r"```bash\n(.*?)```", (out / f).read_text(encoding="utf-8"), re.DOTALL)]
+
+
+def test_every_copy_paste_block_parses_in_bash_and_zsh(delivery) -> None:
+    """Blocks are pasted into bash or zsh: each parses in both (zsh when installed), with no
+    placeholder that the shell would read as a redirection, no array (zsh's `read` has no -a)
+    and no `set -e` that would close the operator's shell on the first failure."""
+    out, _ = delivery
+    shells = ["bash"] + (["zsh"] if shutil.which("zsh") else [])
+    blocks = _bash_blocks(out)
+    assert len(blocks) > 20
+    for path, block in blocks:
+        for shell in shells:
+            run = subprocess.run([shell, "-n"], input=block, capture_output=True, text=True, timeout=10)
+            assert run.returncode == 0, (shell, path, run.stderr, block)
+        assert not re.search(r"<[^<>\n]*[^\x00-\x7f][^<>\n]*>", block), (path, block)
+        assert not re.search(r"\bread\b[^\n]*\s-[aA]\b|\[@\]|\bset -e", block), (path, block)
+
+
+def _stub(bin_dir: Path, name: str, body: str) -> None:
+    (bin_dir / name).write_text(f"#!/bin/sh\necho \"{name} $*\" >> \"$CALLS\"\n{body}\n", encoding="utf-8")
+    (bin_dir / name).chmod(0o755)
+
+
+def test_production_gets_the_image_that_passed_staging_by_digest(delivery, tmp_path) -> None:
+    """The promotion block, run in bash against stand-in aws/docker: the stg image is pulled by
+    digest and pushed to prd with the same tag, and prd's SSM tag is written only when prd's
+    digest equals stg's."""
+    out, _ = delivery
+    runbook = (out / "docs/90_運用手順/デプロイ手順書.md").read_text(encoding="utf-8")
+    block = next(b for _, b in _bash_blocks(out) if "docker push" in b)
+    assert block in runbook
+    for pushed, writes in (("sha256:aaa", True), ("sha256:bbb", False)):
+        bin_dir = tmp_path / pushed.replace(":", "-")
+        bin_dir.mkdir()
+        _stub(bin_dir, "aws", f'''case "$*" in
+  *"stack-name inventory-stg-registry"*) echo 111.dkr.ecr.ap-northeast-1.amazonaws.com/inventory-stg-app ;;
+  *"stack-name inventory-prd-registry"*) echo 222.dkr.ecr.ap-northeast-1.amazonaws.com/inventory-prd-app ;;
+  *"describe-images --repository-name inventory-stg-app"*) echo sha256:aaa ;;
+  *"describe-images --repository-name inventory-prd-app"*) echo {pushed} ;;
+esac''')
+        _stub(bin_dir, "docker", "")
+        calls = tmp_path / f"{pushed[-3:]}.log"
+        script = block.replace("TAG=0000000", "TAG=abc1234")
+        run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=10,
+                             env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls)})
+        log = calls.read_text()
+        assert "docker pull 111.dkr.ecr.ap-northeast-1.amazonaws.com/inventory-stg-app@sha256:aaa" in log
+        assert "docker push 222.dkr.ecr.ap-northeast-1.amazonaws.com/inventory-prd-app:abc1234" in log
+        put = "aws ssm put-parameter --name /inventory/prd/app/image-tag --type String --overwrite --value abc1234"
+        assert (put in log) is writes, (pushed, log, run.stderr)
+        if not writes:
+            assert "ダイジェストが一致しない" in run.stderr
+
+
+def test_notifications_are_tested_and_silenced_only_around_a_maintenance(delivery) -> None:
+    """After the first deploy one real notifying alarm is forced to ALARM and back to OK; a
+    data restore stops the service's own alarms' actions before the tasks go to 0 and turns
+    them back on after, leaving the database alarms paging."""
+    out, _ = delivery
+    runbook = (out / "docs/90_運用手順/デプロイ手順書.md").read_text(encoding="utf-8")
+    alarms = (out / "infra/templates/monitoring/alarms.yaml").read_text(encoding="utf-8")
+    test = next(b for _, b in _bash_blocks(out) if "set-alarm-state" in b)
+    name = re.search(r'TEST_ALARM="([^"]+)"', test).group(1).replace("${ENV}", "${Environment}").replace("inventory", "${ProjectName}", 1)
+    assert f"AlarmName: !Sub {name}\n" in alarms
+    assert test.index("--state-value ALARM") < test.index("--state-value OK")
+    restore = runbook.split("データ破損・誤操作からの復旧", 1)[1]
+    off = restore.index("disable-alarm-actions")
+    assert restore.index("MaintenanceMode") < off < restore.index("restore-db-instance-to-point-in-time")
+    assert restore.index("enable-alarm-actions") > restore.index("pg_dump")
+    loop = re.search(r"for ALARM in ([^;]+); do\n  aws cloudwatch disable", restore).group(1).split()
+    assert "inventory-prd-ecs-cpu-high" in loop and "inventory-prd-alb-healthy-hosts-low" in loop
+    assert not any("rds" in a for a in loop)

@@ -79,7 +79,8 @@ def test_runbook_tags_a_production_release_as_the_design_names_it(tmp_path) -> N
     facts = _facts()
     facts.release_tag = "release/<環境>/<日付>-<連番>"
     runbook = write_runbook(facts, tmp_path).read_text(encoding="utf-8")
-    assert 'git tag -a "release/${ENV}/$(date +%Y%m%d)-<連番>"' in runbook
+    assert 'git tag -a "release/${ENV}/$(date -u +%Y%m%d)-${SEQ}"' in runbook
+    assert 'SEQ=$(( $(git tag -l "release/${ENV}/$(date -u +%Y%m%d)-*" | wc -l) + 1 ))' in runbook
     assert "git add .releases" in runbook and "git push --follow-tags" in runbook
 
 

@@ -117,13 +117,26 @@ class RunbookFacts:
     release_tag: str = ""                  # the design's Git tag for a release, e.g. release/prd/<YYYYMMDD>-<連番>
     contacts: list[tuple[str, str, str]] = field(default_factory=list)  # 役割, 連絡先, 出典
     incident_path: str = INCIDENT
+    registry: tuple[str, str] | None = None    # (stack, output with the ECR repository URI)
+    test_alarm: str = ""                       # a notifying alarm the first deploy fires on purpose
+    maintenance_alarms: list[str] = field(default_factory=list)  # page while the service is stopped
 
     @property
     def release_tag_shell(self) -> str:
-        """The design's release tag with its date and environment filled in by the shell; a
-        sequence number stays for the operator (`<連番>`)."""
-        tag = re.sub(r"<(?:YYYYMMDD|yyyymmdd|日付|date|DATE)>", "$(date +%Y%m%d)", self.release_tag)
+        """The design's release tag with its date (UTC) and environment filled in by the shell and
+        its sequence number from `${SEQ}`, which the runbook sets on the line above."""
+        tag = re.sub(r"<(?:YYYYMMDD|yyyymmdd|日付|date|DATE)>", "$(date -u +%Y%m%d)", self.release_tag)
+        tag = re.sub(r"<(?:連番|seq|SEQ|n|N|番号)>", "${SEQ}", tag)
         return re.sub(r"<(?:環境|env|ENV|environment)>", "${ENV}", tag)
+
+    @property
+    def release_example(self) -> str:
+        """A release name a rollback line can carry as its value (edited by the operator)."""
+        if not self.release_tag:
+            return f"{self.prod_env}-20261201T000000Z"
+        tag = re.sub(r"<(?:YYYYMMDD|yyyymmdd|日付|date|DATE)>", "20261201", self.release_tag)
+        tag = re.sub(r"<(?:連番|seq|SEQ|n|N|番号)>", "1", tag)
+        return re.sub(r"<(?:環境|env|ENV|environment)>", self.prod_env, tag)
 
     @property
     def first_env(self) -> str:

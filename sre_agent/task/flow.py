@@ -36,7 +36,8 @@ from sre_agent.task.inputs import (
 )
 from sre_agent.task.model import TaskError, TaskSpec, parse_task
 from sre_agent.task.operations import (
-    database_facts, design_discrepancies, maintenance_switch, restores_image_tag, rollback_takes_release,
+    database_facts, design_discrepancies, maintenance_alarms, maintenance_switch, notifying_alarms, registry_output,
+    restores_image_tag, rollback_takes_release,
 )
 
 MANIFEST = "deliverables.json"
@@ -120,6 +121,9 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
     facts.maintenance_parameter = maintenance_switch(delivered, plan, facts.update_stack)
     facts.release_tag = release_tag(inputs)
     facts.contacts = contact_rows(inputs)
+    facts.registry = registry_output(delivered, plan)
+    facts.test_alarm = next(iter(notifying_alarms(delivered.alarms)), "")
+    facts.maintenance_alarms = maintenance_alarms(delivered.alarms)
     write_runbook(facts, out_dir)
     estimate = estimate_prod(delivered, plan.region)
     usage = report_writer.usage_charges(delivered.project.templates, plan.region)

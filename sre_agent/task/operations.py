@@ -44,6 +44,37 @@ def database_facts(delivered: Delivered, plan: DeliveryPlan) -> DatabaseFacts | 
     return None
 
 
+def registry_output(delivered: Delivered, plan: DeliveryPlan) -> tuple[str, str] | None:
+    """The stack that owns the ECR repository and the output naming its URI: the runbook copies
+    an image from one environment's repository to the next by digest."""
+    for stack in plan.stacks:
+        template = next((t for t in delivered.project.templates if t.path == stack.template), None)
+        if template is None:
+            continue
+        for repo in template.of_type("AWS::ECR::Repository"):
+            outputs = template.data.get("Outputs") or {}
+            for key, output in outputs.items() if isinstance(outputs, dict) else []:
+                value = output.get("Value") if isinstance(output, dict) else None
+                if value == {"Fn::GetAtt": [repo.logical_id, "RepositoryUri"]} or value == {"Fn::GetAtt": f"{repo.logical_id}.RepositoryUri"}:
+                    return stack.name, str(key)
+    return None
+
+
+_APP_FACING = ("AWS/ECS", "AWS/ApplicationELB", "メトリクス計算", "複合アラーム")
+
+
+def notifying_alarms(alarms: list[AlarmRow]) -> list[str]:
+    """Alarms that send to a topic themselves (not only through a composite)."""
+    return [a.name for a in alarms if a.notify and "複合アラーム経由" not in a.notify]
+
+
+def maintenance_alarms(alarms: list[AlarmRow]) -> list[str]:
+    """Notifying alarms on the service's own metrics: with the tasks stopped on purpose their
+    data goes missing or the load balancer answers 503, so they would page during the work."""
+    notifying = set(notifying_alarms(alarms))
+    return [a.name for a in alarms if a.name in notifying and a.metric.startswith(_APP_FACING)]
+
+
 def maintenance_switch(delivered: Delivered, plan: DeliveryPlan, stack_name: str) -> MaintenanceSwitch | None:
     """A `…Maintenance…` parameter with true/false values in the application stack's template."""
     stack = next((s for s in plan.stacks if s.name == stack_name), None)
@@ -121,5 +152,5 @@ def design_discrepancies(notes: list[str], documents_text: str, parameter_values
     return found
 
 
-__all__ = ["restores_image_tag", "database_facts", "maintenance_switch", "design_discrepancies", "detection_gap",
+__all__ = ["registry_output", "notifying_alarms", "maintenance_alarms", "restores_image_tag", "database_facts", "maintenance_switch", "design_discrepancies", "detection_gap",
            "rollback_takes_release"]
