@@ -99,7 +99,7 @@ def test_values_the_documents_do_not_give_are_listed_as_defaults_never_invented(
     # Every value given: no SSM parameter to create, only the image push and the app's DB login.
     given = prerequisites_of(spec_from_file(CACHE_SPEC))
     assert len(given) == 2 and not any("SSM パラメータ /" in line for line in given)
-    assert "push" in given[0] and "ImageTag" in given[1 - 1] and "CREATE ROLE" in given[1]
+    assert "push" in given[0] and "ImageTag" in given[1 - 1] and "DbAdminTaskDefinition" in given[1]
 
 
 def test_another_projects_documents_and_a_given_project_name(tmp_path):
@@ -229,7 +229,7 @@ def test_documented_values_land_in_the_production_parameter_files(documents_deli
     assert database["DBInstanceClass"] == "db.t4g.medium" and database["DBAllocatedStorage"] == "50"
     assert parameters(out, "infra/parameters/stg/database.json")["DBMultiAZ"] == "false"
     compute = parameters(out, "infra/parameters/prd/compute.json")
-    assert (compute["DesiredCount"], compute["MinCapacity"], compute["MaxCapacity"]) == ("2", "2", "4")
+    assert (compute["MinCapacity"], compute["MaxCapacity"]) == ("2", "4") and "DesiredCount" not in compute
     assert (compute["TaskCpu"], compute["TaskMemory"]) == ("512", "1024")
     assert compute["HealthCheckPath"] == "/actuator/health" and compute["LogRetentionDays"] == "90"
     monitoring = parameters(out, "infra/parameters/prd/monitoring.json")
@@ -467,15 +467,21 @@ def test_a_total_outage_reads_100_percent_errors_not_0(documents_delivery):
     for name, prefix in (("SloBurnFast5MAlarm", "fast5m"), ("AlbErrorRateAlarm", "errorRate")):
         expression = next(m["Expression"] for m in alarms[name]["Properties"]["Metrics"] if "Expression" in m)
 
-        def ratio(requests, elb, target):
+        def ratio(requests, elb, target, elb502=None, elb504=None):
             return _ratio(expression, **{f"{prefix}Requests": requests, f"{prefix}Elb5xx": elb,
-                                         f"{prefix}Target5xx": target})
+                                         f"{prefix}Target5xx": target, f"{prefix}Elb502": elb502,
+                                         f"{prefix}Elb504": elb504})
 
-        # no healthy target: the ALB answers 503 itself and RequestCount publishes nothing
+        # no registered target: the ALB answers 503 itself and RequestCount publishes nothing
         assert ratio(None, 500, None) == 100
         assert ratio(1000, None, 2) == pytest.approx(0.2)
         assert ratio(990, 10, None) == pytest.approx(1.0)
         assert ratio(3, None, 1) == 0 and ratio(None, None, None) == 0  # too few requests to judge
+        # a 502/504 chose a target, so RequestCount already holds it: every request timing out is
+        # 100 %, not 50 % (counting it twice), and a few 504s among 1000 requests are 1 %, not 0.99 %
+        assert ratio(1000, 1000, None, elb504=1000) == 100
+        assert ratio(1000, 10, None, elb502=4, elb504=6) == pytest.approx(1.0)
+        assert ratio(1000, 10, None, elb502=4) == pytest.approx(1000 / 1006)  # 6 others had no target
 
 
 def test_the_application_logs_in_with_its_own_secret_not_the_rotating_master(documents_delivery):
@@ -488,8 +494,6 @@ def test_the_application_logs_in_with_its_own_secret_not_the_rotating_master(doc
     assert generated["GenerateStringKey"] == "password" and generated["PasswordLength"] >= 32
     assert set("\"'@/\\:;?#%&= ") <= set(generated["ExcludeCharacters"])  # safe in a connection string
     assert "DBAppUserSecretArn" in rds["Outputs"] and "DBMasterUserSecretArn" in rds["Outputs"]  # master: DBAs
-    ecs_text = (out / "infra/templates/compute/ecs.yaml").read_text()
-    assert "DBMasterUserSecretArn" not in ecs_text
     ecs = load_template(out / "infra/templates/compute/ecs.yaml")["Resources"]
     app_secret = {"Fn::ImportValue": {"Sub": "${ProjectName}-${Environment}-DBAppUserSecretArn"}}
     container = ecs["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
@@ -497,10 +501,15 @@ def test_the_application_logs_in_with_its_own_secret_not_the_rotating_master(doc
     statements = [st for policy in ecs["TaskExecutionRole"]["Properties"]["Policies"]
                   for st in policy["PolicyDocument"]["Statement"]]
     assert [st["Resource"] for st in statements if "secretsmanager:GetSecretValue" in str(st["Action"])] == [app_secret]
-    # the one-time DBA step: the password comes from Secrets Manager on stdin, never literally
-    step = next(line for line in spec_from_documents([DOCS]).prerequisites if "CREATE ROLE inventory_app" in line)
-    assert "database スタックの作成後" in step and "get-secret-value --secret-id inventory/<環境>/db/app-user" in step
-    assert "PASSWORD '%s'" in step and '"$APP_PW" | psql' in step
+    # the master secret is read by the one-off db-admin task only, never by the application
+    app_side = json.dumps([ecs["TaskDefinition"], ecs["TaskExecutionRole"], ecs["Service"]])
+    assert "DBMasterUserSecretArn" not in app_side
+    # the first-deploy step runs that task in the app subnets: no terminal reaches the database
+    step = next(line for line in spec_from_documents([DOCS]).prerequisites if "DbAdminTaskDefinition" in line)
+    for words in ("MaintenanceMode=true", "`aws ecs run-task`", "inventory-<環境>-cluster", "AppSubnet1Id/AppSubnet2Id",
+                  "AppSecurityGroupId", "`aws ecs wait tasks-stopped`", "exitCode が 0", "MaintenanceMode=false"):
+        assert words in step, words
+    assert "作業端末" not in step and "CREATE ROLE" not in step
 
 
 def test_maintenance_mode_stops_every_task_and_production_keeps_two_otherwise(documents_delivery):
@@ -510,7 +519,9 @@ def test_maintenance_mode_stops_every_task_and_production_keeps_two_otherwise(do
     assert (mode["Default"], mode["AllowedValues"]) == ("false", ["true", "false"])
     assert ecs["Conditions"]["InMaintenance"] == {"Equals": [{"Ref": "MaintenanceMode"}, "true"]}
     resources = ecs["Resources"]
-    assert resources["Service"]["Properties"]["DesiredCount"] == {"If": ["InMaintenance", 0, {"Ref": "DesiredCount"}]}
+    # auto scaling owns the count: no DesiredCount outside maintenance, so a release keeps a scaled-out count
+    assert resources["Service"]["Properties"]["DesiredCount"] == {"If": ["InMaintenance", 0, {"Ref": "AWS::NoValue"}]}
+    assert "DesiredCount" not in ecs["Parameters"]
     target = resources["ServiceScalableTarget"]["Properties"]
     assert (target["MinCapacity"], target["MaxCapacity"]) == (
         {"If": ["InMaintenance", 0, {"Ref": "MinCapacity"}]}, {"If": ["InMaintenance", 0, {"Ref": "MaxCapacity"}]})
@@ -518,6 +529,8 @@ def test_maintenance_mode_stops_every_task_and_production_keeps_two_otherwise(do
         {"Equals": [{"Ref": "Environment"}, "prd"]}, {"Equals": [{"Ref": "MaintenanceMode"}, "false"]}]}
     assert all(parameters(out, f"infra/parameters/{env}/compute.json")["MaintenanceMode"] == "false"
                for env in ("stg", "prd"))
+    assert [a["Assert"] for a in ecs["Rules"]["ProductionRunsTwoTasks"]["Assertions"]] == [
+        {"Not": [{"Contains": [["1"], {"Ref": "MinCapacity"}]}]}]
 
 
 def test_the_maintenance_window_is_computed_from_the_jst_the_design_states(documents_delivery, tmp_path):
@@ -559,6 +572,10 @@ def test_security_groups_allow_only_the_traffic_they_need(documents_delivery):
     cloudwatch = next(st for st in key["Properties"]["KeyPolicy"]["Statement"]
                       if st["Principal"] == {"Service": "cloudwatch.amazonaws.com"})
     assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    trust = groups["FlowLogRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert trust["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {"aws:SourceArn": {"Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*"}}}
 
 
 def test_a_spec_file_gives_the_budget_the_design_alarms_and_their_windows(tmp_path):
@@ -582,3 +599,103 @@ def test_a_spec_file_gives_the_budget_the_design_alarms_and_their_windows(tmp_pa
     given.write_text(yaml.safe_dump(data, allow_unicode=True))
     with pytest.raises(SpecError, match="alarms.windows.error_rate"):
         spec_from_file(given)
+
+
+def _shellcheck(command: str, tmp_path: Path) -> list[str]:
+    """The real shellcheck on a container command (`sh -c`), as POSIX sh."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "command.sh"
+    script.write_text(f"#!/bin/sh\n{command}\n", encoding="utf-8")
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    run = subprocess.run([str(shellcheck), "-s", "sh", "-f", "gcc", str(script)],
+                         capture_output=True, text=True, timeout=30)
+    return run.stdout.splitlines()
+
+
+def test_the_db_admin_task_creates_the_app_login_from_the_app_subnets(documents_delivery, tmp_path):
+    out, _ = documents_delivery
+    ecs = load_template(out / "infra/templates/compute/ecs.yaml")
+    resources = ecs["Resources"]
+    task = resources["DbAdminTaskDefinition"]["Properties"]
+    assert task["Family"] == {"Sub": "${ProjectName}-${Environment}-db-admin"}
+    assert (task["NetworkMode"], task["RequiresCompatibilities"]) == ("awsvpc", ["FARGATE"])
+    assert task["ExecutionRoleArn"] == {"GetAtt": "DbAdminExecutionRole.Arn"}
+    container = task["ContainerDefinitions"][0]
+    assert container["Image"] == "public.ecr.aws/docker/library/postgres:17"  # the design's PostgreSQL 17
+    assert container["LogConfiguration"]["Options"]["awslogs-group"] == {"Ref": "AppLogGroup"}
+    assert container["LogConfiguration"]["Options"]["awslogs-stream-prefix"] == "db-admin"
+    master = {"Fn::ImportValue": {"Sub": "${ProjectName}-${Environment}-DBMasterUserSecretArn"}}
+    app = {"Fn::ImportValue": {"Sub": "${ProjectName}-${Environment}-DBAppUserSecretArn"}}
+    secrets = {s["Name"]: s["ValueFrom"]["Sub"] for s in container["Secrets"]}
+    assert secrets == {"PGUSER": ["${SecretArn}:username::", {"SecretArn": master}],
+                       "PGPASSWORD": ["${SecretArn}:password::", {"SecretArn": master}],
+                       "APP_PASSWORD": ["${SecretArn}:password::", {"SecretArn": app}]}
+    role = resources["DbAdminExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]
+    assert role["Resource"] == [master, app]
+    environment = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert environment["PGSSLMODE"] == "require" and environment["PGDATABASE"] == "inventory"
+    sql = environment["ADMIN_SQL"].splitlines()
+    # idempotent: create only when missing, then (re)set the password from the psql variable
+    assert r"\getenv app_password APP_PASSWORD" in sql and r"\set app_user inventory_app" in sql
+    assert any("CREATE ROLE" in line and "WHERE NOT EXISTS" in line and line.endswith(r"\gexec") for line in sql)
+    assert any("ALTER ROLE %I WITH LOGIN PASSWORD %L" in line and ":'app_password'" in line for line in sql)
+    command = container["Command"]
+    assert container["EntryPoint"] == ["sh", "-c"] and len(command) == 1
+    # the passwords are only ever environment variables: not in the command, not in the SQL text
+    assert "PASSWORD" not in command[0] and "$APP_PASSWORD" not in environment["ADMIN_SQL"]
+    assert "ON_ERROR_STOP=1" in command[0] and "VERBOSITY terse" in environment["ADMIN_SQL"]
+    assert _shellcheck(command[0], tmp_path) == []
+    outputs = ecs["Outputs"]
+    assert outputs["DbAdminTaskDefinition"]["Export"]["Name"] == {
+        "Sub": "${ProjectName}-${Environment}-DbAdminTaskDefinition"}
+    assert outputs["ClusterName"]["Export"]["Name"] == {"Sub": "${ProjectName}-${Environment}-ClusterName"}
+    # the task's network is the app's, which the network stack exports
+    vpc = load_template(out / "infra/templates/network/vpc.yaml")["Outputs"]
+    assert {"AppSubnet1Id", "AppSubnet2Id", "AppSecurityGroupId"} <= set(vpc)
+
+
+def test_the_mysql_db_admin_task_uses_a_prepared_statement_and_the_mysql_image(tmp_path):
+    spec = spec_from_documents([CART_DOCS]).spec
+    write_infrastructure(spec, tmp_path / "out")
+    task = load_template(tmp_path / "out/infra/templates/compute/ecs.yaml")["Resources"]["DbAdminTaskDefinition"]
+    container = task["Properties"]["ContainerDefinitions"][0]
+    assert container["Image"] == "public.ecr.aws/docker/library/mysql:8.4"  # the design's MySQL 8.4.7
+    assert {s["Name"] for s in container["Secrets"]} == {"DB_USER", "MYSQL_PWD", "APP_PASSWORD"}
+    sql = next(e["Value"] for e in container["Environment"] if e["Name"] == "ADMIN_SQL")
+    assert "CONCAT('CREATE USER IF NOT EXISTS ''cart_app''@''%'' IDENTIFIED BY ', QUOTE(@app_password)" in sql
+    assert sql.count("PREPARE ddl FROM @ddl;") == 2 and "ALTER USER" in sql
+    command = container["Command"][0]
+    assert "--ssl-mode=REQUIRED" in command and '"$APP_PASSWORD"' in command and "MYSQL_PWD" not in command
+    assert _shellcheck(command, tmp_path) == []
+
+
+def test_ecs_alarms_stay_silent_in_maintenance_and_the_rest_still_page(documents_delivery):
+    out, _ = documents_delivery
+    alarms = load_template(out / "infra/templates/monitoring/alarms.yaml")
+    assert alarms["Conditions"]["InMaintenance"] == {"Equals": [{"Ref": "MaintenanceMode"}, "true"]}
+    assert alarms["Parameters"]["MaintenanceMode"]["Default"] == "false"
+    switched = {name for name, r in alarms["Resources"].items() if "ActionsEnabled" in r.get("Properties", {})}
+    assert switched == {"EcsCpuAlarm", "EcsMemoryAlarm", "AlbHealthyHostCountAlarm"}
+    for name in switched:
+        assert alarms["Resources"][name]["Properties"]["ActionsEnabled"] == {"If": ["InMaintenance", False, True]}
+    assert all(parameters(out, f"infra/parameters/{env}/monitoring.json")["MaintenanceMode"] == "false"
+               for env in ("stg", "prd"))
+
+
+def test_production_task_floor_is_still_checked_without_a_desired_count(documents_delivery, tmp_path):
+    """MAZ003 reads the scalable target's MinCapacity: quiet at 2, and it still fires at 1."""
+    import shutil
+
+    out, _ = documents_delivery
+    copy = tmp_path / "delivery"
+    shutil.copytree(out, copy)
+    compute = copy / "infra/parameters/prd/compute.json"
+    values = json.loads(compute.read_text())
+    for item in values:
+        if item["ParameterKey"] == "MinCapacity":
+            item["ParameterValue"] = "1"
+    compute.write_text(json.dumps(values))
+    result = review([copy], ReviewConfig(llm="off", workers=False, analyzers=("sre",)))
+    assert [f.id for f in result.findings if f.id == "SRE-MAZ-003" and not f.suppressed] == ["SRE-MAZ-003"]

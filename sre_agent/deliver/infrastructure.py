@@ -84,7 +84,7 @@ def _cache(spec: InfraSpec, env: EnvironmentSpec) -> dict[str, Any]:
 def _compute(spec: InfraSpec, env: EnvironmentSpec) -> dict[str, Any]:
     return {"ImageTag": _value_or_ssm(spec, "image_tag", env, "app/image-tag"),
             "TaskCpu": env.task_cpu, "TaskMemory": env.task_memory,
-            "DesiredCount": env.desired_count, "MinCapacity": env.min_capacity,
+            "MinCapacity": env.min_capacity,
             "MaxCapacity": env.max_capacity, "MaintenanceMode": "false", "HealthCheckPath": spec.health_check_path,
             "HealthCheckGracePeriodSeconds": spec.health_check_grace_seconds,
             "CertificateArn": _value_or_ssm(spec, "certificate_arn", env, "alb/certificate-arn"),
@@ -94,7 +94,8 @@ def _compute(spec: InfraSpec, env: EnvironmentSpec) -> dict[str, Any]:
 def _monitoring(spec: InfraSpec, env: EnvironmentSpec) -> dict[str, Any]:
     values: dict[str, Any] = {"AlertEmail": _value_or_ssm(spec, "alert_email", env, "alert/email"),
                               "HealthyHostThreshold": env.min_capacity,
-                              "DBConnectionsThreshold": connections_threshold(spec, env)}
+                              "DBConnectionsThreshold": connections_threshold(spec, env),
+                              "MaintenanceMode": "false"}
     if spec.budget:
         values["MonthlyBudgetUsd"] = f"{spec.budget.amount_usd:g}"
     return values
@@ -178,6 +179,49 @@ def window_text(period: int, evaluations: int, datapoints: int) -> str:
     return f"{unit} × {evaluations} 回連続" if datapoints == evaluations else f"{unit} × {evaluations} 回中 {datapoints} 回"
 
 
+def db_admin_context(spec: InfraSpec) -> dict[str, Any]:
+    """The one-off db-admin task: the engine's client image and an idempotent script that creates
+    the app login if missing, then sets its password. The passwords come in as secrets (environment
+    variables) and reach the SQL through client variables: never a command-line argument, never logged."""
+    db, user = spec.database, spec.database.app_username
+    major = db.engine_version.split(".")[0]
+    if db.engine == "postgres":
+        read = (r"\getenv app_password APP_PASSWORD" if int(major) >= 15  # psql 15+
+                else r"\set app_password `printf '%s' \"$APP_PASSWORD\"`")
+        sql = [r"\set ON_ERROR_STOP on", r"\set VERBOSITY terse", f"\\set app_user {user}", read,
+               "SELECT format('CREATE ROLE %I LOGIN', :'app_user') "
+               "WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app_user') \\gexec",
+               "SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', :'app_user', :'app_password') \\gexec",
+               f'GRANT CONNECT ON DATABASE "{db.name}" TO "{user}";',
+               f'GRANT USAGE, CREATE ON SCHEMA public TO "{user}";',
+               f"\\echo 'db-admin: login {user} created or updated'"]
+        command = "printf '%s\\n' \"$ADMIN_SQL\" | psql --no-psqlrc --quiet --set ON_ERROR_STOP=1"
+        environment = [("PGHOST", ("DBEndpointAddress",)), ("PGPORT", ("DBEndpointPort",)),
+                       ("PGDATABASE", db.name), ("PGSSLMODE", "require")]
+        secrets = [("PGUSER", "DBMasterUserSecretArn", "username"), ("PGPASSWORD", "DBMasterUserSecretArn", "password"),
+                   ("APP_PASSWORD", "DBAppUserSecretArn", "password")]
+        return {"client": "psql", "image": f"public.ecr.aws/docker/library/postgres:{major}",
+                "sql": sql, "command": json.dumps(command), "environment": environment, "secrets": secrets}
+    account = f"'{user}'@'%'"
+    quoted = account.replace("'", "''")
+    sql = [f"SET @ddl = CONCAT('CREATE USER IF NOT EXISTS {quoted} IDENTIFIED BY ', QUOTE(@app_password), ' REQUIRE SSL');",
+           "PREPARE ddl FROM @ddl;", "EXECUTE ddl;", "DEALLOCATE PREPARE ddl;",
+           f"SET @ddl = CONCAT('ALTER USER {quoted} IDENTIFIED BY ', QUOTE(@app_password), ' REQUIRE SSL');",
+           "PREPARE ddl FROM @ddl;", "EXECUTE ddl;", "DEALLOCATE PREPARE ddl;",
+           f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{db.name}`.* TO {account};",
+           f"SELECT 'db-admin: login {user} created or updated' AS result;"]
+    # The app secret's generated password excludes quotes and backslashes (rds.yaml), so the shell's
+    # printf builtin can put it in a SQL string literal; it goes through the pipe, not an argument.
+    command = ("{ printf \"SET @app_password = '%s';\\n\" \"$APP_PASSWORD\"; printf '%s\\n' \"$ADMIN_SQL\"; } | "
+               "mysql --ssl-mode=REQUIRED --batch --host=\"$DB_HOST\" --port=\"$DB_PORT\" --user=\"$DB_USER\" \"$DB_NAME\"")
+    environment = [("DB_HOST", ("DBEndpointAddress",)), ("DB_PORT", ("DBEndpointPort",)), ("DB_NAME", db.name)]
+    secrets = [("DB_USER", "DBMasterUserSecretArn", "username"), ("MYSQL_PWD", "DBMasterUserSecretArn", "password"),
+               ("APP_PASSWORD", "DBAppUserSecretArn", "password")]
+    version = ".".join(db.engine_version.split(".")[:2])
+    return {"client": "mysql", "image": f"public.ecr.aws/docker/library/mysql:{version}",
+            "sql": sql, "command": json.dumps(command), "environment": environment, "secrets": secrets}
+
+
 def _context(spec: InfraSpec) -> dict[str, Any]:
     prod = next((e for e in spec.environments if e.production), None)
     latency = [(stat, ms) for stat, ms in (("p95", spec.alarms.response_time_p95_ms or spec.slo.latency_p95_ms),
@@ -195,6 +239,7 @@ def _context(spec: InfraSpec) -> dict[str, Any]:
         "windows": {key: {**w.model_dump(), "text": window_text(w.period, w.evaluations, w.datapoints)}
                     for key, w in spec.alarms.windows.items()},
         "elb_accounts": ELB_LOG_ACCOUNTS if spec.region in ELB_LOG_ACCOUNTS else {},
+        "db_admin": db_admin_context(spec),
         "cache_nodes": [f"{n:03d}" for n in range(1, (spec.cache.replicas + 2) if spec.cache else 1)],
         **burn_rate_context(spec),
     }
@@ -275,4 +320,4 @@ def _declared_parameters(text: str, path: str) -> set[str]:
     return set(data.get("Parameters") or {})
 
 
-__all__ = ["write_infrastructure", "STACKS", "burn_rate_context", "connections_threshold", "window_text"]
+__all__ = ["write_infrastructure", "STACKS", "burn_rate_context", "db_admin_context", "connections_threshold", "window_text"]

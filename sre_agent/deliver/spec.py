@@ -328,24 +328,20 @@ def prerequisites_of(spec: InfraSpec) -> list[str]:
 
 
 def app_user_step(spec: InfraSpec) -> str:
-    """The one-time DBA step that gives the application its own login. The password is read from
-    Secrets Manager into a shell variable and fed on stdin — never on a command line, never literal."""
-    db, user = spec.database, spec.database.app_username
-    secret = f"{spec.project}/<環境>/db/app-user"
-    read = ("APP_PW=\"$(aws secretsmanager get-secret-value --secret-id " + secret
-            + " --query SecretString --output text | jq -r .password)\"")
-    if db.engine == "postgres":
-        sql = (f"printf \"CREATE ROLE {user} LOGIN PASSWORD '%s'; GRANT CONNECT ON DATABASE {db.name} TO {user}; "
-               f"GRANT USAGE, CREATE ON SCHEMA public TO {user};\\n\" \"$APP_PW\" | "
-               f"psql \"host=<DBEndpointAddress> dbname={db.name} user={db.master_username} sslmode=require\"")
-    else:
-        sql = (f"printf \"CREATE USER '{user}'@'%%' IDENTIFIED BY '%s' REQUIRE SSL; GRANT SELECT, INSERT, UPDATE, DELETE ON "
-               f"{db.name}.* TO '{user}'@'%%';\\n\" \"$APP_PW\" | mysql --ssl-mode=REQUIRED -h <DBEndpointAddress> "
-               f"-u {db.master_username} -p {db.name}")
-    return (f"database スタックの作成後・compute スタックの作成前に 1 度だけ、DBA が VPC 内の作業端末からアプリ用の DB ユーザー "
-            f"{user} を作る（アプリはローテーションされるマスターユーザーのシークレットを使わない。パスワードは "
-            f"Secrets Manager のシークレット {secret} にある）: `{read}` の後 `{sql}`（マスターユーザーのパスワードは "
-            f"シークレット DBMasterUserSecretArn から入力する）")
+    """The one-time step that gives the application its own login. No terminal reaches the database
+    (its security group admits the app security group only), so a one-off ECS task of the compute
+    stack does it from the app subnets; the passwords never leave Secrets Manager except into it."""
+    project, user = spec.project, spec.database.app_username
+    subnets = "/".join(f"AppSubnet{n}Id" for n in range(1, spec.environments[0].azs + 1))
+    return (f"compute スタックの初回作成は MaintenanceMode=true（タスク 0 台。アプリ用 DB ユーザー {user} がまだないため）で行い、"
+            f"その後 1 度だけ DB 管理タスク（compute スタックの出力 DbAdminTaskDefinition、ファミリー {project}-<環境>-db-admin）を "
+            f"`aws ecs run-task` で実行して {user} を作成する: クラスター {project}-<環境>-cluster、起動タイプ FARGATE、"
+            f"サブネットは network スタックの出力 {subnets}、セキュリティグループは AppSecurityGroupId、パブリック IP なし"
+            f"（DB のセキュリティグループが許可するのはアプリのセキュリティグループだけ）。パスワードはタスクが Secrets Manager の "
+            f"{project}/<環境>/db/app-user とマスターユーザーのシークレットから読み、コマンドラインにもログにも出ない。"
+            "何度実行しても同じ結果になる（既にあればパスワードを更新するだけ）。`aws ecs wait tasks-stopped` で終了を待ち、"
+            "コンテナ db-admin の exitCode が 0 であることを確認してから、MaintenanceMode=false の変更セットで compute を更新する。"
+            "リストアで新しいインスタンスに切り替えた後も同じタスクを実行する")
 
 
 def canonical_env(tag: str) -> bool:
