@@ -411,3 +411,31 @@ def test_notifications_are_tested_and_silenced_only_around_a_maintenance(deliver
     loop = re.search(r"for ALARM in ([^;]+); do\n  aws cloudwatch disable", restore).group(1).split()
     assert "inventory-prd-ecs-cpu-high" in loop and "inventory-prd-alb-healthy-hosts-low" in loop
     assert not any("rds" in a for a in loop)
+
+
+def test_design_changes_the_delivery_makes_are_listed_for_the_architect(delivery) -> None:
+    """The deviations read from the delivered files against the documents: the registry stack
+    in the deploy order, per-stack parameter files, the app DB login and its secret, a budget
+    only in prd, burn-rate alarms the monitoring table lacks, per-stack Git tags."""
+    out, _ = delivery
+    report = (out / "infra-report.md").read_text(encoding="utf-8")
+    differences = report.split("### 設計書との差異（Architect への確認事項）", 1)[1].split("\n### ", 1)[0]
+    assert "registry → network → database → compute → monitoring（registry スタックを追加）" in differences
+    assert "10_IaC方針.md:25" in differences
+    assert "infra/parameters/<環境>/<スタック>.json" in differences
+    assert "アプリ用の DB ログイン inventory_app と専用のシークレット" in differences and "08_コスト見積.md:22" in differences
+    assert "AWS Budgets は本番だけ" in differences and "01_企画書.md:36" in differences
+    assert "SLO バーンレートアラームを追加した" in differences and "inventory-prd-slo-burn-fast" in differences
+    assert "release/<環境>/<スタック>/<UTC 時刻>" in differences
+    manifest = json.loads((out / "deliverables.json").read_text(encoding="utf-8"))
+    count = len(manifest["discrepancies"])
+    assert count >= 8 and f"設計書との差異 {count} 件" in report.split("**PM への報告**", 1)[1]
+
+
+def test_cost_label_counts_the_alarm_metrics_it_bills(delivery) -> None:
+    out, _ = delivery
+    cost = (out / "docs/コスト見積.md").read_text(encoding="utf-8")
+    row = next(line for line in cost.splitlines() if line.startswith("| CloudWatch アラーム"))
+    metrics, alarms, price = re.search(r"アラームのメトリクス (\d+) 件（(\d+) アラーム）× \$([\d.]+)", row).groups()
+    amount = float(re.search(r"\$([\d.]+) \|$", row).group(1))
+    assert round(int(metrics) * float(price), 2) == amount and int(metrics) > int(alarms)

@@ -173,8 +173,9 @@ def cost_rows(estimate: Estimate) -> list[CostRow]:
         row.monthly += item.monthly
         specs = row.spec.split(" / ") if row.spec else []
         if item.category == "cloudwatch":
-            count = sum(1 for i in estimate.items if i.category == "cloudwatch")
-            row.spec = f"標準アラーム × {count}"
+            alarms = [i for i in estimate.items if i.category == "cloudwatch"]
+            metrics = round(sum(i.quantity for i in alarms))   # billed per metric an alarm reads
+            row.spec = f"アラームのメトリクス {metrics} 件（{len(alarms)} アラーム）× ${alarms[0].unit_price:.2f}"
         elif item.spec not in specs and len(specs) < 3:
             row.spec = " / ".join([*specs, item.spec])
     if "nat" in rows:

@@ -31,12 +31,12 @@ from sre_agent.task.delivered import Delivered, estimate_prod, read_delivery
 from sre_agent.task.diagram import mermaid
 from sre_agent.task.evidence import CheckResult, Evidence, compact_sources
 from sre_agent.task.inputs import (
-    LOADTEST_PLAN, budget_requirement, contact_rows, design_estimate, documents_text, recovery_rows, release_tag, resolve_inputs, section6, slo_rows,
+    LOADTEST_PLAN, budget_requirement, contact_rows, design_estimate, documents_text, recovery_rows, release_tag, document_lines, resolve_inputs, section6, slo_rows,
     write_loadtest_plan,
 )
 from sre_agent.task.model import TaskError, TaskSpec, parse_task
 from sre_agent.task.operations import (
-    database_facts, design_discrepancies, maintenance_alarms, maintenance_switch, notifying_alarms, registry_output,
+    database_facts, delivery_deviations, design_discrepancies, maintenance_alarms, maintenance_switch, notifying_alarms, registry_output,
     restores_image_tag, rollback_takes_release,
 )
 
@@ -171,6 +171,9 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
     discrepancies = design_discrepancies(inputs.spec_notes,
                                          documents_text(inputs), prod_values, facts.release_tag,
                                          delivered.alarms, facts.rollback_takes_release)
+    execute_script = (out_dir / scripts["execute"]).read_text(encoding="utf-8") if "execute" in scripts else ""
+    discrepancies += delivery_deviations(delivered, plan, document_lines(inputs), execute_script,
+                                         inputs.spec.database.app_username if inputs.spec.database else "")
     data = report_writer.ReportData(
         project=plan.project, task_title=spec.title, delivered=delivered, diagram=mermaid(delivered),
         estimate=estimate if estimate.items else None, slos=slos,

@@ -192,6 +192,12 @@ def documents_text(inputs: TaskInputs) -> str:
     return "\n".join(doc.text for doc, _path in _documents(inputs))
 
 
+def document_lines(inputs: TaskInputs) -> list[tuple[str, int, str]]:
+    """Every line of the design documents with where it is (`path`, line number)."""
+    return [(str(path), number, text) for doc, path in _documents(inputs)
+            for number, text in enumerate(doc.text.splitlines(), start=1)]
+
+
 def budget_requirement(inputs: TaskInputs) -> str:
     """Where the design documents ask for an AWS Budgets budget (`file:line`), else ""."""
     for doc, path in _documents(inputs):
@@ -290,5 +296,5 @@ def write_loadtest_plan(inputs: TaskInputs, out_dir: Path) -> Path | None:
 LOADTEST_PLAN = "loadtest/scenarios.yaml"
 
 __all__ = ["write_loadtest_plan", "LOADTEST_PLAN", "TaskInputs", "resolve_inputs", "slo_rows", "recovery_rows", "section6",
-           "release_tag", "contact_rows", "design_estimate",
+           "release_tag", "document_lines", "contact_rows", "design_estimate",
            "budget_requirement", "documents_text"]

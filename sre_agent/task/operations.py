@@ -152,5 +152,61 @@ def design_discrepancies(notes: list[str], documents_text: str, parameter_values
     return found
 
 
-__all__ = ["registry_output", "notifying_alarms", "maintenance_alarms", "restores_image_tag", "database_facts", "maintenance_switch", "design_discrepancies", "detection_gap",
+_ORDER = re.compile(r"\b([a-z][a-z0-9-]*)(?:\s*→\s*[a-z][a-z0-9-]*){2,}")
+
+
+def _where(lines: list[tuple[str, int, str]], pattern: str) -> tuple[str, str] | None:
+    """The first document line matching `pattern`: (`file:line`, the line)."""
+    return next(((f"{path}:{number}", text) for path, number, text in lines if re.search(pattern, text)), None)
+
+
+def delivery_deviations(delivered: Delivered, plan: DeliveryPlan, lines: list[tuple[str, int, str]],
+                        execute_script: str = "", app_user: str = "") -> list[str]:
+    """Design changes the delivery makes on its own account, read from the delivered files and
+    checked against the documents (`lines`: path, number, text), for the architect to approve:
+    an extra stack in the deploy order, per-stack parameter files, an application DB login with
+    its own secret, a budget only in some environments, alarms the monitoring table lacks and
+    Git tags beyond the design's release tag."""
+    text = "\n".join(line for _, _, line in lines)
+    found = []
+    names = [s.name for s in plan.stacks]
+    for place, line in [(f"{p}:{n}", t) for p, n, t in lines if _ORDER.search(t)][:1]:
+        order = [w.strip() for w in _ORDER.search(line).group(0).split("→")]
+        extra = [n for n in names if n not in order]
+        if order != [n for n in names if n in order] or extra:
+            found.append(f"デプロイ順序: 設計書は {' → '.join(order)}（{place}）、納品は {' → '.join(names)}"
+                         + (f"（{'・'.join(extra)} スタックを追加）" if extra else "") + "。設計書の順序の更新が必要")
+    if (shared := _where(lines, r"parameters/\S*(?:prd|prod|stg)\.json|^\W*(?:prd|stg)\.json\s*$")) \
+            and any(len({files.get(e) for s in plan.stacks for files in [s.parameters]}) > 1 for e in plan.environments):
+        found.append(f"パラメータファイル: 設計書は環境ごとに 1 ファイル（{shared[0]}）、納品はスタックごと"
+                     f"（infra/parameters/<環境>/<スタック>.json）。設計書の構成の更新が必要")
+    secrets = [(t.path, r.logical_id) for t in delivered.project.templates for r in t.of_type("AWS::SecretsManager::Secret")]
+    if secrets and app_user and app_user not in text:
+        cost = _where(lines, r"シークレット")
+        found.append(f"アプリ用の DB ログイン {app_user} と専用のシークレット（{secrets[0][0]} の {secrets[0][1]}）を追加した。"
+                     "アプリはローテーションされるマスターユーザーのシークレットを使わない。設計書はマスターユーザーの管理シークレットだけ"
+                     + (f"（{cost[0]}）" if cost else "") + "で、シークレットが 1 件増え、初回デプロイに DB ユーザーの作成が加わる")
+    budgets = [(t.path, r) for t in delivered.project.templates for r in t.of_type("AWS::Budgets::Budget")
+               if r.body.get("Condition")]
+    if budgets:
+        stg = _where(lines, r"(?:ステージング|stg).*別枠|別枠.*(?:ステージング|stg)")
+        found.append(f"AWS Budgets は本番だけに作り、コストフィルタなしでアカウント全体を対象にした（{budgets[0][0]}）。"
+                     + (f"設計書のステージングの別枠（{stg[0]}）は実装していない。" if stg else "")
+                     + "ステージングが本番と別アカウントであることが前提（同じアカウントなら予算の分け方の決定が必要）")
+    burn = [a.name for a in delivered.alarms if a.burn_rate]
+    if burn and not re.search(r"バーンレート|burn", text, re.IGNORECASE):
+        composite = [a.name for a in delivered.alarms if a.burn_rate and a.composite]
+        found.append(f"設計書の監視項目にない SLO バーンレートアラームを追加した（通知する複合アラーム {len(composite)} 件: "
+                     f"{'、'.join(composite)}、その窓のアラーム {len(burn) - len(composite)} 件）。監視設計への追記が必要")
+    stack_tag = re.search(r'^\s*TAG="(release/\$\w+/\$STACK/\$\w+)"', execute_script, re.MULTILINE)
+    if stack_tag:
+        design = _where(lines, r"release/\w+/<")
+        named = re.search(r"release/[^`\s]+", design[1]).group(0) if design else ""
+        found.append("execute-changeset.sh はスタックごとの Git タグ release/<環境>/<スタック>/<UTC 時刻> を付ける"
+                     + (f"（設計書のリリースタグ {named}（{design[0]}）に加えて）" if design else "")
+                     + "。rollback.sh の戻し先の指定に使える。設計書への追記が必要")
+    return found
+
+
+__all__ = ["delivery_deviations", "registry_output", "notifying_alarms", "maintenance_alarms", "restores_image_tag", "database_facts", "maintenance_switch", "design_discrepancies", "detection_gap",
            "rollback_takes_release"]
