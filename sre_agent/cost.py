@@ -263,6 +263,17 @@ def launch_kind(launch_type: Any, strategy: Any, compatibilities: Any = None) ->
     return None
 
 
+def _unless_absent(ev: CfnEvaluator, node: Any, default: Any) -> Any:
+    """An `!If` whose branch in this environment is `AWS::NoValue` leaves the property out, so
+    CloudFormation's default applies (a new ECS service starts 1 task; auto scaling sets the rest)."""
+    branch = node.get("Fn::If") if isinstance(node, dict) and len(node) == 1 else None
+    if isinstance(branch, list) and len(branch) == 3:
+        cond = ev.condition(branch[0])
+        if cond is not UNKNOWN:
+            return _unless_absent(ev, branch[1] if cond else branch[2], default)
+    return default if node == {"Ref": "AWS::NoValue"} else node
+
+
 def _cfn_service(template, ev: CfnEvaluator, res, prices: dict, result: Estimate) -> None:
     props = res.properties
     ref = props.get("TaskDefinition")
@@ -282,7 +293,7 @@ def _cfn_service(template, ev: CfnEvaluator, res, prices: dict, result: Estimate
         return
     cpu = _num(ev.value(task.properties.get("Cpu", UNKNOWN)))
     memory = _num(ev.value(task.properties.get("Memory", UNKNOWN)))
-    desired = _num(ev.value(props.get("DesiredCount", 1)))
+    desired = _num(ev.value(_unless_absent(ev, props.get("DesiredCount", 1), 1)))
     minimum = None
     for target in template.of_type("AWS::ApplicationAutoScaling::ScalableTarget"):
         if res.logical_id in repr(target.properties.get("ResourceId")):

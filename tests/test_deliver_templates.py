@@ -699,3 +699,17 @@ def test_production_task_floor_is_still_checked_without_a_desired_count(document
     compute.write_text(json.dumps(values))
     result = review([copy], ReviewConfig(llm="off", workers=False, analyzers=("sre",)))
     assert [f.id for f in result.findings if f.id == "SRE-MAZ-003" and not f.suppressed] == ["SRE-MAZ-003"]
+
+
+def test_the_cost_estimate_still_prices_the_tasks_without_a_desired_count(documents_delivery):
+    """`DesiredCount: !If [InMaintenance, 0, !Ref AWS::NoValue]` is absent outside maintenance: the
+    estimate prices the scalable target's floor (2 tasks in prd), not 'cannot resolve'."""
+    from sre_agent.cost import estimate
+    from sre_agent.project import load_project
+
+    out, _ = documents_delivery
+    result = estimate(load_project([out]), "prd")
+    fargate = [item for item in result.items if item.category == "fargate"]
+    assert [item.resource for item in fargate] == ["Service"], result.unpriced
+    assert not [line for line in result.unpriced if line.startswith("Service:")]
+    assert fargate[0].quantity == 2 * 730 and "× 2タスク" in fargate[0].spec
