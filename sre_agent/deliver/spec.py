@@ -341,7 +341,8 @@ def app_user_step(spec: InfraSpec) -> str:
             f"{project}/<環境>/db/app-user とマスターユーザーのシークレットから読み、コマンドラインにもログにも出ない。"
             "何度実行しても同じ結果になる（既にあればパスワードを更新するだけ）。`aws ecs wait tasks-stopped` で終了を待ち、"
             "コンテナ db-admin の exitCode が 0 であることを確認してから、MaintenanceMode=false の変更セットで compute を更新する。"
-            "リストアで新しいインスタンスに切り替えた後も同じタスクを実行する")
+            "タスクの接続先は database スタックの DB（出力 DBEndpointAddress）で、DB が作り直されたとき（スナップショットからの"
+            "置き換えなど）も同じ手順でユーザーを作り直せる")
 
 
 def canonical_env(tag: str) -> bool:
