@@ -713,3 +713,86 @@ def test_the_cost_estimate_still_prices_the_tasks_without_a_desired_count(docume
     assert [item.resource for item in fargate] == ["Service"], result.unpriced
     assert not [line for line in result.unpriced if line.startswith("Service:")]
     assert fargate[0].quantity == 2 * 730 and "× 2タスク" in fargate[0].spec
+
+
+@pytest.fixture()
+def local_postgres():
+    """A throwaway PostgreSQL on 127.0.0.1 (a free port) with the design's master user and database;
+    stopped at teardown. Skipped where the server binaries are not installed."""
+    import os
+    import pwd
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+
+    if not all(shutil.which(tool) for tool in ("initdb", "pg_ctl", "psql")):
+        pytest.skip("PostgreSQL server binaries not installed")
+    try:
+        owner = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
+    except KeyError:
+        pytest.skip("running as root without a postgres user")
+    tmp_path = Path(tempfile.mkdtemp(prefix="sre-agent-pg-"))  # pytest's tmp is root-only: the server runs as postgres
+    data = tmp_path / "pgdata"
+    data.mkdir()
+    (tmp_path / "pw").write_text("master-Pw-1\n")
+    for path in (tmp_path, data, tmp_path / "pw"):
+        if owner:
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+    as_owner = {"user": owner.pw_uid, "group": owner.pw_gid} if owner else {}
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run = dict(capture_output=True, text=True, timeout=60, check=True, **as_owner)
+    subprocess.run(["initdb", "-D", str(data), "-U", "app_admin", f"--pwfile={tmp_path / 'pw'}",
+                    "--auth-local=scram-sha-256", "--auth-host=scram-sha-256"], **run)
+    subprocess.run(["pg_ctl", "-D", str(data), "-w", "-l", str(tmp_path / "log"), "-o",
+                    f"-p {port} -h 127.0.0.1 -k {tmp_path}", "start"], **run)
+    env = {"PATH": os.environ["PATH"], "PGHOST": "127.0.0.1", "PGPORT": str(port), "PGUSER": "app_admin",
+           "PGPASSWORD": "master-Pw-1"}
+    try:
+        subprocess.run(["psql", "-X", "-d", "postgres", "-c", "CREATE DATABASE inventory"], env=env,
+                       capture_output=True, text=True, timeout=30, check=True)
+        yield env
+    finally:
+        subprocess.run(["pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60, **as_owner)
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_the_db_admin_command_creates_then_updates_the_login_on_a_real_postgres(documents_delivery, local_postgres):
+    """The template's own command and SQL, run by sh and psql against a local server: the login is
+    created, a second run with a new secret value only changes its password, and neither password
+    reaches the output."""
+    import subprocess
+
+    out, _ = documents_delivery
+    task = load_template(out / "infra/templates/compute/ecs.yaml")["Resources"]["DbAdminTaskDefinition"]
+    container = task["Properties"]["ContainerDefinitions"][0]
+    sql = next(e["Value"] for e in container["Environment"] if e["Name"] == "ADMIN_SQL")
+    base = {**local_postgres, "PGDATABASE": "inventory", "ADMIN_SQL": sql,
+            "PGSSLMODE": "disable"}  # the local server has no TLS; RDS gets `require` from the template
+
+    def admin(app_password: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*container["EntryPoint"], *container["Command"]], env={**base, "APP_PASSWORD": app_password},
+                              capture_output=True, text=True, timeout=30)
+
+    def login(password: str) -> subprocess.CompletedProcess:
+        env = {**base, "PGUSER": "inventory_app", "PGPASSWORD": password}
+        return subprocess.run(["psql", "-X", "-At", "-c", "SELECT current_user, has_schema_privilege('public', 'CREATE')"],
+                              env=env, capture_output=True, text=True, timeout=30)
+
+    first = admin("app-Pw-0123456789abcdefghijklmnop")
+    assert first.returncode == 0, first.stderr
+    assert "db-admin: login inventory_app created or updated" in first.stdout
+    assert login("app-Pw-0123456789abcdefghijklmnop").stdout.strip() == "inventory_app|t"
+    second = admin("app-Pw-new-ZYXWVUTSRQPONMLKJIH")  # idempotent: the role exists, the password changes
+    assert second.returncode == 0, second.stderr
+    assert login("app-Pw-new-ZYXWVUTSRQPONMLKJIH").stdout.strip() == "inventory_app|t"
+    assert login("app-Pw-0123456789abcdefghijklmnop").returncode != 0
+    for run in (first, second):
+        assert "app-Pw" not in run.stdout + run.stderr
+    failed = subprocess.run([*container["EntryPoint"], *container["Command"]],
+                            env={**base, "PGPASSWORD": "wrong", "APP_PASSWORD": "x"}, capture_output=True, text=True,
+                            timeout=30)
+    assert failed.returncode != 0  # the task's exit code tells the runbook it failed
