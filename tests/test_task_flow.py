@@ -439,3 +439,54 @@ def test_cost_label_counts_the_alarm_metrics_it_bills(delivery) -> None:
     metrics, alarms, price = re.search(r"アラームのメトリクス (\d+) 件（(\d+) アラーム）× \$([\d.]+)", row).groups()
     amount = float(re.search(r"\$([\d.]+) \|$", row).group(1))
     assert round(int(metrics) * float(price), 2) == amount and int(metrics) > int(alarms)
+
+
+def test_first_deploy_creates_the_db_login_between_two_compute_change_sets(delivery, tmp_path) -> None:
+    """Compute first with MaintenanceMode=true (0 tasks), then the db-admin task run where the
+    service runs and judged by its exit code, then compute with the parameter file's false."""
+    out, _ = delivery
+    runbook = (out / "docs/90_運用手順/デプロイ手順書.md").read_text(encoding="utf-8")
+    first = runbook.split("## 初回デプロイ", 1)[1].split("## 更新デプロイ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", first, re.DOTALL)
+    steps = [b for b in blocks if "STACK=compute" in b or "run-task" in b]
+    assert len(steps) == 3
+    assert 'PARAMETER_OVERRIDES="MaintenanceMode=true" scripts/create-changeset.sh' in steps[0]
+    assert "aws ecs run-task" in steps[1] and "PARAMETER_OVERRIDES" not in steps[2]
+    assert blocks.index(steps[2]) < next(i for i, b in enumerate(blocks) if "STACK=monitoring" in b)
+    for env in ("stg", "prd"):   # the files stay false: the override is for one change set only
+        values = {p["ParameterKey"]: p["ParameterValue"]
+                  for p in json.loads((out / f"infra/parameters/{env}/compute.json").read_text(encoding="utf-8"))}
+        assert values["MaintenanceMode"] == "false"
+    assert "VPC 内の作業端末" not in first, "the prose DBA step is replaced by the commands"
+    compute = (out / "infra/templates/compute/ecs.yaml").read_text(encoding="utf-8")
+    network = (out / "infra/templates/network/vpc.yaml").read_text(encoding="utf-8")
+    for output in re.findall(r"OutputKey=='(\w+)'", steps[1]):
+        assert f"\n  {output}:\n" in compute.split("\nOutputs:", 1)[1], output
+    for export in re.findall(r"Name=='inventory-\$\{ENV\}-(\w+)'", steps[1]):
+        assert f"Name: !Sub ${{ProjectName}}-${{Environment}}-{export}\n" in network, export
+    block = steps[1]
+    for task, exit_code, expect in (("arn:aws:ecs:ap-northeast-1:1:task/c/abc123", "0", "作成・更新した"),
+                                    ("arn:aws:ecs:ap-northeast-1:1:task/c/abc123", "1", "exitCode 1"),
+                                    ("None", "0", "起動できなかった")):
+        bin_dir = tmp_path / f"bin-{exit_code}-{task[-3:]}"
+        bin_dir.mkdir()
+        _stub(bin_dir, "aws", f'''case "$*" in
+  *"OutputKey=='ClusterName'"*) echo inventory-stg-cluster ;;
+  *"OutputKey=='DbAdminTaskDefinition'"*) echo arn:aws:ecs:ap-northeast-1:1:task-definition/inventory-stg-db-admin:1 ;;
+  *"AppSubnet1Id"*) echo subnet-a ;;
+  *"AppSubnet2Id"*) echo subnet-c ;;
+  *"AppSecurityGroupId"*) echo sg-app ;;
+  "ecs run-task"*) echo {task} ;;
+  "ecs describe-tasks"*) echo {exit_code} ;;
+  *describe-stack-resource*) echo /ecs/inventory-stg/app ;;
+esac''')
+        calls = bin_dir / "calls.log"
+        run = subprocess.run(["bash", "-c", block], capture_output=True, text=True, timeout=10,
+                             env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls)})
+        log = calls.read_text()
+        assert expect in run.stdout + run.stderr, (expect, run.stdout, run.stderr)
+        launch = next(line for line in log.splitlines() if line.startswith("aws ecs run-task"))
+        assert "--task-definition arn:aws:ecs:ap-northeast-1:1:task-definition/inventory-stg-db-admin:1" in launch
+        assert "awsvpcConfiguration={subnets=[subnet-a,subnet-c],securityGroups=[sg-app],assignPublicIp=DISABLED}" in launch
+        assert ("ecs wait tasks-stopped" in log) is (task != "None")
+        assert ("--log-stream-name db-admin/db-admin/abc123" in log) is (exit_code == "1")

@@ -93,6 +93,21 @@ class MaintenanceSwitch:
 
 
 @dataclass
+class DbAdminTask:
+    """The one-off task that creates the application's DB login, run the way the service runs
+    (its subnets and security group, read from the stack exports the service imports)."""
+
+    stack: str                 # the stack whose outputs name it (compute)
+    task_output: str           # output: the task definition
+    cluster_output: str        # output: the cluster
+    container: str             # the container whose exit code tells success
+    subnet_exports: list[str] = field(default_factory=list)   # export name suffixes, e.g. AppSubnet1Id
+    security_group_exports: list[str] = field(default_factory=list)
+    log_group: str = ""        # where its output goes (logical id of the log group)
+    stream_prefix: str = ""
+
+
+@dataclass
 class RunbookFacts:
     """What the procedures quote besides the plan: script paths, alarms, SLOs."""
 
@@ -120,6 +135,8 @@ class RunbookFacts:
     registry: tuple[str, str] | None = None    # (stack, output with the ECR repository URI)
     test_alarm: str = ""                       # a notifying alarm the first deploy fires on purpose
     maintenance_alarms: list[str] = field(default_factory=list)  # page while the service is stopped
+    db_admin: DbAdminTask | None = None        # first deploy: compute in maintenance, this task, compute again
+    overrides: bool = False                    # create-changeset.sh takes PARAMETER_OVERRIDES for one run
 
     @property
     def release_tag_shell(self) -> str:
@@ -202,5 +219,5 @@ def write_postmortem_template(facts: RunbookFacts, out_dir: Path) -> Path:
     return _write(out_dir, POSTMORTEM, render("postmortem.md.j2", facts=facts, incident=INCIDENT))
 
 
-__all__ = ["RunbookFacts", "RollbackArm", "DatabaseFacts", "MaintenanceSwitch", "rollback_arms", "app_rollback_text", "SloRow", "runbook_sections", "write_runbook",
+__all__ = ["RunbookFacts", "DbAdminTask", "RollbackArm", "DatabaseFacts", "MaintenanceSwitch", "rollback_arms", "app_rollback_text", "SloRow", "runbook_sections", "write_runbook",
            "write_incident_procedure", "write_postmortem_template", "RUNBOOK", "INCIDENT", "POSTMORTEM"]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from sre_agent.deliver import report as report_writer
 from sre_agent.deliver.plan import DeliveryPlan
+from sre_agent.deliver.spec import app_user_step
 from sre_agent.deliver.runbook import (
     INCIDENT, POSTMORTEM, RUNBOOK, RunbookFacts, app_rollback_text, rollback_arms, runbook_sections,
     write_incident_procedure, write_postmortem_template, write_runbook,
@@ -36,7 +37,7 @@ from sre_agent.task.inputs import (
 )
 from sre_agent.task.model import TaskError, TaskSpec, parse_task
 from sre_agent.task.operations import (
-    database_facts, delivery_deviations, design_discrepancies, maintenance_alarms, maintenance_switch, notifying_alarms, registry_output,
+    database_facts, db_admin_task, delivery_deviations, design_discrepancies, maintenance_alarms, maintenance_switch, notifying_alarms, registry_output,
     restores_image_tag, rollback_takes_release,
 )
 
@@ -124,6 +125,12 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
     facts.registry = registry_output(delivered, plan)
     facts.test_alarm = next(iter(notifying_alarms(delivered.alarms)), "")
     facts.maintenance_alarms = maintenance_alarms(delivered.alarms)
+    facts.db_admin = db_admin_task(delivered, plan)
+    create_script = (out_dir / scripts["create"]).read_text(encoding="utf-8") if "create" in scripts else ""
+    facts.overrides = "PARAMETER_OVERRIDES" in create_script
+    if facts.db_admin and facts.overrides and facts.maintenance_parameter:
+        # the runbook's first deploy carries the DB login step as commands; the prose goes
+        facts.prerequisites = [p for p in facts.prerequisites if p != app_user_step(inputs.spec)]
     write_runbook(facts, out_dir)
     estimate = estimate_prod(delivered, plan.region)
     usage = report_writer.usage_charges(delivered.project.templates, plan.region)

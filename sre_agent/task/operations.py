@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from sre_agent.deliver.plan import DeliveryPlan
-from sre_agent.deliver.runbook import DatabaseFacts, MaintenanceSwitch
+from sre_agent.deliver.runbook import DatabaseFacts, DbAdminTask, MaintenanceSwitch
 from sre_agent.environments import is_prod
 from sre_agent.task.delivered import AlarmRow, Delivered
 
@@ -57,6 +57,52 @@ def registry_output(delivered: Delivered, plan: DeliveryPlan) -> tuple[str, str]
                 value = output.get("Value") if isinstance(output, dict) else None
                 if value == {"Fn::GetAtt": [repo.logical_id, "RepositoryUri"]} or value == {"Fn::GetAtt": f"{repo.logical_id}.RepositoryUri"}:
                     return stack.name, str(key)
+    return None
+
+
+def _export_suffixes(values: object) -> list[str]:
+    """`Fn::ImportValue: !Sub ${ProjectName}-${Environment}-AppSubnet1Id` → `AppSubnet1Id`."""
+    found = []
+    for value in values if isinstance(values, list) else []:
+        imported = value.get("Fn::ImportValue") if isinstance(value, dict) else None
+        text = imported.get("Fn::Sub") if isinstance(imported, dict) else None
+        if isinstance(text, str) and (m := re.fullmatch(r"\$\{\w+\}-\$\{\w+\}-(\w+)", text)):
+            found.append(m.group(1))
+    return found
+
+
+def db_admin_task(delivered: Delivered, plan: DeliveryPlan) -> DbAdminTask | None:
+    """A task definition a stack outputs that no ECS service runs: the one-off DB admin task,
+    with the network the service uses (the DB admits the app security group only)."""
+    for stack in plan.stacks:
+        template = next((t for t in delivered.project.templates if t.path == stack.template), None)
+        if template is None:
+            continue
+        services = list(template.of_type("AWS::ECS::Service"))
+        run_by_service = {str(s.properties.get("TaskDefinition", {}).get("Ref", "")) for s in services
+                          if isinstance(s.properties.get("TaskDefinition"), dict)}
+        outputs = template.data.get("Outputs") or {}
+        by_ref = {o.get("Value", {}).get("Ref"): k for k, o in outputs.items()
+                  if isinstance(o, dict) and isinstance(o.get("Value"), dict)} if isinstance(outputs, dict) else {}
+        cluster = next((by_ref[c.logical_id] for c in template.of_type("AWS::ECS::Cluster") if c.logical_id in by_ref), None)
+        for task in template.of_type("AWS::ECS::TaskDefinition"):
+            if task.logical_id in run_by_service or task.logical_id not in by_ref or cluster is None:
+                continue
+            containers = [c for c in task.properties.get("ContainerDefinitions") or [] if isinstance(c, dict)]
+            if not containers:
+                continue
+            network = {}
+            for service in services:
+                config = (service.properties.get("NetworkConfiguration") or {}).get("AwsvpcConfiguration") or {}
+                if isinstance(config, dict):
+                    network = config
+                    break
+            options = (containers[0].get("LogConfiguration") or {}).get("Options") or {}
+            group = options.get("awslogs-group")
+            return DbAdminTask(stack.name, by_ref[task.logical_id], cluster, str(containers[0].get("Name", "")),
+                               _export_suffixes(network.get("Subnets")), _export_suffixes(network.get("SecurityGroups")),
+                               str(group.get("Ref", "")) if isinstance(group, dict) else str(group or ""),
+                               str(options.get("awslogs-stream-prefix", "")))
     return None
 
 
@@ -208,5 +254,5 @@ def delivery_deviations(delivered: Delivered, plan: DeliveryPlan, lines: list[tu
     return found
 
 
-__all__ = ["delivery_deviations", "registry_output", "notifying_alarms", "maintenance_alarms", "restores_image_tag", "database_facts", "maintenance_switch", "design_discrepancies", "detection_gap",
+__all__ = ["db_admin_task", "delivery_deviations", "registry_output", "notifying_alarms", "maintenance_alarms", "restores_image_tag", "database_facts", "maintenance_switch", "design_discrepancies", "detection_gap",
            "rollback_takes_release"]
