@@ -507,7 +507,8 @@ def test_the_application_logs_in_with_its_own_secret_not_the_rotating_master(doc
     # the first-deploy step runs that task in the app subnets: no terminal reaches the database
     step = next(line for line in spec_from_documents([DOCS]).prerequisites if "DbAdminTaskDefinition" in line)
     for words in ("MaintenanceMode=true", "`aws ecs run-task`", "inventory-<環境>-cluster", "AppSubnet1Id/AppSubnet2Id",
-                  "AppSecurityGroupId", "`aws ecs wait tasks-stopped`", "exitCode が 0", "MaintenanceMode=false"):
+                  "AppSecurityGroupId", "`aws ecs wait tasks-stopped`", "exitCode が 0", "MaintenanceMode=false",
+                  "`aws ecs wait services-stable --cluster inventory-<環境>-cluster --services inventory-<環境>-app`"):
         assert words in step, words
     assert "作業端末" not in step and "CREATE ROLE" not in step
 

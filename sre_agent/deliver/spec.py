@@ -340,7 +340,9 @@ def app_user_step(spec: InfraSpec) -> str:
             f"（DB のセキュリティグループが許可するのはアプリのセキュリティグループだけ）。パスワードはタスクが Secrets Manager の "
             f"{project}/<環境>/db/app-user とマスターユーザーのシークレットから読み、コマンドラインにもログにも出ない。"
             "何度実行しても同じ結果になる（既にあればパスワードを更新するだけ）。`aws ecs wait tasks-stopped` で終了を待ち、"
-            "コンテナ db-admin の exitCode が 0 であることを確認してから、MaintenanceMode=false の変更セットで compute を更新する。"
+            "コンテナ db-admin の exitCode が 0 であることを確認してから、MaintenanceMode=false の変更セットで compute を更新し、"
+            f"`aws ecs wait services-stable --cluster {project}-<環境>-cluster --services {project}-<環境>-app` でタスクの起動を待つ"
+            "（タスクは Auto Scaling の最小タスク数で変更セットの完了後に起動し、CloudFormation はそれを待たない）。"
             "タスクの接続先は database スタックの DB（出力 DBEndpointAddress）で、DB が作り直されたとき（スナップショットからの"
             "置き換えなど）も同じ手順でユーザーを作り直せる")
 
