@@ -34,6 +34,15 @@ STATEFUL_TYPES: tuple[str, ...] = (*DEP_STATEFUL_TYPES, "AWS::Neptune::DBCluster
                                    "AWS::Logs::LogGroup", "AWS::SecretsManager::Secret",
                                    "AWS::Backup::BackupVault", "AWS::ECR::Repository")
 
+# Modifying one of these in place (Replacement False: a new instance class, parameter group,
+# Multi-AZ toggle, engine version) can still reboot it or fail it over: a short outage in prd.
+REBOOTING_TYPES: tuple[str, ...] = ("AWS::RDS::DBInstance", "AWS::RDS::DBCluster",
+                                    "AWS::ElastiCache::CacheCluster",
+                                    "AWS::ElastiCache::ReplicationGroup",
+                                    "AWS::Neptune::DBInstance", "AWS::Neptune::DBCluster",
+                                    "AWS::DocDB::DBInstance", "AWS::DocDB::DBCluster",
+                                    "AWS::MemoryDB::Cluster", "AWS::OpenSearchService::Domain")
+
 _STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9._/-]+$")
 
@@ -74,7 +83,8 @@ def render_script(plan: DeliveryPlan, role: str) -> str:
     """The text of one script (`role` is a key of SCRIPTS)."""
     _check(plan)
     template = _environment().get_template(f"{SCRIPTS[role]}.j2")
-    return template.render(plan=plan, stateful_types=STATEFUL_TYPES)
+    return template.render(plan=plan, stateful_types=STATEFUL_TYPES,
+                           rebooting_types=REBOOTING_TYPES)
 
 
 def write_scripts(plan: DeliveryPlan, out_dir: Path) -> dict[str, Path]:
