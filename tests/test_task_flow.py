@@ -406,7 +406,7 @@ def test_notifications_are_tested_and_silenced_only_around_a_maintenance(deliver
     assert test.index("--state-value ALARM") < test.index("--state-value OK")
     restore = runbook.split("データ破損・誤操作からの復旧", 1)[1]
     off = restore.index("disable-alarm-actions")
-    assert restore.index("MaintenanceMode") < off < restore.index("restore-db-instance-to-point-in-time")
+    assert off < restore.index("STACK=compute") < restore.index("restore-db-instance-to-point-in-time")
     assert restore.index("enable-alarm-actions") > restore.index("pg_dump")
     loop = re.search(r"for ALARM in ([^;]+); do\n  aws cloudwatch disable", restore).group(1).split()
     assert "inventory-prd-ecs-cpu-high" in loop and "inventory-prd-alb-healthy-hosts-low" in loop
