@@ -452,7 +452,9 @@ def test_first_deploy_creates_the_db_login_between_two_compute_change_sets(deliv
     assert len(steps) == 3
     assert 'PARAMETER_OVERRIDES="MaintenanceMode=true" scripts/create-changeset.sh' in steps[0]
     assert "aws ecs run-task" in steps[1] and "PARAMETER_OVERRIDES" not in steps[2]
-    assert blocks.index(steps[2]) < next(i for i, b in enumerate(blocks) if "STACK=monitoring" in b)
+    wait = next(i for i, b in enumerate(blocks) if "aws ecs wait services-stable" in b)
+    assert blocks.index(steps[2]) < wait < next(i for i, b in enumerate(blocks) if "STACK=monitoring" in b)
+    assert "OutputKey=='ServiceName'" in blocks[wait]
     for env in ("stg", "prd"):   # the files stay false: the override is for one change set only
         values = {p["ParameterKey"]: p["ParameterValue"]
                   for p in json.loads((out / f"infra/parameters/{env}/compute.json").read_text(encoding="utf-8"))}

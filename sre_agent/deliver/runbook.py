@@ -105,6 +105,7 @@ class DbAdminTask:
     security_group_exports: list[str] = field(default_factory=list)
     log_group: str = ""        # where its output goes (logical id of the log group)
     stream_prefix: str = ""
+    service_output: str = ""  # output: the service's name (to wait until its tasks run)
 
 
 @dataclass

@@ -97,12 +97,14 @@ def db_admin_task(delivered: Delivered, plan: DeliveryPlan) -> DbAdminTask | Non
                 if isinstance(config, dict):
                     network = config
                     break
+            service_output = next((k for k, o in outputs.items() for s in services if isinstance(o, dict)
+                                   and o.get("Value") in ({"Fn::GetAtt": [s.logical_id, "Name"]}, {"Ref": s.logical_id})), "")
             options = (containers[0].get("LogConfiguration") or {}).get("Options") or {}
             group = options.get("awslogs-group")
             return DbAdminTask(stack.name, by_ref[task.logical_id], cluster, str(containers[0].get("Name", "")),
                                _export_suffixes(network.get("Subnets")), _export_suffixes(network.get("SecurityGroups")),
                                str(group.get("Ref", "")) if isinstance(group, dict) else str(group or ""),
-                               str(options.get("awslogs-stream-prefix", "")))
+                               str(options.get("awslogs-stream-prefix", "")), str(service_output))
     return None
 
 
