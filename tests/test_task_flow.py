@@ -492,3 +492,18 @@ esac''')
         assert "awsvpcConfiguration={subnets=[subnet-a,subnet-c],securityGroups=[sg-app],assignPublicIp=DISABLED}" in launch
         assert ("ecs wait tasks-stopped" in log) is (task != "None")
         assert ("--log-stream-name db-admin/db-admin/abc123" in log) is (exit_code == "1")
+
+
+def test_a_failed_update_is_not_sent_to_the_previous_release(delivery) -> None:
+    """When execute-changeset.sh puts the SSM values back after CloudFormation rolled a failed
+    update back, the runbook says so and keeps the operator away from rollback.sh there."""
+    out, _ = delivery
+    execute = (out / "scripts/execute-changeset.sh").read_text(encoding="utf-8")
+    runbook = (out / "docs/90_運用手順/デプロイ手順書.md").read_text(encoding="utf-8")
+    from sre_agent.task.operations import resyncs_failed_update
+    assert resyncs_failed_update(execute) is True
+    assert resyncs_failed_update(execute.replace("    resync_ssm\n", "    : resync skipped\n")) is False
+    update = runbook.split("## 更新デプロイ", 1)[1].split("## ロールバック", 1)[0]
+    assert "UPDATE_ROLLBACK_COMPLETE" in update and "`rollback.sh` は実行しない" in update
+    rollback = runbook.split("## ロールバック", 1)[1]
+    assert "`UPDATE_ROLLBACK_COMPLETE` は、失敗した更新を CloudFormation が既に戻した状態" in rollback

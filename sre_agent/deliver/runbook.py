@@ -138,6 +138,7 @@ class RunbookFacts:
     maintenance_alarms: list[str] = field(default_factory=list)  # page while the service is stopped
     db_admin: DbAdminTask | None = None        # first deploy: compute in maintenance, this task, compute again
     overrides: bool = False                    # create-changeset.sh takes PARAMETER_OVERRIDES for one run
+    resyncs_failed_update: bool = False        # execute-changeset.sh puts SSM values back after a rolled-back update
 
     @property
     def release_tag_shell(self) -> str:

@@ -38,7 +38,7 @@ from sre_agent.task.inputs import (
 from sre_agent.task.model import TaskError, TaskSpec, parse_task
 from sre_agent.task.operations import (
     database_facts, db_admin_task, delivery_deviations, design_discrepancies, maintenance_alarms, maintenance_switch, notifying_alarms, registry_output,
-    restores_image_tag, rollback_takes_release,
+    restores_image_tag, resyncs_failed_update, rollback_takes_release,
 )
 
 MANIFEST = "deliverables.json"
@@ -128,6 +128,8 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
     facts.db_admin = db_admin_task(delivered, plan)
     create_script = (out_dir / scripts["create"]).read_text(encoding="utf-8") if "create" in scripts else ""
     facts.overrides = "PARAMETER_OVERRIDES" in create_script
+    facts.resyncs_failed_update = resyncs_failed_update(
+        (out_dir / scripts["execute"]).read_text(encoding="utf-8") if "execute" in scripts else "")
     if facts.db_admin and facts.overrides and facts.maintenance_parameter:
         # the runbook's first deploy carries the DB login step as commands; the prose goes
         facts.prerequisites = [p for p in facts.prerequisites if p != app_user_step(inputs.spec)]

@@ -29,6 +29,13 @@ def rollback_takes_release(rollback_script: str) -> bool:
     return bool(re.search(r"^#\s+scripts/rollback\.sh <env> <stack> \[<release>\]", rollback_script, re.MULTILINE))
 
 
+def resyncs_failed_update(execute_script: str) -> bool:
+    """execute-changeset.sh calls its SSM resync when CloudFormation rolled a failed update back
+    (a real call in the UPDATE_ROLLBACK_COMPLETE branch, not a comment)."""
+    branch = re.search(r'if \[\[ "\$STATUS" == UPDATE_ROLLBACK_COMPLETE \]\]; then\n(.*?)\n\s*fi\n', execute_script, re.DOTALL)
+    return bool(branch and re.search(r"^\s*resync_\w+\s*$", branch.group(1), re.MULTILINE))
+
+
 def database_facts(delivered: Delivered, plan: DeliveryPlan) -> DatabaseFacts | None:
     """The stateful stack's RDS instance and the output that names it."""
     for stack in plan.stacks:
@@ -256,5 +263,5 @@ def delivery_deviations(delivered: Delivered, plan: DeliveryPlan, lines: list[tu
     return found
 
 
-__all__ = ["db_admin_task", "delivery_deviations", "registry_output", "notifying_alarms", "maintenance_alarms", "restores_image_tag", "database_facts", "maintenance_switch", "design_discrepancies", "detection_gap",
+__all__ = ["resyncs_failed_update", "db_admin_task", "delivery_deviations", "registry_output", "notifying_alarms", "maintenance_alarms", "restores_image_tag", "database_facts", "maintenance_switch", "design_discrepancies", "detection_gap",
            "rollback_takes_release"]
