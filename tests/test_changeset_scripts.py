@@ -765,6 +765,7 @@ def test_execute_of_a_release_cloudformation_rolled_back_puts_the_ssm_tag_back_n
     """Judge 2 row 2: the circuit breaker failed the update, CloudFormation went back to release N;
     SSM still names the failed build, which the next change set would deploy again."""
     change_set = "orders-prd-app-20261202-012920"
+    _app_release(delivery, "prd", "20261125T050812Z", RUNNING_TAG)  # the current release
     pending = _pending(delivery, "prd", "app", change_set)
     fake = _variant("execute-app-release", tmp_path / "fake",
                     DescribeStacks=[_app_stack("UPDATE_COMPLETE"),
@@ -788,7 +789,30 @@ def test_execute_of_a_release_cloudformation_rolled_back_puts_the_ssm_tag_back_n
     else:
         assert puts == []
         assert f"は稼働中の値 {RUNNING_TAG} のままです" in done.stderr
-    assert [p.name for p in pending.parent.parent.iterdir()] == ["pending"]  # no release recorded
+    assert "注意: ImageTag" not in done.stderr  # the running value is the current release's
+    assert sorted(p.name for p in pending.parent.parent.iterdir()) == ["20261125T050812Z", "pending"]
+
+
+def test_execute_that_cannot_put_the_ssm_tag_back_says_how_to_do_it_by_hand(
+        delivery: Path, tmp_path: Path) -> None:
+    change_set = "orders-prd-app-20261202-012920"
+    _app_release(delivery, "prd", "20261120T041500Z", "2026.11.20-2")  # a record older than the stack
+    _pending(delivery, "prd", "app", change_set)
+    fake = _variant("execute-app-release", tmp_path / "fake",
+                    DescribeStacks=[_app_stack("UPDATE_COMPLETE"),
+                                    _app_stack("UPDATE_IN_PROGRESS", FAILED_TAG),
+                                    _app_stack("UPDATE_ROLLBACK_COMPLETE")],
+                    **{**_ssm_answers(FAILED_TAG),
+                       "PutParameter": [{"Error": {"Type": "Sender", "Code": "AccessDeniedException",
+                                                   "Message": "not authorized to perform: ssm:PutParameter"},
+                                         "HTTPStatusCode": 400}]})
+    done = run_script(delivery, "execute-changeset.sh", "prd", "app", change_set, "--yes",
+                      env={**fake.environment(tmp_path), "APPROVED_BY": "release-pipeline"})
+    assert done.returncode == 1
+    assert (f"注意: ImageTag の稼働中の値 {RUNNING_TAG} は、最新のリリースの記録 20261120T041500Z の値 "
+            "2026.11.20-2 と異なります") in done.stderr
+    assert ("次の変更セットの前に手で戻してください: aws ssm put-parameter --name /orders/prd/app/image-tag "
+            f"--value {RUNNING_TAG} --type String --overwrite") in done.stderr
 
 
 def test_execute_whose_rollback_stopped_sends_the_operator_to_rollback_sh(
