@@ -335,6 +335,11 @@ def test_report_lists_design_discrepancies_and_plans_load_from_the_documents(del
     assert "リクエスト 未定" in section6 and "- オンライン応答時間: `GET /`" not in section6
 
 
+def _shells() -> list[str]:
+    """bash always; zsh too where it is installed (operators paste into either)."""
+    return ["bash"] + (["zsh"] if shutil.which("zsh") else [])
+
+
 def _bash_blocks(out: Path) -> list[tuple[str, str]]:
     files = ("docs/90_運用手順/デプロイ手順書.md", "docs/90_運用手順/障害対応手順書.md", "infra-report.md")
     return [(f, b) for f in files
@@ -346,7 +351,7 @@ def test_every_copy_paste_block_parses_in_bash_and_zsh(delivery) -> None:
     placeholder that the shell would read as a redirection, no array (zsh's `read` has no -a)
     and no `set -e` that would close the operator's shell on the first failure."""
     out, _ = delivery
-    shells = ["bash"] + (["zsh"] if shutil.which("zsh") else [])
+    shells = _shells()
     blocks = _bash_blocks(out)
     assert len(blocks) > 20
     for path, block in blocks:
@@ -382,15 +387,21 @@ esac''')
         _stub(bin_dir, "docker", "")
         calls = tmp_path / f"{pushed[-3:]}.log"
         script = block.replace("TAG=0000000", "TAG=abc1234")
-        run = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=10,
-                             env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls)})
-        log = calls.read_text()
-        assert "docker pull 111.dkr.ecr.ap-northeast-1.amazonaws.com/inventory-stg-app@sha256:aaa" in log
-        assert "docker push 222.dkr.ecr.ap-northeast-1.amazonaws.com/inventory-prd-app:abc1234" in log
-        put = "aws ssm put-parameter --name /inventory/prd/app/image-tag --type String --overwrite --value abc1234"
-        assert (put in log) is writes, (pushed, log, run.stderr)
-        if not writes:
-            assert "ダイジェストが一致しない" in run.stderr
+        for shell in _shells():
+            calls.unlink(missing_ok=True)
+            run = subprocess.run([shell, "-c", script], capture_output=True, text=True, timeout=10,
+                                 env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls)})
+            _check_promotion(calls.read_text(), run, pushed, writes)
+
+
+def _check_promotion(log: str, run: subprocess.CompletedProcess, pushed: str, writes: bool) -> None:
+    """What the promotion block did, in one shell."""
+    assert "docker pull 111.dkr.ecr.ap-northeast-1.amazonaws.com/inventory-stg-app@sha256:aaa" in log
+    assert "docker push 222.dkr.ecr.ap-northeast-1.amazonaws.com/inventory-prd-app:abc1234" in log
+    put = "aws ssm put-parameter --name /inventory/prd/app/image-tag --type String --overwrite --value abc1234"
+    assert (put in log) is writes, (pushed, log, run.stderr)
+    if not writes:
+        assert "ダイジェストが一致しない" in run.stderr
 
 
 def test_notifications_are_tested_and_silenced_only_around_a_maintenance(delivery) -> None:
@@ -483,15 +494,21 @@ def test_first_deploy_creates_the_db_login_between_two_compute_change_sets(deliv
   *describe-stack-resource*) echo /ecs/inventory-stg/app ;;
 esac''')
         calls = bin_dir / "calls.log"
-        run = subprocess.run(["bash", "-c", block], capture_output=True, text=True, timeout=10,
-                             env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls)})
-        log = calls.read_text()
-        assert expect in run.stdout + run.stderr, (expect, run.stdout, run.stderr)
-        launch = next(line for line in log.splitlines() if line.startswith("aws ecs run-task"))
-        assert "--task-definition arn:aws:ecs:ap-northeast-1:1:task-definition/inventory-stg-db-admin:1" in launch
-        assert "awsvpcConfiguration={subnets=[subnet-a,subnet-c],securityGroups=[sg-app],assignPublicIp=DISABLED}" in launch
-        assert ("ecs wait tasks-stopped" in log) is (task != "None")
-        assert ("--log-stream-name db-admin/db-admin/abc123" in log) is (exit_code == "1")
+        for shell in _shells():
+            calls.unlink(missing_ok=True)
+            run = subprocess.run([shell, "-c", block], capture_output=True, text=True, timeout=10,
+                                 env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "CALLS": str(calls)})
+            _check_db_admin(calls.read_text(), run, expect, task, exit_code)
+
+
+def _check_db_admin(log: str, run: subprocess.CompletedProcess, expect: str, task: str, exit_code: str) -> None:
+    """What the db-admin block did, in one shell."""
+    assert expect in run.stdout + run.stderr, (expect, run.stdout, run.stderr)
+    launch = next(line for line in log.splitlines() if line.startswith("aws ecs run-task"))
+    assert "--task-definition arn:aws:ecs:ap-northeast-1:1:task-definition/inventory-stg-db-admin:1" in launch
+    assert "awsvpcConfiguration={subnets=[subnet-a,subnet-c],securityGroups=[sg-app],assignPublicIp=DISABLED}" in launch
+    assert ("ecs wait tasks-stopped" in log) is (task != "None")
+    assert ("--log-stream-name db-admin/db-admin/abc123" in log) is (exit_code == "1")
 
 
 def test_a_failed_update_is_not_sent_to_the_previous_release(delivery) -> None:
