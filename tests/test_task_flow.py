@@ -375,6 +375,8 @@ def test_production_gets_the_image_that_passed_staging_by_digest(delivery, tmp_p
     runbook = (out / "docs/90_運用手順/デプロイ手順書.md").read_text(encoding="utf-8")
     block = next(b for _, b in _bash_blocks(out) if "docker push" in b)
     assert block in runbook
+    first = runbook.split("## 初回デプロイ", 1)[1].split("## 更新デプロイ", 1)[0]
+    assert "本番のイメージはビルドし直さず" in first and "イメージの昇格" in first
     for pushed, writes in (("sha256:aaa", True), ("sha256:bbb", False)):
         bin_dir = tmp_path / pushed.replace(":", "-")
         bin_dir.mkdir()
