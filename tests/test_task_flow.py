@@ -424,6 +424,7 @@ def test_notifications_are_tested_and_silenced_only_around_a_maintenance(deliver
     loop = re.search(r"for ALARM in ([^;]+); do\n  aws cloudwatch disable", restore).group(1).split()
     assert "inventory-prd-ecs-cpu-high" in loop and "inventory-prd-alb-healthy-hosts-low" in loop
     assert not any("rds" in a for a in loop)
+    assert "monitoring スタックの `MaintenanceMode` は一部のアラームの通知しか止めず" in restore
 
 
 def test_design_changes_the_delivery_makes_are_listed_for_the_architect(delivery) -> None:

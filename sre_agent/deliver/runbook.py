@@ -139,6 +139,7 @@ class RunbookFacts:
     db_admin: DbAdminTask | None = None        # first deploy: compute in maintenance, this task, compute again
     overrides: bool = False                    # create-changeset.sh takes PARAMETER_OVERRIDES for one run
     resyncs_failed_update: bool = False        # execute-changeset.sh puts SSM values back after a rolled-back update
+    other_maintenance: list[str] = field(default_factory=list)  # other stacks with their own maintenance switch
 
     @property
     def release_tag_shell(self) -> str:

@@ -126,6 +126,8 @@ def handle_task(task: Path | str | TaskSpec, out_dir: Path, root: Path | None = 
     facts.test_alarm = next(iter(notifying_alarms(delivered.alarms)), "")
     facts.maintenance_alarms = maintenance_alarms(delivered.alarms)
     facts.db_admin = db_admin_task(delivered, plan)
+    facts.other_maintenance = [s.name for s in plan.stacks if s.name != facts.update_stack
+                               and maintenance_switch(delivered, plan, s.name)]
     create_script = (out_dir / scripts["create"]).read_text(encoding="utf-8") if "create" in scripts else ""
     facts.overrides = "PARAMETER_OVERRIDES" in create_script
     facts.resyncs_failed_update = resyncs_failed_update(
