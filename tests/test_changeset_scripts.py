@@ -943,3 +943,22 @@ def test_create_refuses_parameter_overrides_it_cannot_apply_before_any_aws_call(
     assert (done.returncode, done.stdout) == (2, "")
     assert says in done.stderr
     assert fake.calls() == []
+
+
+def test_rollback_to_a_release_run_with_parameter_overrides_says_what_it_brings_back(
+        delivery: Path, tmp_path: Path) -> None:
+    """The first deploy ran with MaintenanceMode=true: going back to it means no tasks, and the
+    operator is told before the gate."""
+    template = (delivery / "templates/network.yaml").read_text()
+    parameters = (delivery / "parameters/prd/network.json").read_text()
+    first = _release(delivery, "prd", "network", "20261125T010203Z", template, parameters, [])
+    with (first / "release.txt").open("a", encoding="utf-8") as record:
+        record.write("parameter_overrides=MaintenanceMode=true\n")
+    _release(delivery, "prd", "network", "20261201T233958Z",
+             template.replace("MapPublicIpOnLaunch: false", "MapPublicIpOnLaunch: true"), parameters, [])
+    fake = recording("rollback-previous-release", tmp_path / "state")
+    done = run_script(delivery, "rollback.sh", "prd", "network", "--yes",
+                      env={**fake.environment(tmp_path), "APPROVED_BY": "oncall-lead"})
+    assert done.returncode == 0, done.stderr
+    assert ("戻し先のリリース 20261125T010203Z は PARAMETER_OVERRIDES（MaintenanceMode=true）で実行された"
+            "リリースです") in done.stderr
