@@ -474,6 +474,8 @@ def test_first_deploy_creates_the_db_login_between_two_compute_change_sets(deliv
                   for p in json.loads((out / f"infra/parameters/{env}/compute.json").read_text(encoding="utf-8"))}
         assert values["MaintenanceMode"] == "false"
     assert "VPC 内の作業端末" not in first, "the prose DBA step is replaced by the commands"
+    rollback = runbook.split("## ロールバック", 1)[1]
+    assert "初回デプロイ直後の compute の一つ前のリリースは `MaintenanceMode=true`（タスク 0 台）" in rollback
     compute = (out / "infra/templates/compute/ecs.yaml").read_text(encoding="utf-8")
     network = (out / "infra/templates/network/vpc.yaml").read_text(encoding="utf-8")
     for output in re.findall(r"OutputKey=='(\w+)'", steps[1]):
