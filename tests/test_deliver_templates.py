@@ -727,8 +727,12 @@ def local_postgres():
     import subprocess
     import tempfile
 
-    if not all(shutil.which(tool) for tool in ("initdb", "pg_ctl", "psql")):
+    # Debian keeps the server tools in /usr/lib/postgresql/<major>/bin, off PATH.
+    server_bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+    search = os.pathsep.join([os.environ["PATH"], *map(str, server_bins)])
+    if not all(shutil.which(tool, path=search) for tool in ("initdb", "pg_ctl", "psql")):
         pytest.skip("PostgreSQL server binaries not installed")
+    initdb, pg_ctl = shutil.which("initdb", path=search), shutil.which("pg_ctl", path=search)
     try:
         owner = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
     except KeyError:
@@ -745,9 +749,9 @@ def local_postgres():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     run = dict(capture_output=True, text=True, timeout=60, check=True, **as_owner)
-    subprocess.run(["initdb", "-D", str(data), "-U", "app_admin", f"--pwfile={tmp_path / 'pw'}",
+    subprocess.run([initdb, "-D", str(data), "-U", "app_admin", f"--pwfile={tmp_path / 'pw'}",
                     "--auth-local=scram-sha-256", "--auth-host=scram-sha-256"], **run)
-    subprocess.run(["pg_ctl", "-D", str(data), "-w", "-l", str(tmp_path / "log"), "-o",
+    subprocess.run([pg_ctl, "-D", str(data), "-w", "-l", str(tmp_path / "log"), "-o",
                     f"-p {port} -h 127.0.0.1 -k {tmp_path}", "start"], **run)
     env = {"PATH": os.environ["PATH"], "PGHOST": "127.0.0.1", "PGPORT": str(port), "PGUSER": "app_admin",
            "PGPASSWORD": "master-Pw-1"}
@@ -756,7 +760,7 @@ def local_postgres():
                        capture_output=True, text=True, timeout=30, check=True)
         yield env
     finally:
-        subprocess.run(["pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
+        subprocess.run([pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True, timeout=60, **as_owner)
         shutil.rmtree(tmp_path, ignore_errors=True)
 
