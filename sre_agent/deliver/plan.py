@@ -7,11 +7,22 @@ scripts, the runbook and `deliverables.json` all name them from there.
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 PROJECT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,9}$")
+
+
+def _project_name(value: str) -> str:
+    if not PROJECT_NAME.match(value):
+        raise ValueError(f"project name must match {PROJECT_NAME.pattern}: {value!r}")
+    return value
+
+
+# The `ProjectName` every stack name, export and resource name is built from.
+ProjectName = Annotated[str, AfterValidator(_project_name)]
 
 
 class StackPlan(BaseModel):
@@ -36,17 +47,10 @@ class DeliveryPlan(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    project: str = Field(description="ProjectName: lower case, digits and hyphens")
+    project: ProjectName = Field(description="ProjectName: lower case, digits and hyphens")
     environments: list[str] = Field(description="environment names, e.g. ['stg', 'prd']")
     region: str = "ap-northeast-1"
     stacks: list[StackPlan]
-
-    @field_validator("project")
-    @classmethod
-    def _project(cls, value: str) -> str:
-        if not PROJECT_NAME.match(value):
-            raise ValueError(f"project name must match {PROJECT_NAME.pattern}: {value!r}")
-        return value
 
     @field_validator("environments")
     @classmethod

@@ -18,7 +18,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sre_agent.deliver.plan import ENVIRONMENT_NAME, PROJECT_NAME
+from sre_agent.deliver.plan import ENVIRONMENT_NAME, ProjectName
 from sre_agent.environments import is_prod
 
 # CloudWatch Logs accepts only these retention periods (days).
@@ -233,7 +233,7 @@ class BudgetSpec(Strict):
 class InfraSpec(Strict):
     """Everything the templates and parameter files are generated from."""
 
-    project: str
+    project: ProjectName
     region: str = "ap-northeast-1"
     description: str = Field(default="", description="one Japanese line: the system's name")
     environments: list[EnvironmentSpec]
@@ -249,13 +249,6 @@ class InfraSpec(Strict):
     cache: CacheSpec | None = None
     slo: SloSpec = Field(default_factory=SloSpec)
     alarms: AlarmThresholds = Field(default_factory=AlarmThresholds)
-
-    @field_validator("project")
-    @classmethod
-    def _project(cls, value: str) -> str:
-        if not PROJECT_NAME.match(value):
-            raise ValueError(f"project name must match {PROJECT_NAME.pattern}: {value!r}")
-        return value
 
     @field_validator("health_check_path")
     @classmethod
