@@ -40,7 +40,9 @@ class CostTotalMismatch(Rule):
     Adds up every cost table in the design documents (a コスト / 費用 / 見積 / 試算 section, or
     any table with a 月額 / 年額 / 費用 / 金額 column) and compares the sum of the rows with the
     **合計** row, per money column (a table with 本番 and ステージング columns is checked per
-    column; 小計 rows are not counted twice). Amounts are read in any spelling (`¥54,770`,
+    column; 小計 rows are not counted twice). A 合計 row that does not add up in several columns
+    is one finding at that row, listing each column with its difference (a row counted twice
+    in one environment also shows in the 合計 column that adds the environments). Amounts are read in any spelling (`¥54,770`,
     `54,770円`, `5.5万円`, `$121`, `121ドル`). A table whose rows mix yen and dollars with no
     conversion is reported too, and a 年額 column must be twelve times its 月額 column. A summary
     table whose rows are environments (本番 / ステージング / 合計) is checked against the 合計 of
@@ -119,6 +121,7 @@ class CostTotalMismatch(Rule):
                 f"{money_text(total.amount, total.currency)}"))
 
     def _check_table(self, ctx: RuleContext, table: CostTable) -> Iterable[Finding]:
+        mismatches: list[tuple[str, float, float, int, str]] = []  # column, stated, added, rows, currency
         for col, column in enumerate(table.columns):
             amounts = [r.amounts[col] for r in table.rows if r.amounts[col] is not None]
             currencies = {a.currency for a in amounts}
@@ -137,15 +140,46 @@ class CostTotalMismatch(Rule):
             added = sum(a.amount for a in amounts)
             rounded = total.tolerance + sum(a.tolerance for a in amounts)
             if not _close(added, total.amount, currency, len(amounts), rounded):
-                yield self.finding(
-                    ctx, file=table.total.where.file, line=table.total.where.line,
-                    message=ctx.text(
-                        f"「{column}」の合計 {money_text(total.amount, currency)} が {len(amounts)} 行の和 "
-                        f"{money_text(added, currency)} と一致しない（差 {money_text(total.amount - added, currency)}）",
-                        f"'{column}' total {money_text(total.amount, currency)} is not the sum of its "
-                        f"{len(amounts)} rows, {money_text(added, currency)}"),
-                )
+                mismatches.append((column, total.amount, added, len(amounts), currency))
+        if mismatches and table.total is not None:
+            yield self._total_finding(ctx, table, mismatches)
         yield from self._monthly_yearly(ctx, table)
+
+    def _total_finding(self, ctx: RuleContext, table: CostTable,
+                       mismatches: list[tuple[str, float, float, int, str]]) -> Finding:
+        """One finding per 合計 row, naming every column that does not add up: a row counted
+        twice shows in its environment's column and again in a 合計 column that adds the
+        environments — one mistake, one fix, not one finding per column."""
+        if len(mismatches) == 1:
+            column, stated, added, rows, currency = mismatches[0]
+            return self.finding(
+                ctx, file=table.total.where.file, line=table.total.where.line,
+                message=ctx.text(
+                    f"「{column}」の合計 {money_text(stated, currency)} が {rows} 行の和 "
+                    f"{money_text(added, currency)} と一致しない（差 {money_text(stated - added, currency)}）",
+                    f"'{column}' total {money_text(stated, currency)} is not the sum of its "
+                    f"{rows} rows, {money_text(added, currency)}"))
+        parts_ja = "、".join(
+            f"「{column}」{money_text(stated, currency)} ≠ {rows} 行の和 {money_text(added, currency)}"
+            f"（差 {money_text(stated - added, currency)}）" for column, stated, added, rows, currency in mismatches)
+        parts_en = "; ".join(
+            f"'{column}' {money_text(stated, currency)} vs {rows} rows {money_text(added, currency)} "
+            f"(off by {money_text(stated - added, currency)})"
+            for column, stated, added, rows, currency in mismatches)
+        differences = {(currency, round(stated - added, 2)) for _, stated, added, _, currency in mismatches}
+        same_ja = same_en = ""
+        if len(differences) == 1:
+            (currency, difference), = differences
+            same_ja = (f"。どの列も差は同じ {money_text(difference, currency)}: 1 か所の計上誤りが"
+                       "合計の列にも及んでいる可能性が高い")
+            same_en = (f"; every column is off by the same {money_text(difference, currency)}: "
+                       "one mistake, carried into the column that adds the others")
+        label = table.total.label or "合計"
+        return self.finding(
+            ctx, file=table.total.where.file, line=table.total.where.line,
+            message=ctx.text(
+                f"「{label}」行の {len(mismatches)} 列が行の和と一致しない: {parts_ja}{same_ja}",
+                f"the '{label}' row does not add up in {len(mismatches)} columns: {parts_en}{same_en}"))
 
     def _monthly_yearly(self, ctx: RuleContext, table: CostTable) -> Iterable[Finding]:
         if "month" not in table.periods or "year" not in table.periods:

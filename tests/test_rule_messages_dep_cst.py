@@ -1,0 +1,38 @@
+"""What CST001 / DEP003 / DEP004 / DEP014 say, not only where: counts and wording that the
+location-set fixtures cannot see (two findings at one line collapse into one location there)."""
+
+from __future__ import annotations
+
+from conftest import RULE_FIXTURES
+from sre_agent.models import Finding
+from sre_agent.project import load_project
+from sre_agent.rules.base import RuleContext, all_rules
+
+
+def findings(rule_id: str, fixture: str) -> list[Finding]:
+    rule = next(r for r in all_rules() if r.id == rule_id)()
+    project = load_project([RULE_FIXTURES / fixture])
+    return list(rule.check(RuleContext(project)))
+
+
+def test_cst001_one_finding_per_total_row_listing_every_column() -> None:
+    """A row counted twice shows in its environment's column and in the 合計 column that adds
+    the environments: one mistake, one finding, both columns and their difference named."""
+    found = findings("SRE-CST-001", "CST001/one-mistake-in-two-columns")
+    assert len(found) == 1
+    message = found[0].message
+    assert "「ステージング環境月額」$1,020 ≠ 5 行の和 $300（差 $720）" in message
+    assert "「合計月額」$4,200 ≠ 5 行の和 $3,480（差 $720）" in message
+    assert "どの列も差は同じ $720" in message
+
+
+def test_dep003_names_where_each_step_was_found_and_the_missing_script_a_runbook_runs() -> None:
+    found = findings("SRE-DEP-003", "DEP003/ci-creates-runbook-names-missing-rollback")
+    assert len(found) == 1
+    message = found[0].message
+    assert "ロールバックを行うスクリプトがない" in message
+    assert "作成（create-change-set）" not in message and "実行（execute-change-set）" not in message
+    assert "作成 .github/workflows/deploy-infra.yml:29（CI ワークフロー）" in message
+    assert "確認 scripts/show-changes.sh" in message
+    assert "実行 .github/workflows/deploy-infra.yml:42（CI ワークフロー）" in message
+    assert "docs/05_運用/リリース手順書.md:13 は存在しない ./scripts/rollback.sh" in message
