@@ -482,15 +482,35 @@ def _monitoring(facts: DocFacts, unit: Unit) -> None:
     target_col = table.column("通知先", "通知", "target")
     tool_col = table.column("ツール", "監視ツール", "tool")
     env_col = table.column("環境", "environment")
+    level_cols = [table.column(*words) for words in LEVEL_COLUMNS]
 
     def cell(index: int | None) -> str:
         return unit.cells[index] if index is not None and index < len(unit.cells) else ""
 
     environment = environment_in(cell(env_col)) or _monitoring_environment(unit)
+    level = next((found for col in level_cols if col is not None and (found := alert_level(cell(col)))), "")
     facts.monitoring.append(MonitoringRow(unit.where, cell(metric_col), cell(threshold_col),
                                           cell(period_col), cell(target_col), cell(tool_col), environment,
                                           cell(name_col) if name_col != metric_col else "",
-                                          " / ".join(unit.section.path())))
+                                          " / ".join(unit.section.path()), level))
+
+
+# Where a monitoring table says how loud a row is: a 重要度 column first, else the action
+# column (`SNS通知（Critical）`), else an アラート column holding 警告 / 重大.
+LEVEL_COLUMNS = (("重要度", "レベル", "severity", "優先度", "緊急度"), ("アクション", "action", "通知"),
+                 ("アラート",))
+LEVEL_WORDS = (("critical", ("critical", "重大", "緊急", "致命", "high")),
+               ("warning", ("warning", "warn", "警告", "注意", "medium")),
+               ("info", ("info", "情報", "参考", "low")))
+
+
+def alert_level(text: str) -> str:
+    """critical | warning | info when the cell names one (`Warning`, `SNS通知（Info）`, 重大), else ""."""
+    folded = v.fold(text).casefold()
+    for level, words in LEVEL_WORDS:
+        if any(re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", folded) for w in words):
+            return level
+    return ""
 
 
 SCALING_WORDS = ("スケールアウト", "スケールイン", "スケーリング", "オートスケール", "autoscaling",

@@ -86,6 +86,7 @@ class MonitoringRow:
     environment: str = "prod"  # from an 環境 column or the section title (ステージング → stg)
     name: str = ""  # the アラーム名 cell when the table has one next to the metric column
     section: str = ""  # the section path (`RDS メトリクス`, `API Gateway メトリクス`): names the service
+    level: str = ""  # critical | warning | info: the row's 重要度 column, or `SNS通知（Info）` in its action
 
 
 @dataclass(frozen=True)

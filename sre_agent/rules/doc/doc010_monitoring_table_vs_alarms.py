@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from sre_agent.docfacts import facts_of
 from sre_agent.docfacts.extract import COMPONENTS, ERROR_RATE_WORDS, component_of, has
@@ -75,6 +75,15 @@ MILLISECOND_NAMESPACES = frozenset({"AWS/ApiGateway", "AWS/Lambda"})  # their `L
 TIME_UNITS = {"ms": 0.001, "ミリ秒": 0.001, "秒": 1.0, "sec": 1.0, "s": 1.0, "分": 60.0, "min": 60.0}
 BYTE_UNITS = {"kib": (1024,), "mib": (1024 ** 2,), "gib": (1024 ** 3,),
               "kb": (1000, 1024), "mb": (1000 ** 2, 1024 ** 2), "gb": (1000 ** 3, 1024 ** 3)}
+
+
+class Differing(NamedTuple):
+    """An alarm on a row's metric whose production threshold or direction is not the row's."""
+    alarm: Alarm
+    metric: str
+    threshold: float
+    direction: str | None
+    stricter: bool  # same direction, fires before the documented value
 
 
 @dataclass(frozen=True)
@@ -248,6 +257,9 @@ def _identity(alarm) -> str:
     return re.sub(r"[^a-z0-9]", "", f"{alarm.resource} {raw if isinstance(raw, str) else raw!r}".casefold())
 
 
+RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
 def _one_per_place(ctx: RuleContext, found: Iterable[tuple[tuple, Finding | None]]) -> Iterator[Finding]:
     """Design documents are often copied into several folders, and list warning and critical
     rows: one finding per alarm (or per requirement), naming the rest; none for an alarm that
@@ -258,7 +270,7 @@ def _one_per_place(ctx: RuleContext, found: Iterable[tuple[tuple, Finding | None
     for entries in groups.values():
         if None in entries:
             continue  # some documented row agrees with this alarm
-        findings = [f for f in entries if f is not None]
+        findings = sorted((f for f in entries if f is not None), key=lambda f: RANK[f.severity])
         first = findings[0]
         if len(findings) > 1:
             if first.file and first.file.endswith((".md", ".markdown")):
@@ -293,6 +305,24 @@ def _has_read_replica(project) -> bool:
         "replicate_source_db" in b.body for tf in project.terraform for b in tf.resources("aws_db_instance"))
 
 
+# Metrics that count traffic, not failures: a missing alarm on them is a capacity question.
+TRAFFIC_VOLUME = frozenset({
+    "RequestCount", "BytesIn", "BytesOut", "ProcessedBytes", "NetworkIn", "NetworkOut", "NetworkBytesIn",
+    "NetworkBytesOut", "NetworkPacketsIn", "NetworkPacketsOut", "PacketsIn", "PacketsOut",
+    "BytesInFromSource", "BytesInFromDestination", "BytesOutToSource", "BytesOutToDestination",
+    "NewConnectionCount", "Count"})
+
+
+def _same_signal(entry: tuple, row: MonitoringRow, names: tuple[str, ...],
+                 namespaces: tuple[str, ...] | None) -> bool:
+    """A row of another document about the same metric of the same service (two rows of one
+    table — a 5XX count and a 5XX rate — are two alarms the design asks for, not a drift)."""
+    other, other_names, other_namespaces, _ = entry
+    return (other.where.file != row.where.file and bool(set(other_names) & set(names))
+            and (namespaces is None or other_namespaces is None or bool(set(namespaces) & set(other_namespaces)))
+            and _qualifiers(other) == _qualifiers(row))
+
+
 def _service_qualified(rows, index) -> bool:
     """True when the alarms carry the services' names, so a row of one service's table is
     compared with that service's alarms only (and, if it has none, reported as missing)."""
@@ -320,6 +350,14 @@ class MonitoringTableVsAlarms(Rule):
     Service`) is compared with that service's alarms when the alarm names carry the services'
     names. When the code has no alarm at all, the rows are reported once, together. Deep mode
     only.
+
+    Reported as info, not as a warning: an alarm stricter than its row (same direction, it
+    fires before the documented value: the document has drifted, nothing goes unwatched); a
+    missing alarm for a row the design itself ranks Info (重要度 column, or `SNS通知（Info）`),
+    or on a traffic-volume metric (RequestCount, BytesIn, ProcessedBytes …: a capacity signal,
+    not a failure); and a missing alarm when a row of another document on the same metric is
+    what the code implements (要件定義書 says 5xx 率 5 %, the 監視設計 refines it to 件数 > 10 and the
+    alarm follows that: the documents disagree with each other, and the finding says which).
 
     ## Why is this bad
     The monitoring design is what the operations team believes is watched. A row with no alarm
@@ -378,6 +416,8 @@ class MonitoringTableVsAlarms(Rule):
         """(group, finding): a missing alarm is grouped by what the rows ask for (the same row
         copied into several documents), a differing threshold by the alarm it is reported at."""
         qualified = _service_qualified(rows, index)
+        agreed: list[tuple[MonitoringRow, tuple[str, ...], tuple[str, ...] | None, Alarm]] = []
+        missing: list[tuple[tuple, MonitoringRow, tuple[str, ...], tuple[str, ...] | None, bool]] = []
         for row, names, namespaces in rows:
             if has(row.metric, ("メトリクスフィルタ", "メトリクスフィルター", "metric filter")):
                 continue  # a log metric filter's custom metric: named by the filter, not by AWS
@@ -397,15 +437,22 @@ class MonitoringTableVsAlarms(Rule):
                 matching = [a for a in matching if any(w in _identity(a) for w in words)]
                 plain = [a for a in matching if not a.math]
             if not matching:
-                key = ("missing", names, namespaces, re.sub(r"\s", "", row.threshold), " ".join(sorted(_qualifiers(row))))
-                yield key, self.missing(ctx, row, names, namespaces, error_rate)
+                key = ("missing", names, namespaces, re.sub(r"\s", "", row.threshold), " ".join(sorted(words)))
+                missing.append((key, row, names, namespaces, error_rate))
             elif not error_rate and plain:
-                found = list(self.compare(ctx, index, row, names, plain))
-                for finding in found:
+                verdict = self.judge(index, row, names, plain)
+                if isinstance(verdict, list) and verdict:
+                    finding = self.differs(ctx, row, verdict)
                     yield ("differs", finding.file, finding.line), finding
-                if not found:  # the row agrees with an alarm (or cannot tell which): those alarms are fine
-                    for alarm in plain:
-                        yield ("differs", alarm.file, alarm.attribute_line("Threshold", "threshold")), None
+                    continue
+                if isinstance(verdict, Alarm):
+                    agreed.append((row, names, namespaces, verdict))
+                # the row agrees with an alarm (or cannot tell which): those alarms are fine
+                for alarm in plain:
+                    yield ("differs", alarm.file, alarm.attribute_line("Threshold", "threshold")), None
+        for key, row, names, namespaces, error_rate in missing:
+            covered = next((entry for entry in agreed if _same_signal(entry, row, names, namespaces)), None)
+            yield key, self.missing(ctx, row, names, namespaces, error_rate, covered)
 
     def built(self, ctx: RuleContext, index: AlarmIndex, namespaces: tuple[str, ...]) -> bool:
         """The code builds the service, or watches it (a monitoring stack apart from the resources)."""
@@ -416,26 +463,49 @@ class MonitoringTableVsAlarms(Rule):
             True for tf in ctx.project.terraform for _ in tf.resources(*types))
 
     def missing(self, ctx: RuleContext, row: MonitoringRow, names: tuple[str, ...],
-                namespaces: tuple[str, ...] | None, error_rate: bool) -> Finding:
+                namespaces: tuple[str, ...] | None, error_rate: bool,
+                covered: tuple[MonitoringRow, tuple[str, ...], tuple[str, ...] | None, Alarm] | None = None) -> Finding:
+        """At the document row. Info when the design itself ranks the row as informational, when
+        the metric is a traffic volume (a capacity signal, not a failure), or when another
+        documented row on the same metric is what the code's alarm implements (the documents
+        disagree with each other; the signal is watched)."""
         watched = f"{namespaces[0] + ' ' if namespaces else ''}{names[0]}"
         if error_rate:
             watched = ctx.text(f"{watched} のメトリクス計算", f"metric math on {watched}")
         if _qualifiers(row):  # which service's row it is (`#### Admin Service`)
             watched = f"{row.section.split(' / ')[-1]}: {watched}"
-        return self.finding(ctx, file=row.where.file, line=row.where.line, message=ctx.text(
-            f"監視設計の「{row.metric}」（閾値 {row.threshold}）に対応するアラーム（{watched}）が"
-            f"テンプレートにない",
-            f"The monitoring design lists '{row.metric}' ({row.threshold}) but no alarm on {watched} "
-            f"is defined"))
+        message = ctx.text(
+            f"監視設計の「{row.metric}」（閾値 {row.threshold}）に対応するアラーム（{watched}）がテンプレートにない",
+            f"The monitoring design lists '{row.metric}' ({row.threshold}) but no alarm on {watched} is defined")
+        informational = True
+        if covered is not None:
+            other, _, _, alarm = covered
+            message += ctx.text(
+                f"。ただし同じメトリクスは別の設計（{other.where}）の「{other.metric} {other.threshold}」どおり"
+                f" `{alarm.resource}` が監視している: 設計書どうしの閾値の定義が食い違う（どちらかに揃える）",
+                f"; the same metric is watched by `{alarm.resource}` as {other.where} specifies "
+                f"('{other.metric} {other.threshold}'): the documents disagree with each other (align them)")
+        elif row.level == "info":
+            message += ctx.text("（設計上の重要度は Info）", " (the design ranks it Info)")
+        elif set(names) <= TRAFFIC_VOLUME:
+            message += ctx.text("（トラフィック量の監視で、障害の検知ではない）",
+                                " (a traffic-volume signal, not a failure signal)")
+        else:
+            informational = False
+        return self.finding(ctx, file=row.where.file, line=row.where.line, message=message,
+                            severity=Severity.INFO if informational else None)
 
-    def compare(self, ctx: RuleContext, index: AlarmIndex, row: MonitoringRow, names: tuple[str, ...],
-                alarms: list[Alarm]) -> Iterator[Finding]:
+    def judge(self, index: AlarmIndex, row: MonitoringRow, names: tuple[str, ...],
+              alarms: list[Alarm]) -> Alarm | list[Differing] | None:
+        """The alarm that implements the row, else the alarms on its metric that differ from it;
+        None when the row cannot be compared (no parsable threshold, no known 100 %, `CPU使用率`
+        with no component when RDS and ECS both have CPU alarms)."""
         documented = parse_threshold(row.threshold)
         if documented is None:
-            return
+            return None
         if len({m.namespace for a in alarms for m in a.metrics if m.name in names}) > 1:
-            return  # `CPU使用率` with no component: RDS or ECS — cannot tell which to compare
-        judged: list[tuple[Alarm, str, float, str | None]] = []  # alarms on the metric that differ
+            return None  # `CPU使用率` with no component: RDS or ECS — cannot tell which to compare
+        judged: list[Differing] = []
         for alarm in alarms:
             threshold = as_number(prod_value(index, alarm, "Threshold", "threshold"))
             if threshold is UNKNOWN or not isinstance(threshold, (int, float)):
@@ -447,7 +517,7 @@ class MonitoringTableVsAlarms(Rule):
                 # 接続数 80% / 空きストレージ 20%: a share of max_connections or AllocatedStorage
                 base = percent_base(index, alarm, metric)
                 if base is None:
-                    return  # 100 % is not known: nothing to compare the alarm's count or bytes with
+                    return None  # 100 % is not known: nothing to compare the alarm's count or bytes with
                 wanted = [documented.value / 100 * base]
             if documented.per_minute:
                 period = as_number(prod_value(index, alarm, "Period", "period"))
@@ -457,20 +527,29 @@ class MonitoringTableVsAlarms(Rule):
             same_value = any(abs(threshold - w) <= 0.01 * max(abs(w), 1e-9) for w in wanted)
             same_direction = documented.direction is None or direction is None or direction == documented.direction
             if same_value and same_direction:
-                return
-            judged.append((alarm, metric, threshold, direction))
-        if not judged:
-            return
-        alarm, metric, threshold, direction = judged[0]
+                return alarm
+            # the same direction, but it fires before the documented value is reached
+            stricter = same_direction and (direction or documented.direction) is not None and all(
+                threshold < w if (direction or documented.direction) == "above" else threshold > w for w in wanted)
+            judged.append(Differing(alarm, metric, threshold, direction, stricter))
+        return judged
+
+    def differs(self, ctx: RuleContext, row: MonitoringRow, judged: list[Differing]) -> Finding:
+        """At the alarm's Threshold; info when the alarm is stricter than the document (it pages
+        earlier than designed: the document has drifted, nothing goes unwatched)."""
+        alarm, metric, threshold, direction, stricter = judged[0]
         value = f"{threshold:,.0f}（{threshold / 1024 ** 3:.3g} GiB）" if metric in BYTES else f"{threshold:g}"
         shown = {"above": ctx.text("（超）", " (above)"), "below": ctx.text("（未満）", " (below)")}.get(direction or "", "")
-        yield self.finding(
-            ctx, file=alarm.file, line=alarm.attribute_line("Threshold", "threshold"), resource=alarm.resource,
-            message=ctx.text(
-                f"`{alarm.resource}` の閾値 {value}{shown}が監視設計（{row.where}）の"
-                f"「{row.metric} {row.threshold}」と異なる",
-                f"`{alarm.resource}` alerts at {value}{shown}, but the monitoring design at "
-                f"{row.where} says '{row.metric} {row.threshold}'"))
+        message = ctx.text(
+            f"`{alarm.resource}` の閾値 {value}{shown}が監視設計（{row.where}）の「{row.metric} {row.threshold}」と異なる",
+            f"`{alarm.resource}` alerts at {value}{shown}, but the monitoring design at {row.where} says "
+            f"'{row.metric} {row.threshold}'")
+        if stricter:
+            message += ctx.text("。設計より早く通知する側の差なので監視の抜けではない（設計書を実装に合わせる）",
+                                "; it alerts earlier than designed, so nothing goes unwatched (align the document)")
+        return self.finding(ctx, file=alarm.file, line=alarm.attribute_line("Threshold", "threshold"),
+                            resource=alarm.resource, message=message,
+                            severity=Severity.INFO if stricter or row.level == "info" else None)
 
     def none_defined(self, ctx: RuleContext, rows: list[MonitoringRow]) -> Finding:
         listed = ", ".join(f"「{r.metric}」" if ctx.lang != "en" else f"'{r.metric}'" for r in rows[:5])
