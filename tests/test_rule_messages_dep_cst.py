@@ -36,3 +36,21 @@ def test_dep003_names_where_each_step_was_found_and_the_missing_script_a_runbook
     assert "確認 scripts/show-changes.sh" in message
     assert "実行 .github/workflows/deploy-infra.yml:42（CI ワークフロー）" in message
     assert "docs/05_運用/リリース手順書.md:13 は存在しない ./scripts/rollback.sh" in message
+
+
+def test_dep004_pipe_in_a_declaration_is_reported_at_the_pipe_with_the_split_fix() -> None:
+    """`local x=$(jq … | tr …)` hides the status whatever the options: pipefail alone would not
+    help, so the finding is at that line and asks to split the declaration too."""
+    found = {f.file: f for f in findings("SRE-DEP-004", "DEP004/pipe-masked-by-declaration")}
+    local = found["scripts/deploy-service.sh"]
+    assert local.line == 15
+    assert "`local OVERRIDES=$(jq … | tr …)` は local 宣言が $(…) の終了ステータスを 0 で上書き" in local.message
+    assert "-o pipefail を足すだけでは直らない" in local.message
+    assert "local OVERRIDES; OVERRIDES=$(…)" in local.remediation
+    exported = found["scripts/export-outputs.sh"]
+    assert exported.line == 10 and "同じ形: :11 readonly TARGET_GROUP_ARN" in exported.message
+    both = found["scripts/update-image.sh"]
+    assert both.line == 1
+    assert "パイプの途中の失敗（aws ... | jq）が見逃される" in both.message
+    assert ":14 `local REVISION=$(aws … | jq …)` は宣言が終了ステータスを隠す" in both.message
+    assert "-u (nounset)" not in both.message  # `$tag` sits inside jq's single quotes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Iterable
 
 from sre_agent.models import Finding, Perspective, Severity
@@ -55,20 +56,90 @@ def sourced(script) -> bool:
     return bool(re.search(rf"(?:^|\s)(?:source|\.)\s+\S*{re.escape(name)}", script.text))
 
 
-def _forgiving_pipe(code: str) -> bool:
-    joined = re.sub(r"\\\n", " ", _QUOTED.sub("''", code))
-    for line in joined.split("\n"):
-        segments = _PIPE.split(line)
-        if len(segments) > 1:
-            words = segments[-1].split()
-            if words and words[0] in FORGIVING:
-                return True
-    return False
+# `local x=$(…)`: the declaration's own status (0) replaces the substitution's, so a failure
+# inside is lost whatever the options (ShellCheck SC2155).
+_DECLARATION = re.compile(r"^\s*(local|export|readonly|declare|typeset)((?:\s+-\w+)*)\s+"
+                          r"([A-Za-z_][A-Za-z0-9_]*)=\$\(")
+
+
+@dataclass(frozen=True)
+class ForgivingPipe:
+    """A pipe whose last command succeeds on empty input (`aws … | jq`), at its script line."""
+
+    line: int
+    first: str  # the command feeding the pipe
+    last: str  # the forgiving command at its end
+    masked_by: str | None = None  # `local PARAMS`: a declaration that hides the status anyway
+
+    def shown(self) -> str:
+        inner = f"{self.first} … | {self.last} …"
+        return f"{self.masked_by}=$({inner})" if self.masked_by else inner
+
+
+def _substitution_end(line: str, start: int) -> int:
+    """Index of the `)` closing the `$(` that opens at `start`."""
+    depth = 0
+    for index in range(start + 1, len(line)):
+        if line[index] == "(":
+            depth += 1
+        elif line[index] == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    return len(line)
+
+
+def forgiving_pipes(text: str) -> list[ForgivingPipe]:
+    """Pipes ending in a command that exits 0 on empty input, with their line, and whether a
+    declaration (`local x=$(… | jq)`) masks their status whatever `set -o pipefail` says."""
+    lines = ["" if line.lstrip().startswith("#") else line for line in text.split("\n")]
+    unquoted = _QUOTED.sub("''", "\n".join(lines)).split("\n")
+    found: list[ForgivingPipe] = []
+    index = 0
+    while index < len(unquoted):
+        start, logical = index + 1, unquoted[index]
+        while logical.endswith("\\") and index + 1 < len(unquoted):  # continuation lines
+            index += 1
+            logical = logical[:-1] + " " + unquoted[index]
+        index += 1
+        segments = _PIPE.split(logical)
+        if len(segments) < 2:
+            continue
+        last_words, first_words = segments[-1].split(), segments[0].split()
+        if not last_words or last_words[0] not in FORGIVING:
+            continue
+        masked_by = None
+        declaration = _DECLARATION.match(logical)
+        if declaration and _substitution_end(logical, declaration.end() - 2) > len(logical) - len(segments[-1]):
+            masked_by = f"{declaration.group(1)} {declaration.group(3)}"
+            inside = logical[declaration.end():].split()
+            first_words = inside or first_words
+        found.append(ForgivingPipe(start, first_words[0] if first_words else "", last_words[0].rstrip(")"),
+                                   masked_by))
+    return found
+
+
+def _outside_single_quotes(code: str) -> str:
+    """The code with its single-quoted strings blanked: `jq '... $tag'` expands nothing."""
+    out, quote = [], None
+    for char in code:
+        if quote == "'":
+            if char == "'":
+                quote = None
+            out.append("\n" if char == "\n" else " ")
+            continue
+        if char == '"':
+            quote = None if quote == '"' else '"'
+        elif char == "'" and quote is None:
+            quote = "'"
+        out.append(char)
+    return "".join(out)
 
 
 def unset_variables(script) -> list[str]:
     """Variables the script expands without setting them or giving a default (`$1`, `$AWS_PROFILE`)."""
     code = _code(script.text)
+    expanded = {name for name, _ in _EXPANSION.findall(_outside_single_quotes(code))}
     assigned = {name for match in _ASSIGNED.finditer(code) for group in match.groups() if group
                 for name in group.split()}
     found: list[str] = []
@@ -78,7 +149,8 @@ def unset_variables(script) -> list[str]:
             for name, _ in _EXPANSION.findall(word):
                 if name.isdigit() and (command.in_function or guarded):
                     continue  # `$1` in a function is the caller's argument; a checked argument is handled
-                if name not in assigned and name not in _SHELL_VARIABLES and name not in found:
+                if name not in assigned and name not in _SHELL_VARIABLES and name not in found \
+                        and name in expanded:
                     found.append(name)
     return found
 
@@ -90,7 +162,7 @@ def _matters(option: str, script) -> bool:
     failures — `|| exit`, `if !`, `$?` — and changes nothing is handling them itself)."""
     code = _code(script.text)
     if option == "pipefail":
-        return _forgiving_pipe(code)
+        return bool(forgiving_pipes(script.text))
     if option == "nounset":
         return bool(unset_variables(script))
     significant = [c for c in script.script.commands
@@ -99,6 +171,17 @@ def _matters(option: str, script) -> bool:
         return False
     handles = re.search(r"\|\|\s*(?:exit|return|\{|die|fail|error)|\bif\s+!|\$\?", code)
     return not (handles and not changes_infrastructure(script.script.commands))
+
+
+def _masked_note(masked: list[ForgivingPipe]) -> tuple[str, str]:
+    """The pipes pipefail alone cannot help: a declaration hides their status."""
+    if not masked:
+        return "", ""
+    places = "、".join(f":{p.line} `{p.shown()}`" for p in masked[:2])
+    places_en = ", ".join(f":{p.line} `{p.shown()}`" for p in masked[:2])
+    return (f"（{places} は宣言が終了ステータスを隠すため pipefail だけでは止まらない。宣言と代入を分ける）",
+            f" ({places_en}: the declaration hides the status, pipefail alone does not help; "
+            "declare and assign separately)")
 
 
 def _risk_ja(option: str, script) -> str:
@@ -127,7 +210,11 @@ class ScriptWithoutErrexit(Rule):
     where a second command would run after a failed one — and not in a script that changes
     nothing and checks its own failures (`if ! cfn-lint …`, `|| exit`, `$?`). A script meant to be
     sourced (`source ./assume-role.sh` in its usage) is not reported: options set there would
-    close the caller's shell.
+    close the caller's shell. A pipe inside a declaration — `local x=$(aws … | jq …)`, `export`,
+    `readonly`, `declare` — loses its status whatever the options (the declaration returns 0):
+    when such pipes are the only reason to want pipefail, the finding is at the pipe's line and
+    says to split the declaration from the assignment as well; otherwise the line-1 finding
+    names them. Expansions inside single quotes (`jq '… $tag'`) are not variables of the script.
 
     ## Why is this bad
     Without them a failed `create-change-set` is followed by `execute-change-set` of a change set
@@ -171,15 +258,21 @@ class ScriptWithoutErrexit(Rule):
             if not missing:
                 continue
             others = [OPTION_NAMES[o] for o in missing if o != "errexit"]
+            pipes = forgiving_pipes(script.text) if "pipefail" in missing else []
+            masked = [p for p in pipes if p.masked_by]
+            if missing == ["pipefail"] and pipes and len(masked) == len(pipes):
+                yield self._masked_pipe(ctx, script, masked[0])
+                continue
+            note_ja, note_en = _masked_note(masked)
             if "errexit" not in missing:
                 # set -e stops at a failed command: a real risk remains, not an unsafe script.
                 yield self.finding(
                     ctx, file=script.path, line=1, severity=Severity.WARNING,
                     message=ctx.text(
                         f"set -e はあるが {' と '.join(others)} がない。"
-                        + "".join(_risk_ja(o, script) for o in missing),
+                        + "".join(_risk_ja(o, script) for o in missing) + note_ja,
                         f"set -e is there but {' and '.join(others)} is missing: "
-                        + "; ".join(_risk_en(o, script) for o in missing)))
+                        + "; ".join(_risk_en(o, script) for o in missing) + note_en))
                 continue
             turned_off = any(o.name == "errexit" and o.top_level and o.enabled
                              for o in script.script.set_options)
@@ -193,9 +286,32 @@ class ScriptWithoutErrexit(Rule):
                 severity=Severity.ERROR if changes else Severity.WARNING,
                 message=ctx.text(
                     f"{what_ja}{also_ja}。失敗したコマンドの後も処理が続く"
-                    + ("（インフラを変更するスクリプトのため、失敗の後も次の変更が実行される）" if changes else ""),
+                    + ("（インフラを変更するスクリプトのため、失敗の後も次の変更が実行される）" if changes else "")
+                    + note_ja,
                     f"{what_en}{also_en}: the script runs on after a failed command"
-                    + (" (it changes infrastructure: the next change runs after a failure)" if changes else "")))
+                    + (" (it changes infrastructure: the next change runs after a failure)" if changes else "")
+                    + note_en))
+
+    def _masked_pipe(self, ctx: RuleContext, script, pipe: ForgivingPipe) -> Finding:
+        """`set -e` is there and the only pipe that matters sits in `local x=$(… | jq)`: the
+        declaration returns 0 whatever the pipe did, so `pipefail` alone changes nothing there.
+        Said at the pipe, with the fix that works: split the declaration, then pipefail."""
+        keyword, name = pipe.masked_by.split(" ", 1)
+        more = [p for p in forgiving_pipes(script.text) if p.masked_by and p.line != pipe.line]
+        same_ja = f"。同じ形: {'、'.join(f':{p.line} {p.masked_by}' for p in more[:3])}" if more else ""
+        same_en = f"; the same at {', '.join(f':{p.line} {p.masked_by}' for p in more[:3])}" if more else ""
+        return self.finding(
+            ctx, file=script.path, line=pipe.line, severity=Severity.WARNING,
+            message=ctx.text(
+                f"`{pipe.shown()}` は {keyword} 宣言が $(…) の終了ステータスを 0 で上書きするため、"
+                f"{pipe.first} の失敗が set -e でも止まらず {name} が空のまま次へ進む"
+                f"（-o pipefail を足すだけでは直らない）{same_ja}",
+                f"`{pipe.shown()}`: the {keyword} declaration replaces the status of $(…) with 0, so a "
+                f"failed {pipe.first} does not stop set -e and {name} goes on empty (adding -o pipefail "
+                f"alone does not fix it){same_en}"),
+            remediation=ctx.text(
+                f"宣言と代入を分け（{keyword} {name}; {name}=$(…)）、`set -euo pipefail` にする",
+                f"Declare and assign separately ({keyword} {name}; {name}=$(…)) and use `set -euo pipefail`"))
 
     def coverage(self, ctx: RuleContext) -> str | None:
         scripts = ctx.project.scripts
