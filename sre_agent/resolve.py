@@ -15,7 +15,7 @@ from typing import Any
 from sre_agent.environments import canonical, environment_of_path, is_prod
 from sre_agent.iac.modules import TerraformModel, directory_of
 from sre_agent.iac.stacks import ENV_PARAMETER_NAMES, StackLink, StackModel, environment_of
-from sre_agent.parsing.cloudformation import CfnTemplate
+from sre_agent.parsing.cloudformation import CfnTemplate, line_of
 from sre_agent.parsing.terraform import TfBlock, unwrap
 
 
@@ -40,6 +40,10 @@ class EnvContext:
     name: str | None
     values: dict[str, Any] = field(default_factory=dict)
     source: str | None = None  # the parameter file the values came from
+    # A value a parent passed from its own parameter's Default, which its parameter file does not
+    # set: name → (where that Default is written, the parameter file that leaves it out or None).
+    # `source` alone would credit the file with a value it never holds.
+    defaulted: dict[str, tuple[str, str | None]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -127,7 +131,27 @@ def _child_context(link: StackLink, parent_env: EnvContext) -> EnvContext:
     values = ({str(name): evaluator.value(node) for name, node in passed.items()}
               if isinstance(passed, dict) else {})
     source = f"{link.place} ← {parent_env.source}" if parent_env.source else link.place
-    return EnvContext(parent_env.name, values, source)
+    return EnvContext(parent_env.name, values, source, _defaulted(link, parent_env, passed))
+
+
+def _defaulted(link: StackLink, parent_env: EnvContext, passed: Any) -> dict[str, tuple[str, str | None]]:
+    """The passed values that are the parent's own Defaults (`Image: !Ref Image` where the
+    parent's parameter file does not set `Image`), with where each Default is written."""
+    found: dict[str, tuple[str, str | None]] = {}
+    for name, node in (passed.items() if isinstance(passed, dict) else []):
+        ref = node.get("Ref") if isinstance(node, dict) and len(node) == 1 else None
+        if not isinstance(ref, str) or ref in parent_env.values:
+            continue
+        if ref in parent_env.defaulted:
+            found[str(name)] = parent_env.defaulted[ref]
+            continue
+        spec = link.parent.parameters.get(ref)
+        key = next((k for k in spec if k == "Default"), None) if isinstance(spec, dict) else None
+        if key is not None:
+            line = line_of(key) or line_of(spec) or link.resource.line
+            file = parent_env.source.rsplit(" ← ", 1)[-1] if parent_env.source else None
+            found[str(name)] = (f"{link.parent.path}:{line}", file)
+    return found
 
 
 def _contexts_from_allowed_values(params: dict[str, Any], prod_only: bool) -> list[EnvContext]:

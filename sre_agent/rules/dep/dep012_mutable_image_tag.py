@@ -121,7 +121,9 @@ class MutableImageTag(Rule):
     - CloudFormation `AWS::ECS::TaskDefinition` `ContainerDefinitions[].Image`, with `!Sub`,
       `!Ref`, `!Join` and `!If` resolved from the production parameter file (else the
       parameter's Default). `!Sub ...:${ImageTag}` is reported only when the production value
-      is mutable; an unresolvable tag is not reported;
+      is mutable; an unresolvable tag is not reported. The finding says where the value came
+      from: the parameter file, or the Default — for a nested stack, the parent's Default at
+      its line when the parent's parameter file does not set it (that Default is what deploys);
     - Terraform `aws_ecs_task_definition.container_definitions` (`jsonencode([...])` or a JSON
       heredoc; `file()` / `templatefile()` are not read), `${var.x}` resolved from the
       production tfvars or the default;
@@ -184,7 +186,7 @@ class MutableImageTag(Rule):
                             continue
                         literal = mutable_tag(cfn_string(CfnEvaluator(template, env), container["Image"],
                                                          params=False)) == tag
-                        source = "" if literal else _source(ctx, template, env, container["Image"])
+                        source = "" if literal else _source(ctx, template, env, container["Image"], tag)
                         yield self._finding(ctx, template.path, line_of(key) or task.line, task.logical_id,
                                             container.get("Name"), reference, tag, env.name, source)
                         break
@@ -280,9 +282,20 @@ def _referenced(node: Any) -> set[str]:
     return set()
 
 
-def _source(ctx: RuleContext, template: CfnTemplate, env: Any, node: Any) -> str:
-    """Where the mutable tag came from: the parameter file, the environment, the default."""
+def _source(ctx: RuleContext, template: CfnTemplate, env: Any, node: Any, tag: str) -> str:
+    """Where the mutable tag came from: the parameter file, the environment, the default. A
+    value a parent stack passes from its own Default is that Default's, written where it is:
+    the parent's parameter file does not set it and must not be named as its origin."""
     names = _referenced(node) & set(template.parameters)
+    carrying = {n for n in names if tag in str(env.values.get(n, ""))}  # the parameter holding the tag
+    names = carrying or names
+    defaulted = sorted(name for name in names if name in env.defaulted)
+    if defaulted:
+        place, file = env.defaulted[defaulted[0]]
+        if file:
+            return ctx.text(f"、{place} の既定値（{file} はこの値を設定しない）",
+                            f", the default at {place} ({file} does not set it)")
+        return ctx.text(f"、{place} の既定値", f", the default at {place}")
     if env.source and names & set(env.values):
         return ctx.text(f"、{env.source} の値", f", value from {env.source}")
     if env.name and names & set(env.values):
