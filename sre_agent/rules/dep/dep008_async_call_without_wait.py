@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import re
+from fnmatch import fnmatchcase
+
+from sre_agent.iac.crossstack import readers
+from sre_agent.iac.stacks import name_tokens
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.parsing.shell import ShellCommand
-from sre_agent.rules._deploy import cfn_action, cfn_wait, command_blocks
+from sre_agent.project import Project, ScriptFile
+from sre_agent.rules._deploy import CommandBlock, cfn_action, cfn_wait, command_blocks, is_rollback_script
 from sre_agent.rules.base import Rule, RuleContext
 
 WAITERS = {
@@ -21,12 +27,23 @@ WAITERS = {
 POLLED_BY = {"create-change-set": "describe-change-set"}  # others: describe-stacks
 
 
-def _groups(ctx: RuleContext) -> dict[tuple[str, str], list[ShellCommand]]:
-    """Commands read in order: a script, a runbook (all its blocks), a workflow job."""
-    groups: dict[tuple[str, str], list[ShellCommand]] = {}
+# Resources that stand on their own: they sit in no VPC or subnet and no other stack's resource
+# waits for them to go, so deleting their stack blocks nothing another stack's deletion needs.
+FREE_STANDING = frozenset({
+    "AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm", "AWS::CloudWatch::Dashboard",
+    "AWS::CloudWatch::AnomalyDetector", "AWS::CloudWatch::InsightRule", "AWS::SNS::Topic",
+    "AWS::SNS::Subscription", "AWS::SNS::TopicPolicy", "AWS::Logs::LogGroup", "AWS::Logs::MetricFilter",
+    "AWS::Budgets::Budget"})
+_VARIABLE = re.compile(r"\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*|\$[0-9@*#?]")
+
+
+def _groups(ctx: RuleContext) -> dict[tuple[str, str], list[tuple[ShellCommand, CommandBlock]]]:
+    """Commands read in order, each with its block: a script, a runbook (all its blocks), a
+    workflow job."""
+    groups: dict[tuple[str, str], list[tuple[ShellCommand, CommandBlock]]] = {}
     for block in command_blocks(ctx.project):
         key = (block.path, block.job.job_id if block.job else "")
-        groups.setdefault(key, []).extend(block.commands)
+        groups.setdefault(key, []).extend((command, block) for command in block.commands)
     return groups
 
 
@@ -38,22 +55,73 @@ def _waited(call: ShellCommand, action: str, commands: list[ShellCommand]) -> bo
     return any(c.name == "sleep" for c in later) and any(cfn_action(c) == polled for c in later)
 
 
-def _raced(call: ShellCommand, commands: list[ShellCommand]) -> bool:
+def _raced(project: Project, call: ShellCommand, commands: list[ShellCommand]) -> bool:
     """In a runbook, the next CloudFormation command after the call changes something (execute,
     create, delete, …) rather than looking (describe, wait): the operator is told to start the
     next change while this one still runs. The last command, or one followed by a describe, is
-    not a race."""
+    not a race. Nor is a chain of deletes after one of a stack that holds on to nothing (see
+    `_holds_nothing`), unless a later change touches that same stack."""
     later = sorted((c for c in commands if c.line > call.line and (cfn_action(c) or cfn_wait(c))),
                    key=lambda c: c.line)
+    stack = call.option("--stack-name")
+    independent = cfn_action(call) == "delete-stack" and _holds_nothing(project, stack)
     for command in later:
         if cfn_wait(command):
             return False
         action = cfn_action(command)
         if action and action.startswith(("describe", "list", "get", "validate", "estimate", "detect")):
             return False
-        if action:
+        if action and not (independent and command.option("--stack-name") != stack):
             return True
     return False
+
+
+def _stack_templates(project: Project, stack: str | None) -> list:
+    """The templates a literal stack name is named after (`app-dev-monitoring` ←
+    `stacks/monitoring/main.yaml`); none for a name built from variables."""
+    if not stack or "$" in stack or "<" in stack:
+        return []
+    wanted = name_tokens(stack + ".yaml")
+    return [t for t in project.templates
+            if (names := {n for n in name_tokens(t.path) if not n.isdigit()}) and names <= wanted]
+
+
+def _holds_nothing(project: Project, stack: str | None) -> bool:
+    """Deleting this stack cannot hold up another stack's deletion: its template(s) import no
+    export (CloudFormation refuses to delete an export while it is imported) and hold only
+    free-standing resources (alarms, dashboards, topics, log groups — nothing placed in a VPC,
+    a subnet or another stack's resource, no nested stack). Unknown stacks hold something."""
+    templates = _stack_templates(project, stack)
+    if not templates:
+        return False
+    importing = {r.file for r in readers(project) if r.kind == "export"}
+    return all(t.path not in importing and t.resources
+               and all(r.type in FREE_STANDING for r in t.resources.values()) for t in templates)
+
+
+def _same_stack(documented: str | None, scripted: str | None) -> bool:
+    """A script's `--stack-name "${PROJECT}-${TYPE}"` can be the document's `app-base`: each
+    variable matches anything. A document call without a stack name matches any script."""
+    if not documented or not scripted:
+        return True
+    pattern = _VARIABLE.sub("*", scripted.strip("\"'"))
+    return fnmatchcase(documented, pattern)
+
+
+def _performed_by_script(project: Project, call: ShellCommand, action: str,
+                         block: CommandBlock) -> ScriptFile | None:
+    """The project script that runs this documented call itself and waits for it: a design
+    chapter's block then sketches what the script does, and the script is the deploy path. A
+    block under a rollback heading is sketched only by a rollback script."""
+    stack = call.option("--stack-name")
+    for script in project.scripts:
+        if block.under_rollback_heading and not is_rollback_script(script):
+            continue
+        commands = list(script.script.commands)
+        if any(cfn_action(c) == action and _same_stack(stack, c.option("--stack-name"))
+               and _waited(c, action, commands) for c in commands):
+            return script
+    return None
 
 
 class AsyncCallWithoutWait(Rule):
@@ -69,6 +137,14 @@ class AsyncCallWithoutWait(Rule):
     the next stack's create, a delete chain) rather than looking (describe) or ending the procedure. A wait inside a function counts wherever the function is
     defined. A polling loop counts when a `sleep` and the matching `describe-stacks` /
     `describe-change-set` follow the call; other loops are not recognised.
+
+    In a chain of deletes, a stack that holds on to nothing — its template (found by the stack
+    name) imports no export and holds only alarms, dashboards, SNS topics and log groups — cannot
+    make the next delete fail, so its missing wait is not reported; a stack we cannot resolve, or
+    one with resources in a VPC or imports, still is. In a design chapter (not a runbook, README
+    or procedure), a call that a project script runs for the same stack and waits for is a sketch
+    of what the script does: the script is the deploy path and is judged itself. A block under a
+    rollback heading is sketched only by a rollback script.
 
     ## Why is this bad
     These calls return as soon as CloudFormation accepts the request. The script prints
@@ -105,14 +181,19 @@ class AsyncCallWithoutWait(Rule):
     fix_en = "Follow the call with the matching `aws cloudformation wait …` (e.g. stack-update-complete); on failure print the events and exit non-zero"
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
-        runbooks = {d.path for d in ctx.project.documents}
-        for (path, _job), commands in _groups(ctx).items():
-            for call in commands:
+        documents = {d.path: d for d in ctx.project.documents}
+        for (path, _job), entries in _groups(ctx).items():
+            commands = [command for command, _block in entries]
+            for call, block in entries:
                 action = cfn_action(call)
                 if action not in WAITERS or _waited(call, action, commands):
                     continue
-                if path in runbooks and not _raced(call, commands):
+                document = documents.get(path)
+                if document is not None and not _raced(ctx.project, call, commands):
                     continue  # a person runs the runbook and sees the result before the next change
+                if document is not None and not document.is_runbook \
+                        and _performed_by_script(ctx.project, call, action, block):
+                    continue  # a design chapter sketching what a waiting script does
                 stack = call.option("--stack-name")
                 waiter = WAITERS[action][0]
                 yield self.finding(
@@ -125,7 +206,7 @@ class AsyncCallWithoutWait(Rule):
                 )
 
     def coverage(self, ctx: RuleContext) -> str | None:
-        calls = sum(1 for commands in _groups(ctx).values() for c in commands if cfn_action(c) in WAITERS)
+        calls = sum(1 for entries in _groups(ctx).values() for c, _ in entries if cfn_action(c) in WAITERS)
         if not calls:
             return None
         return ctx.text(f"非同期呼び出し {calls} 件の wait を確認", f"waits of {calls} asynchronous calls checked")
