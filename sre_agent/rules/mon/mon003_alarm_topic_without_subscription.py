@@ -52,7 +52,10 @@ class AlarmTopicWithoutSubscription(Rule):
     AWS Chatbot channel configuration. An action whose target cannot be resolved (a parameter,
     a topic of another project) counts as a working notification path. When the project has
     alarms but no subscribed topic (or Chatbot configuration) anywhere and no action leads
-    outside the project, one project-level finding is reported instead.
+    outside the project, one project-level finding is reported instead — also when topics exist
+    (a lifecycle hook's, a Lambda's) but every alarm only triggers automatic actions (scaling
+    policies, EC2 recovery) and none notifies a topic. An EventBridge rule on alarm state
+    changes counts as a notification path.
 
     ## Why is this bad
     The alarm fires, SNS accepts the message, and no one receives it: the outage is found by
@@ -198,9 +201,24 @@ class AlarmTopicWithoutSubscription(Rule):
                     "発報しても誰にも届かない",
                     f"`{alarm.resource}` notifies {shown.replace('（', ' (').replace('）', ')')}, "
                     "which has no subscription: nobody receives the alarm"))
-        if reported or not alarms or subscribed or self._has_chatbot(index):
+        if reported or not alarms or self._has_chatbot(index) or self._routes_alarm_events(index):
             return
         if any(t is UNKNOWN for alarm in alarms for t in alarm.targets):
+            return
+        if subscribed and any(isinstance(t, Topic) for alarm in alarms for t in alarm.targets):
+            return
+        if subscribed or any(t == "other" for alarm in alarms for t in alarm.targets):
+            # topics exist (a lifecycle hook's, a Lambda's), but every alarm only scales or
+            # recovers something: an outage those actions cannot fix pages nobody
+            shown = ", ".join(f"`{a.resource}`" for a in alarms[:3]) + (
+                ctx.text(f" ほか {len(alarms) - 3} 件", f" and {len(alarms) - 3} more") if len(alarms) > 3 else "")
+            yield self.finding(
+                ctx, file=None, line=None, resource=None,
+                message=ctx.text(
+                    f"アラーム {len(alarms)} 件（{shown}）のアクションはスケーリング等の自動処理だけで、"
+                    "人に届く通知先（購読付きの SNS トピック等）に送るアラームが1つもない。自動処理で直らない障害は誰にも通知されない",
+                    f"the {len(alarms)} alarms ({shown}) only trigger automatic actions (scaling and the like); "
+                    "none notifies a subscribed topic, so an outage those actions cannot fix pages nobody"))
             return
         yield self.finding(
             ctx, file=None, line=None, resource=None,
@@ -209,6 +227,16 @@ class AlarmTopicWithoutSubscription(Rule):
                 "プロジェクト内に1つもない。発報しても誰にも通知されない",
                 f"{len(alarms)} alarms and no subscribed SNS topic (or Chatbot) anywhere in the "
                 "project: nobody is notified"))
+
+    @staticmethod
+    def _routes_alarm_events(index: AlarmIndex) -> bool:
+        """An EventBridge rule on CloudWatch alarm state changes: a notification path of its own."""
+        def on_alarms(pattern: Any) -> bool:
+            return "aws.cloudwatch" in str(pattern) or "CloudWatch Alarm State Change" in str(pattern)
+        return any(on_alarms(r.properties.get("EventPattern")) for t in index.project.templates
+                   for r in t.of_type("AWS::Events::Rule")) or any(
+            on_alarms(b.get("event_pattern")) for tf in index.project.terraform
+            for b in tf.resources("aws_cloudwatch_event_rule"))
 
     @staticmethod
     def _has_chatbot(index: AlarmIndex) -> bool:
