@@ -54,3 +54,16 @@ def test_dep004_pipe_in_a_declaration_is_reported_at_the_pipe_with_the_split_fix
     assert "パイプの途中の失敗（aws ... | jq）が見逃される" in both.message
     assert ":14 `local REVISION=$(aws … | jq …)` は宣言が終了ステータスを隠す" in both.message
     assert "-u (nounset)" not in both.message  # `$tag` sits inside jq's single quotes
+
+
+def test_dep014_hard_coded_bucket_is_named_as_the_problem() -> None:
+    """Literal TemplateURLs deploy whatever sits in that bucket, not the repository's children."""
+    found = findings("SRE-DEP-014", "DEP014/hard-coded-bucket")
+    assert len(found) == 1
+    message = found[0].message
+    assert "TemplateURL がバケット `reservation-platform-templates` を直書きした固定 URL" in message
+    assert "このリポジトリの cfn/network/vpc.yaml ほか 1 件を直しても反映されない" in message
+    assert "${TemplateBucket}" in found[0].remediation
+    mixed = findings("SRE-DEP-014", "DEP014/not-packaged")
+    assert len(mixed) == 1 and mixed[0].resource == "NetworkStack"
+    assert "うち `DatabaseStack` はバケット `order-mgmt-cfn-templates` を直書き" in mixed[0].message
