@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Iterable
-
 import re
 from fnmatch import fnmatchcase
+from typing import Iterable
 
 from sre_agent.iac.crossstack import readers
 from sre_agent.iac.stacks import name_tokens
