@@ -14,7 +14,7 @@ from sre_agent.models import Finding, Severity
 from sre_agent.parsing.cloudformation import CfnResource
 from sre_agent.parsing.terraform import TfBlock
 from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_bool, cfn_contexts, tf_value, tf_contexts
-from sre_agent.rules._resources import cfn_exists, env_phrase
+from sre_agent.rules._resources import cfn_exists, env_phrase, parameters_read
 from sre_agent.rules.base import Rule, RuleContext
 
 ABSENT = object()  # a property whose absence is not judged
@@ -93,7 +93,7 @@ class ProductionSetting(Rule):
                         ctx, file=template.path, line=resource.property_line(self.cfn_property),
                         resource=resource.logical_id, environment=env.name,
                         message=self.describe(ctx, resource.logical_id, self.cfn_property, value,
-                                              env_phrase(ctx.text, env))), value
+                                              env_phrase(ctx.text, env, parameters_read(template, raw)))), value
                     break
         for tf in project.terraform:
             for block in tf.resources(*self.tf_types):

@@ -219,8 +219,21 @@ def tf_subnet_azs(block: TfBlock) -> list[str] | None:
     return [expr] * count
 
 
-def env_phrase(ctx_text, env: EnvContext) -> str:
-    """「prod 環境（prd.json の値）」 / "prod (value from prd.json)" for messages."""
+def env_phrase(ctx_text, env: EnvContext, refs: set[str] | None = None) -> str:
+    """「prod 環境（prd.json の値）」 / "prod (value from prd.json)" for messages. Given the
+    parameters the value reads (`parameters_read`), a value no parameter file sets is credited
+    to the Default that holds it (the parent's, or the template's own), not to the file that
+    leaves it out."""
+    if env.source and refs:
+        if refs and all(r in env.defaulted for r in refs):
+            where, file = env.defaulted[sorted(refs)[0]]
+            left_out = ctx_text(f"。{file} はこの値を設定しない", f"; {file} does not set it") if file else ""
+            return ctx_text(f"{env.label} 環境（{where} の既定値{left_out}）",
+                            f"{env.label} (the Default at {where}{left_out})")
+        if refs and not any(r in env.values or r in env.defaulted for r in refs):
+            file = env.source.rsplit(" ← ", 1)[-1]
+            return ctx_text(f"{env.label} 環境（テンプレートの既定値。{file} はこの値を設定しない）",
+                            f"{env.label} (the template's Default; {file} does not set it)")
     if env.source and env.name is None:
         return ctx_text(f"既定の設定（{env.source} の値）", f"the default settings (value from {env.source})")
     if env.source:
@@ -228,6 +241,29 @@ def env_phrase(ctx_text, env: EnvContext) -> str:
     if env.name is None:
         return ctx_text("既定値の設定", "the default settings")
     return ctx_text(f"{env.label} 環境（既定値）", f"{env.label} (default)")
+
+
+def parameters_read(template: CfnTemplate, node: Any) -> set[str]:
+    """The template's parameters a property's value reads (`Ref`, `${Name}` in `Fn::Sub`)."""
+    return _parameter_refs(node) & set(template.parameters)
+
+
+def _parameter_refs(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str) and not value.startswith("AWS::"):
+                found.add(value)
+            elif key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) and value else value
+                if isinstance(text, str):
+                    found |= {n for n in re.findall(r"\$\{([A-Za-z0-9]+)\}", text)}
+            else:
+                found |= _parameter_refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _parameter_refs(item)
+    return found
 
 
 # --- ECS auto scaling -----------------------------------------------------------------------
