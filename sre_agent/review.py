@@ -131,17 +131,20 @@ def _analyzers(config: ReviewConfig, rules: SreRulesAnalyzer) -> list[Analyzer]:
 
 
 def merge_equivalents(findings: list[Finding]) -> list[Finding]:
-    """A cfn-lint/checkov finding that one of our rules also reports on the same resource
-    folds into ours: one line per problem, both ids kept, the worse severity wins."""
+    """A cfn-lint/checkov finding that one of our rules also reports on the same resource (a
+    shellcheck code on the same script line) folds into ours: one line per problem, both ids
+    kept, the worse severity wins."""
     equivalents = {rule.id: set(rule.equivalents) for rule in all_rules() if rule.equivalents}
     ours = [f for f in findings if f.id in equivalents]
     merged: set[int] = set()
     for index, other in enumerate(findings):
         for mine in ours:
-            if (other.id in equivalents[mine.id] and other.file == mine.file
-                    and other.resource == mine.resource):
-                if other.id not in mine.related_ids:
-                    mine.related_ids.append(other.id)
+            if (equivalents[mine.id] & {other.id, *other.related_ids} and other is not mine
+                    and other.file == mine.file and other.resource == mine.resource
+                    and (mine.resource is not None or other.line == mine.line)):
+                for twin in (other.id, *other.related_ids):  # DEP016 carries the shellcheck code
+                    if twin not in mine.related_ids:
+                        mine.related_ids.append(twin)
                 if other.severity.rank > mine.severity.rank:
                     mine.severity = other.severity
                 merged.add(index)

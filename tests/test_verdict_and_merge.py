@@ -37,3 +37,16 @@ def test_checkov_twin_merges_into_our_finding_on_the_same_resource() -> None:
     assert merged == [ours, elsewhere]
     assert ours.related_ids == ["checkov:CKV_AWS_157"]
     assert ours.severity is Severity.ERROR
+
+
+def test_shellcheck_sc2155_on_the_line_our_dep004_reports_folds_into_it() -> None:
+    """A real review: the pipe hidden by `local PARAMS=$(…)` is one finding, not ours plus SC2155."""
+    from conftest import RULE_FIXTURES
+    from sre_agent.review import ReviewConfig, review
+
+    result = review([RULE_FIXTURES / "DEP004" / "pipe-masked-by-declaration"], ReviewConfig(analyzers=("sre",)))
+    at_15 = [f for f in result.findings if f.file == "scripts/deploy-service.sh" and f.line == 15]
+    assert [f.id for f in at_15] == ["SRE-DEP-004"]
+    assert "shellcheck:SC2155" in at_15[0].related_ids
+    elsewhere = [f for f in result.findings if "shellcheck:SC2155" in f.related_ids and f.id == "SRE-DEP-016"]
+    assert all(f.line != 15 or f.file != "scripts/deploy-service.sh" for f in elsewhere)

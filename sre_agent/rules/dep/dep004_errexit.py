@@ -243,6 +243,8 @@ class ScriptWithoutErrexit(Rule):
     name = "script-without-errexit"
     perspective = Perspective.OPERABILITY
     severity = Severity.ERROR
+    # a pipe masked by `local x=$(…)` is reported here at its line; shellcheck says SC2155 there too
+    equivalents = ("shellcheck:SC2155",)
     title_ja = "エラーハンドリングなしのスクリプト"
     title_en = "Script without error handling"
     passed_ja = "全スクリプトで set -euo pipefail を設定"
