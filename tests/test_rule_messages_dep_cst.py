@@ -67,3 +67,13 @@ def test_dep014_hard_coded_bucket_is_named_as_the_problem() -> None:
     mixed = findings("SRE-DEP-014", "DEP014/not-packaged")
     assert len(mixed) == 1 and mixed[0].resource == "NetworkStack"
     assert "うち `DatabaseStack` はバケット `order-mgmt-cfn-templates` を直書き" in mixed[0].message
+
+
+def test_dep017_says_cloudformation_rolls_back_late_and_terraform_never() -> None:
+    """CloudFormation waits hours for a service that never stabilises and then rolls the stack
+    back; Terraform leaves the failing deployment running: the messages must not mix them up."""
+    (cfn, _) = sorted(findings("SRE-DEP-017", "DEP017/cfn-no-breaker"), key=lambda f: f.line)
+    assert "CloudFormation はサービスの安定を数時間待ってから" in cfn.message
+    assert "前の版にも戻らない" not in cfn.message
+    (tf,) = findings("SRE-DEP-017", "DEP017/tf-no-breaker")
+    assert "前の版にも戻らない" in tf.message

@@ -27,9 +27,11 @@ class EcsWithoutCircuitBreaker(Rule):
 
     ## Why is this bad
     Without it, a task definition whose containers crash on start (a bad image, a missing
-    secret) is retried for hours: the deployment never finishes, CloudFormation waits until its
-    timeout, and the old tasks are replaced one by one with tasks that never become healthy.
-    With it, ECS stops after a few failed tasks and returns to the last deployment that worked.
+    secret) is retried for hours: the deployment never finishes, CloudFormation waits hours for
+    the service to stabilise before it rolls the stack back (Terraform and `ecs update-service`
+    never roll back), and with a MinimumHealthyPercent below 100 old tasks are stopped to make
+    room for tasks that never become healthy. With it, ECS stops after a few failed tasks and
+    returns to the last deployment that worked, in minutes.
 
     ## Example
     ```yaml
@@ -85,7 +87,7 @@ class EcsWithoutCircuitBreaker(Rule):
                     line = (service.property_line("DeploymentConfiguration")
                             if isinstance(config, dict) else service.line)
                     yield self._report(ctx, template.path, line, service.logical_id, missing,
-                                       env_phrase(ctx.text, env), env.name)
+                                       env_phrase(ctx.text, env), env.name, cloudformation=True)
                     break
         yield from self._terraform(ctx)
 
@@ -101,8 +103,18 @@ class EcsWithoutCircuitBreaker(Rule):
         return off or None
 
     def _report(self, ctx: RuleContext, path: str, line: int, resource: str, missing: list[str],
-                where: str, env: str | None) -> Finding:
-        if missing == ["Rollback"]:
+                where: str, env: str | None, cloudformation: bool = False) -> Finding:
+        """CloudFormation itself waits for the service to stabilise and rolls the stack back in
+        the end, hours later; Terraform (and `ecs update-service`) leave the failing deployment
+        running."""
+        if missing != ["Rollback"] and cloudformation:
+            ja = (f"{where}の `{resource}` にデプロイのサーキットブレーカーがない。起動に失敗するタスク定義を"
+                  "デプロイすると ECS はタスクの起動を繰り返し、CloudFormation はサービスの安定を数時間待ってから"
+                  "ようやくロールバックする（その間スタックは更新中のままで、修正版も出せない）")
+            en = (f"`{resource}` has no deployment circuit breaker in {where}: a task definition that fails "
+                  "to start is relaunched over and over while CloudFormation waits hours for the service to "
+                  "stabilise before it rolls back (the stack stays busy; no fix can be deployed meanwhile)")
+        elif missing == ["Rollback"]:
             ja = f"{where}の `{resource}` のサーキットブレーカーは失敗したデプロイを止めるが前の版に戻さない（Rollback 無効）"
             en = f"`{resource}` stops a failed deployment but does not roll back in {where} (Rollback off)"
         else:
