@@ -194,7 +194,8 @@ def _foreign_template(project: Project, command: ShellCommand) -> bool:
     name = name.lstrip("./")
     if re.search(r"prev|old|backup|rollback|v\d|以前|前回", name, re.IGNORECASE):
         return False  # `previous-version.yaml`: an earlier release kept outside the repository
-    return not any(t.path == name or t.path.endswith("/" + name) for t in project.templates)
+    # every file of the project counts: a template that failed to parse is still this project's
+    return not any(f.path == name or f.path.endswith("/" + name) for f in (*project.templates, *project.files))
 
 
 def command_blocks(project: Project, workflows: bool = True) -> Iterator[CommandBlock]:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Iterable
 
 from sre_agent.models import Finding, Perspective, Severity
+from sre_agent.rules._deploy import command_blocks
 from sre_agent.rules.base import Rule, RuleContext
 
 
 class DirectCloudFormationDeploy(Rule):
     """
     ## What it does
-    Finds `aws cloudformation deploy` in shell scripts and in the fenced `bash` blocks of
-    runbooks and READMEs. Commands are parsed, so the words inside an `echo`, a comment or a
+    Finds `aws cloudformation deploy` in shell scripts, in the `run:` steps of CI workflows and
+    in the fenced `bash` blocks of runbooks and READMEs. Commands are parsed, so the words inside an `echo`, a comment or a
     heredoc body are not calls.
 
     ## Why is this bad
@@ -50,20 +51,24 @@ class DirectCloudFormationDeploy(Rule):
     fix_en = "Replace with create-change-set, review with describe-change-set, then execute-change-set"
 
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
-        for path, command in ctx.project.commands():
-            if command.name == "aws" and command.has_words("cloudformation", "deploy"):
+        for block in command_blocks(ctx.project):
+            for command in block.commands:
+                if not (command.name == "aws" and command.has_words("cloudformation", "deploy")):
+                    continue
+                path = block.path
                 stack = command.option("--stack-name")
+                where = ctx.text("CI ワークフローが", "a CI workflow ") if block.kind == "workflow" else ""
                 yield self.finding(
                     ctx, file=path, line=command.line,
                     message=ctx.text(
-                        f"`aws cloudformation deploy` で変更内容を確認せずに適用している"
+                        f"{where}`aws cloudformation deploy` で変更内容を確認せずに適用している"
                         f"（スタック {stack or '不明'}）",
-                        f"`aws cloudformation deploy` applies changes without a reviewed change set"
+                        f"{where}`aws cloudformation deploy` applies changes without a reviewed change set"
                         f" (stack {stack or 'unknown'})"),
                 )
 
     def coverage(self, ctx: RuleContext) -> str | None:
-        sources = {path for path, _ in ctx.project.commands()}
+        sources = {block.path for block in command_blocks(ctx.project) if block.commands}
         if not sources:
             return None
         return ctx.text(f"スクリプト・手順書 {len(sources)} 件のコマンドを確認",
