@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator, TypeVar
@@ -126,6 +127,7 @@ class Project:
     documents: list[Document] = field(default_factory=list)
     parameter_sets: list[ParameterSet] = field(default_factory=list)
     workflows: list[str] = field(default_factory=list)
+    ci_configs: dict[str, str] = field(default_factory=dict)  # buildspec, GitLab, …: path → text
     texts: dict[str, str] = field(default_factory=dict)
 
     def abs(self, path: str) -> Path:
@@ -333,6 +335,9 @@ def _parse(project: Project, path: Path, rel: str, text: str) -> FileRecord:
         kind = FileKind.STANDARD if _is_standard(rel) else FileKind.DESIGN_DOC
         project.documents.append(Document(rel, kind, text, parse_markdown(text)))
         return FileRecord(path=rel, kind=kind)
+    if is_ci_config(rel):
+        project.ci_configs[rel] = text
+        return _skip(rel, FileKind.OTHER, "CI pipeline file (not GitHub Actions): read only for the scripts it runs")
     if is_shell_text(text, rel):
         project.scripts.append(ScriptFile(rel, text, parse_shell(text)))
         return FileRecord(path=rel, kind=FileKind.SCRIPT)
@@ -341,6 +346,16 @@ def _parse(project: Project, path: Path, rel: str, text: str) -> FileRecord:
     if suffix in APP_SOURCE_SUFFIXES:
         return _skip(rel, FileKind.OTHER, "application source code is outside the SRE review")
     return _skip(rel, FileKind.OTHER, "not an infrastructure, script or document file")
+
+
+CI_CONFIG = re.compile(r"(^|/)(buildspec[\w.-]*\.ya?ml|\.gitlab-ci\.ya?ml|Jenkinsfile[\w.-]*|azure-pipelines[\w.-]*\.ya?ml"
+                       r"|bitbucket-pipelines\.ya?ml|\.circleci/config\.ya?ml|cloudbuild[\w.-]*\.ya?ml)$")
+
+
+def is_ci_config(rel: str) -> bool:
+    """A CI system's pipeline file other than GitHub Actions: kept for the scripts it runs, so a
+    rule can tell a script a person runs from one a pipeline runs."""
+    return CI_CONFIG.search(rel) is not None
 
 
 def _parse_data_file(project: Project, path: Path, rel: str, text: str) -> FileRecord:

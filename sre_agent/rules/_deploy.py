@@ -397,6 +397,22 @@ def _step(node: Any) -> WorkflowStep:
                         run_text, shell, with_, node)
 
 
+def run_by_automation(project: Project, script: ScriptFile) -> bool:
+    """A CI pipeline (GitHub Actions or another CI's file) runs the script, directly or through
+    scripts it runs. A script nothing automated names is run by a person at a terminal."""
+    def named(text: str, path: str) -> bool:
+        return re.search(rf"(?<![\w.-]){re.escape(PurePosixPath(path).name)}(?![\w.-])", text) is not None
+
+    automated = [project.texts.get(p, "") for p in project.workflows] + list(project.ci_configs.values())
+    reached = {s.path for s in project.scripts if any(named(text, s.path) for text in automated)}
+    while True:  # a pipeline that runs deploy-all.sh also runs what deploy-all.sh calls
+        more = {s.path for s in project.scripts if s.path not in reached
+                and any(named(caller.text, s.path) for caller in project.scripts if caller.path in reached)}
+        if not more:
+            return script.path in reached
+        reached |= more
+
+
 def protected_workflow_runs(project: Project, script: ScriptFile) -> bool:
     """The script is run by a workflow job bound to a protected GitHub environment."""
     return any(job.protected and job.runs(script.path) for job in workflow_jobs(project))

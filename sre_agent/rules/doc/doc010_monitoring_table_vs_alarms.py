@@ -410,7 +410,10 @@ class MonitoringTableVsAlarms(Rule):
         if not index.alarms:
             yield self.none_defined(ctx, [row for row, _, _ in rows])
             return
-        yield from _one_per_place(ctx, self._findings(ctx, rows, index))
+        for finding in _one_per_place(ctx, self._findings(ctx, rows, index)):
+            if finding.severity is Severity.INFO:
+                self.accepted = True  # no ✅ saying every row has the same threshold
+            yield finding
 
     def _findings(self, ctx: RuleContext, rows: list, index: AlarmIndex) -> Iterator[tuple[tuple, Finding | None]]:
         """(group, finding): a missing alarm is grouped by what the rows ask for (the same row
