@@ -18,7 +18,8 @@ from sre_agent.parsing.cloudformation import CfnTemplate
 from sre_agent.parsing.shell import ShellCommand
 
 CFN_ACTIONS = ("create-change-set", "create-stack", "update-stack", "deploy")
-VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)(?:[:%#/][^}]*)?\}?|\$[0-9@*]")
+# `$ENV`, `${ENV:-dev}`, `$1`, `${1:?usage}`: a positional parameter is any text, like an unset name
+VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)(?:[:%#/][^}]*)?\}?|\$\{[0-9@*](?:[:%#/][^}]*)?\}|\$[0-9@*]")
 
 
 @dataclass

@@ -6,6 +6,7 @@ import re
 from typing import Iterable
 
 from sre_agent.environments import is_prod
+from sre_agent.iac.deployments import deployments
 from sre_agent.models import FileKind, Finding, Perspective, Severity
 from sre_agent.parsing.markdown import PROCEDURE, MarkdownDoc, heading_role
 from sre_agent.rules.base import Rule, RuleContext
@@ -19,7 +20,7 @@ FILL_IN = re.compile(r"^(X{4,}|x{4,})$")
 # Values that only stand in for a real one, in the files a deploy reads: fill-in markers, the
 # domains reserved for examples (RFC 2606) and the account ids of AWS's own documentation.
 PARAMETER_PLACEHOLDER = re.compile(
-    r"(?<![A-Za-z0-9_])(REPLACE[_-]?WITH[\w-]*|YOUR[_-][A-Z0-9_-]+|<[^<>\s\"]+>)"
+    r"(?<![A-Za-z0-9_])(REPLACE[_-]?WITH[\w-]*|YOUR[_/-][A-Z0-9_/-]+|PLACEHOLDER[\w-]*|<[^<>\s\"]+>)"
     r"|[\w.+-]+@example\.(?:com|org|net|jp|co\.jp)\b"
     r"|(?<![0-9])(123456789012|111111111111|000000000000)(?![0-9])", re.IGNORECASE)
 class UnresolvedPlaceholder(Rule):
@@ -30,8 +31,10 @@ class UnresolvedPlaceholder(Rule):
     `CHANGE_ME`, `REPLACE_ME`, `XXXX` (an account id or ARN part), `TBD`, `TODO`, `FIXME`,
     要確認, 未定. In parameter files — what a deploy really reads — also `REPLACE_WITH_…`,
     `YOUR_…`, `<…>`, addresses at the example domains (`alerts@example.com`) and the account
-    ids of AWS's documentation (`123456789012`); in a production parameter file these are
-    errors, since they are deployed as they are. Reports each line once (a parameter file once, listing its holes). Single-file check:
+    ids of AWS's documentation (`123456789012`), `PLACEHOLDER…`, `YOUR/…` URL segments; in a
+    production parameter file that a deploy command of the project reads (`--parameters
+    file://…`) these are errors, since they are deployed as they are (a production file no
+    command is seen reading stays a warning). Reports each line once (a parameter file once, listing its holes). Single-file check:
     runs in light mode too.
     Illustrations are not unfinished work: code blocks that are examples (a 記入例, a README
     usage example, an NG example — see the block role of the markdown model) and sections headed
@@ -102,17 +105,29 @@ class UnresolvedPlaceholder(Rule):
 
     def _parameter_file(self, ctx: RuleContext, path: str, hits: list[tuple[int, str, str]],
                         env: str | None, prod: bool) -> Finding:
+        """❌ only for a production file a deploy command of the project is seen reading; a
+        production file no command is seen reading (an orphaned copy, a path the scripts spell
+        differently, a temporary copy) is a warning that says what would happen if it were used."""
         tokens = list(dict.fromkeys(token for _, token, _ in hits))
         shown = ", ".join(f"`{t}`" for t in tokens[:3]) + (
             ctx.text(f" ほか {len(tokens) - 3} 件", f" and {len(tokens) - 3} more") if len(tokens) > 3 else "")
         lines = ", ".join(str(n) for n, _, _ in hits[:5]) + (" …" if len(hits) > 5 else "")
+        reader = next((d for d in deployments(ctx.project) if any(p.path == path for p in d.parameter_sets)),
+                      None) if prod else None
+        if reader is not None:
+            tail = ctx.text(f"。本番のパラメータファイルで、{reader.file}:{reader.line} のデプロイがこの値のまま使う",
+                            f": a production parameter file that the deploy at {reader.file}:{reader.line} "
+                            "uses as is")
+        elif prod:
+            tail = ctx.text("。本番用のパラメータファイルで、このまま使われると本番にこの値が入る",
+                            ": a production parameter file; used as is, these values reach production")
+        else:
+            tail = ""
         return self.finding(
-            ctx, file=path, line=hits[0][0], environment=env, severity=Severity.ERROR if prod else None,
-            message=ctx.text(
-                f"パラメータファイルにプレースホルダー {len(hits)} 件（行 {lines}）: {shown}"
-                + ("。本番のパラメータファイルのため、この値のままデプロイされる" if prod else ""),
-                f"{len(hits)} placeholders in the parameter file (lines {lines}): {shown}"
-                + (": a production parameter file, deployed as is" if prod else "")))
+            ctx, file=path, line=hits[0][0], environment=env,
+            severity=Severity.ERROR if reader is not None else None,
+            message=ctx.text(f"パラメータファイルにプレースホルダー {len(hits)} 件（行 {lines}）: {shown}",
+                             f"{len(hits)} placeholders in the parameter file (lines {lines}): {shown}") + tail)
 
     def coverage(self, ctx: RuleContext) -> str | None:
         files = self._files(ctx)
