@@ -8,7 +8,7 @@ from typing import Any, Iterable, Iterator
 from sre_agent.environments import canonical
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.parsing.cloudformation import CfnTemplate, line_of
-from sre_agent.resolve import UNKNOWN, CfnEvaluator, cfn_contexts, tf_variable_sets
+from sre_agent.resolve import UNKNOWN, CfnEvaluator, as_bool, cfn_contexts, tf_variable_sets
 from sre_agent.iac.terraform import tf_container_definitions
 from sre_agent.rules._deploy import command_blocks
 from sre_agent.rules.base import Rule, RuleContext
@@ -123,7 +123,8 @@ class MutableImageTag(Rule):
       parameter's Default). `!Sub ...:${ImageTag}` is reported only when the production value
       is mutable; an unresolvable tag is not reported. The finding says where the value came
       from: the parameter file, or the Default — for a nested stack, the parent's Default at
-      its line when the parent's parameter file does not set it (that Default is what deploys);
+      its line when the parent's parameter file does not set it (that Default is what deploys).
+      A sidecar marked `Essential: false` (an X-Ray daemon) is info: the task runs on without it;
     - Terraform `aws_ecs_task_definition.container_definitions` (`jsonencode([...])` or a JSON
       heredoc; `file()` / `templatefile()` are not read), `${var.x}` resolved from the
       production tfvars or the default;
@@ -187,8 +188,9 @@ class MutableImageTag(Rule):
                         literal = mutable_tag(cfn_string(CfnEvaluator(template, env), container["Image"],
                                                          params=False)) == tag
                         source = "" if literal else _source(ctx, template, env, container["Image"], tag)
+                        optional = as_bool(CfnEvaluator(template, env).value(container.get("Essential", True))) is False
                         yield self._finding(ctx, template.path, line_of(key) or task.line, task.logical_id,
-                                            container.get("Name"), reference, tag, env.name, source)
+                                            container.get("Name"), reference, tag, env.name, source, optional)
                         break
 
     def _terraform(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -213,7 +215,7 @@ class MutableImageTag(Rule):
                         if tag is None:
                             continue
                         yield self._finding(ctx, tf.path, line, task.address, container.get("name"),
-                                            reference, tag, env.name, "")
+                                            reference, tag, env.name, "", container.get("essential") is False)
                         break
 
     def _pushes(self, ctx: RuleContext) -> Iterator[Finding]:
@@ -239,7 +241,9 @@ class MutableImageTag(Rule):
                         f"{_env_note(ctx, tag)}a rollback pulls the same tag, i.e. the new image"))
 
     def _finding(self, ctx: RuleContext, file: str, line: int, resource: str, container: Any,
-                 reference: str, tag: str, env: str | None, source: str) -> Finding:
+                 reference: str, tag: str, env: str | None, source: str, optional: bool = False) -> Finding:
+        """Info for a sidecar marked `Essential: false` (an X-Ray or log agent): the task runs
+        without it, so the image it re-pulls cannot take the service down."""
         shown = reference.replace(HOLE, "…")
         note = _env_note(ctx, tag)
         if ":" not in reference.rsplit("/", 1)[-1]:
@@ -247,13 +251,18 @@ class MutableImageTag(Rule):
         else:
             tag = f"`{tag}`"
         name = f"`{container}`" if container else ctx.text("コンテナ", "container")
+        if optional:
+            self.accepted = True  # no ✅ saying every image is pinned
         return self.finding(
             ctx, file=file, line=line, resource=resource, environment=env,
+            severity=Severity.INFO if optional else None,
             message=ctx.text(
                 f"`{resource}` の {name} のイメージが可変タグ（{tag}）を参照している（{shown}{source}）。"
-                f"{note}ロールバックで前のタスク定義に戻しても同じタグの新しいイメージが起動する",
+                f"{note}ロールバックで前のタスク定義に戻しても同じタグの新しいイメージが起動する"
+                + ("（Essential: false のサイドカーで、止まってもタスクは動き続ける）" if optional else ""),
                 f"`{resource}` {name} uses a mutable tag ({tag}; {shown}{source}): {note}rolling back "
-                "to the previous task definition starts the new image again"))
+                "to the previous task definition starts the new image again"
+                + (" (an Essential: false sidecar: the task runs on without it)" if optional else "")))
 
     def coverage(self, ctx: RuleContext) -> str | None:
         tasks = [f"{t.path} `{r.logical_id}`" for t in ctx.project.templates
