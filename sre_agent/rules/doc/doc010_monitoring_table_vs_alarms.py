@@ -348,8 +348,10 @@ class MonitoringTableVsAlarms(Rule):
     alone, and so are Auto Scaling tables (scale-out thresholds are not alarms) and ReplicaLag
     when the code builds no read replica. A row under a service's own heading (`#### Admin
     Service`) is compared with that service's alarms when the alarm names carry the services'
-    names. When the code has no alarm at all, the rows are reported once, together. Deep mode
-    only.
+    names. When the code has no alarm at all, the rows are reported once, together. The same
+    missing alarm asked for in several documents (a database design's `DatabaseConnections >
+    80` and the monitoring design's row under `### RDS`) is one finding naming the other rows.
+    Deep mode only.
 
     Reported as info, not as a warning: an alarm stricter than its row (same direction, it
     fires before the documented value: the document has drifted, nothing goes unwatched); a
@@ -453,9 +455,14 @@ class MonitoringTableVsAlarms(Rule):
                 # the row agrees with an alarm (or cannot tell which): those alarms are fine
                 for alarm in plain:
                     yield ("differs", alarm.file, alarm.attribute_line("Threshold", "threshold")), None
+        # `DatabaseConnections > 80` in the database design (no component named) and under `### RDS`
+        # in the monitoring design are one requirement: group the unnamed row with the named one
+        named = [k for k, *_ in missing if k[2] is not None]
         for key, row, names, namespaces, error_rate in missing:
             covered = next((entry for entry in agreed if _same_signal(entry, row, names, namespaces)), None)
-            yield key, self.missing(ctx, row, names, namespaces, error_rate, covered)
+            group = key if namespaces is not None else next(
+                (k for k in named if set(k[1]) & set(names) and k[3:] == key[3:]), key)
+            yield group, self.missing(ctx, row, names, namespaces, error_rate, covered)
 
     def built(self, ctx: RuleContext, index: AlarmIndex, namespaces: tuple[str, ...]) -> bool:
         """The code builds the service, or watches it (a monitoring stack apart from the resources)."""
