@@ -77,6 +77,38 @@ def _deployments(project) -> list[Deployment]:
     return found
 
 
+def parameter_file_readers(project) -> dict[str, tuple[str, int]]:
+    """Parameter files a deploy script names in full, though it may pass a filtered copy
+    (`PARAMETERS_FILE="parameters/dev.json"`, then `jq … > /tmp/x.json`): file → (script, line).
+    Only names that resolve without guessing count (literal text, or variables the script
+    assigns one literal value); `parameters/${ENV}.json` with ENV from `$1` names no file."""
+    return project.memo("parameter-file-readers", lambda: _parameter_file_readers(project))
+
+
+def _parameter_file_readers(project) -> dict[str, tuple[str, int]]:
+    found: dict[str, tuple[str, int]] = {}
+    assigned = _assignments(project)
+    files = [p.path for p in project.parameter_sets if not p.terraform]
+    for script in project.scripts:
+        commands = script.script.commands
+        if not any(_action(c) for c in commands):
+            continue
+        variables = {name: values[0] for name, values in assigned.get(script.path, {}).items()
+                     if len(values) == 1 and not VARIABLE.search(values[0])}
+        for command in commands:
+            for word in (*command.words, *(a.partition("=")[2] for a in command.assignments)):
+                if ".json" not in word:
+                    continue
+                text = VARIABLE.sub(lambda m: variables.get(m.group(1) or "", m.group(0)), word)
+                if VARIABLE.search(text):
+                    continue
+                text = re.sub(r"^(file://)?(\./)*", "", text.strip("'\""))
+                for path in files:
+                    if path not in found and (path == text or path.endswith("/" + text)):
+                        found[path] = (script.path, command.line)
+    return found
+
+
 def _nearest(templates: list[CfnTemplate], command_file: str) -> list[CfnTemplate]:
     """`file://stack.yaml` in stacks/3-vpn/README.md is that folder's stack.yaml, not every
     stack.yaml of the project: of the matches, those nearest the file that runs the command."""

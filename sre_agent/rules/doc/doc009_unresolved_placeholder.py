@@ -6,7 +6,7 @@ import re
 from typing import Iterable
 
 from sre_agent.environments import is_prod
-from sre_agent.iac.deployments import deployments
+from sre_agent.iac.deployments import deployments, parameter_file_readers
 from sre_agent.models import FileKind, Finding, Perspective, Severity
 from sre_agent.parsing.markdown import PROCEDURE, MarkdownDoc, heading_role
 from sre_agent.rules.base import Rule, RuleContext
@@ -32,8 +32,8 @@ class UnresolvedPlaceholder(Rule):
     要確認, 未定. In parameter files — what a deploy really reads — also `REPLACE_WITH_…`,
     `YOUR_…`, `<…>`, addresses at the example domains (`alerts@example.com`) and the account
     ids of AWS's documentation (`123456789012`), `PLACEHOLDER…`, `YOUR/…` URL segments; in a
-    production parameter file that a deploy command of the project reads (`--parameters
-    file://…`) these are errors, since they are deployed as they are (a production file no
+    production parameter file that a deploy of the project reads (`--parameters file://…`, or
+    a deploy script that names the file and passes a filtered copy) these are errors, since they are deployed as they are (a production file no
     command is seen reading stays a warning). Reports each line once (a parameter file once, listing its holes). Single-file check:
     runs in light mode too.
     Illustrations are not unfinished work: code blocks that are examples (a 記入例, a README
@@ -112,11 +112,13 @@ class UnresolvedPlaceholder(Rule):
         shown = ", ".join(f"`{t}`" for t in tokens[:3]) + (
             ctx.text(f" ほか {len(tokens) - 3} 件", f" and {len(tokens) - 3} more") if len(tokens) > 3 else "")
         lines = ", ".join(str(n) for n, _, _ in hits[:5]) + (" …" if len(hits) > 5 else "")
-        reader = next((d for d in deployments(ctx.project) if any(p.path == path for p in d.parameter_sets)),
-                      None) if prod else None
+        reader = None
+        if prod:
+            deploy = next((d for d in deployments(ctx.project) if any(p.path == path for p in d.parameter_sets)), None)
+            reader = (deploy.file, deploy.line) if deploy else parameter_file_readers(ctx.project).get(path)
         if reader is not None:
-            tail = ctx.text(f"。本番のパラメータファイルで、{reader.file}:{reader.line} のデプロイがこの値のまま使う",
-                            f": a production parameter file that the deploy at {reader.file}:{reader.line} "
+            tail = ctx.text(f"。本番のパラメータファイルで、{reader[0]}:{reader[1]} のデプロイがこの値のまま使う",
+                            f": a production parameter file that the deploy at {reader[0]}:{reader[1]} "
                             "uses as is")
         elif prod:
             tail = ctx.text("。本番用のパラメータファイルで、このまま使われると本番にこの値が入る",
