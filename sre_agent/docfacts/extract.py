@@ -39,6 +39,13 @@ TOTAL_WORDS = ("合計", "総計", "総額", "total")
 SUBTOTAL_WORDS = ("小計", "subtotal")
 POSTMORTEM_WORDS = ("ポストモーテム", "postmortem", "post-mortem", "障害報告書")
 TEMPLATE_WORDS = ("テンプレート", "template", "様式", "雛形", "ひな形")
+INCIDENT_REPORT_WORDS = ("インシデントレポート", "インシデント報告", "障害報告", "事後レビュー", "振り返り",
+                         "incident report", "incident review")
+# The parts of a postmortem (Google SRE book's example), as a report outline names them.
+POSTMORTEM_PARTS = (("影響", ("影響", "impact")), ("原因", ("原因", "root cause")),
+                    ("タイムライン", ("タイムライン", "時系列", "経緯", "timeline")),
+                    ("再発防止策", ("再発防止", "対策", "action item")),
+                    ("担当・期限", ("担当", "期限", "owner", "due")))
 ROLLBACK_WORDS = ("ロールバック", "切り戻し", "切戻し", "rollback", "ロールバック手順")
 REGION_WORDS = {"ap-northeast-1": ("ap-northeast-1", "東京リージョン", "東京region"),
                 "us-east-1": ("us-east-1", "バージニア北部", "バージニアリージョン", "n. virginia")}
@@ -179,6 +186,13 @@ def _documents_and_sections(facts: DocFacts, document, sections: list[Section]) 
             continue
         if has(section.title, POSTMORTEM_WORDS) and has(section.title, TEMPLATE_WORDS):
             facts.postmortem_templates.append(Where(document.path, section.line))
+        elif has(section.title, INCIDENT_REPORT_WORDS + POSTMORTEM_WORDS):
+            text = " ".join([p.text for p in section.paragraphs]
+                            + [" ".join((*t.header, *(c for row in t.rows for c in row))) for t in section.tables])
+            named = [part for part, words in POSTMORTEM_PARTS if has(text, words)]
+            if len(named) >= 3 and "原因" in named:  # an outline of the report, not a mention
+                facts.incident_report_outlines.append(
+                    (Where(document.path, section.line), tuple(p for p, _ in POSTMORTEM_PARTS if p not in named)))
         if has(section.title, ROLLBACK_WORDS) and (section.paragraphs or section.code_blocks
                                                     or section.tables or section.children):
             facts.rollback_procedures.append(Where(document.path, section.line))

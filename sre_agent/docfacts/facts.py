@@ -161,6 +161,9 @@ class DocFacts:
     checklist: list[ChecklistClaim] = field(default_factory=list)
     deploy_claims: list[DeployClaim] = field(default_factory=list)
     postmortem_templates: list[Where] = field(default_factory=list)
+    # A section that outlines an incident report (インシデントレポート: 影響範囲, 原因, 再発防止策 …)
+    # without being called a postmortem template: where, and the postmortem parts it lacks.
+    incident_report_outlines: list[tuple[Where, tuple[str, ...]]] = field(default_factory=list)
     rollback_procedures: list[Where] = field(default_factory=list)
     regions: list[tuple[str, Where]] = field(default_factory=list)
     design_doc_count: int = 0

@@ -14,7 +14,10 @@ class NoPostmortemTemplate(Rule):
     ## What it does
     Looks for a postmortem template among the documents: a file named ポストモーテム /
     postmortem / 障害報告書, or a section titled ポストモーテム with テンプレート / 様式 / 雛形.
-    A sentence that only says 「ポストモーテムを作成する」 is not a template. Applies when the
+    A sentence that only says 「ポストモーテムを作成する」 is not a template. A section that
+    outlines an incident report (インシデントレポート / 障害報告 with at least three parts of a
+    postmortem, 原因 among them) is most of one: info naming the parts it lacks (タイムライン,
+    担当・期限 …), not a warning. Applies when the
     review includes design documents; deep mode only.
 
     ## Why is this bad
@@ -50,7 +53,17 @@ class NoPostmortemTemplate(Rule):
         facts = facts_of(ctx.project)
         if ctx.mode == "light" or not facts.design_doc_count:
             return
-        if not facts.postmortem_templates:
+        if not facts.postmortem_templates and facts.incident_report_outlines:
+            # an incident report's outline is most of a template: say what it lacks, as info
+            where, lacking = facts.incident_report_outlines[0]
+            self.accepted = True
+            missing = "、".join(lacking)
+            yield self.finding(ctx, file=where.file, line=where.line, severity=Severity.INFO, message=ctx.text(
+                f"ポストモーテムのテンプレートはないが、{where} にインシデントレポートの記録項目がある"
+                + (f"（{missing}がない）" if lacking else ""),
+                f"no postmortem template, but {where} outlines an incident report"
+                + (f" (lacking: {', '.join(lacking)})" if lacking else "")))
+        elif not facts.postmortem_templates:
             yield self.finding(ctx, file=None, line=None, message=ctx.text(
                 f"文書 {facts.design_doc_count} 件にポストモーテムのテンプレートがない",
                 f"none of the {facts.design_doc_count} documents is a postmortem template"))
