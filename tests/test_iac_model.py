@@ -50,6 +50,28 @@ def test_per_stack_parameter_files_bind_to_their_stack_only(tmp_path: Path) -> N
     assert sources["cfn/stacks/03-compute.yaml"] == ["cfn/temp-03-compute-params.json"]
 
 
+def test_a_flat_file_of_another_layout_does_not_bind_to_a_stack_with_its_own_files(tmp_path: Path) -> None:
+    """`parameters/dev/06-compute-stack-params.json` makes compute a per-stack stack: the flat
+    `parameters/production.json` holding the network's keys is not its prod file (CloudFormation
+    would refuse its undeclared keys); the network template, which declares them all, keeps it."""
+    write(tmp_path, "cfn/stacks/06-compute/main.yaml",
+          "Parameters:\n  EnvironmentName: {Type: String}\n  ImageUri: {Type: String, Default: 'nginx:latest'}\n"
+          "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n")
+    write(tmp_path, "cfn/stacks/03-network/main.yaml",
+          "Parameters:\n  EnvironmentName: {Type: String}\n  VpcCidr: {Type: String}\n"
+          "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n")
+    write(tmp_path, "cfn/parameters/dev/06-compute-stack-params.json",
+          '[{"ParameterKey": "EnvironmentName", "ParameterValue": "dev"},'
+          ' {"ParameterKey": "ImageUri", "ParameterValue": "nginx:1.27"}]')
+    write(tmp_path, "cfn/parameters/production.json",
+          '[{"ParameterKey": "EnvironmentName", "ParameterValue": "production"},'
+          ' {"ParameterKey": "VpcCidr", "ParameterValue": "10.1.0.0/16"}]')
+    project = load_project([tmp_path])
+    sources = {t.path: sorted(str(c.source) for c in cfn_contexts(t, project)) for t in project.templates}
+    assert "cfn/parameters/production.json" not in sources["cfn/stacks/06-compute/main.yaml"]
+    assert sources["cfn/stacks/03-network/main.yaml"] == ["cfn/parameters/production.json"]
+
+
 def test_per_stack_parameter_files_named_after_the_template_folder(tmp_path: Path) -> None:
     """`parameters/prd/database.json` deploys `templates/database/rds.yaml` (the layout
     `sre-agent task` delivers), not every template that shares a key with it."""

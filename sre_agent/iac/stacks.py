@@ -103,7 +103,11 @@ class StackModel:
         return [link for link in self.links if link.parent.path == template.path]
 
     def parameter_files(self, template: CfnTemplate) -> list:
-        """The parameter files a top-level template is deployed with (none for a nested child)."""
+        """The parameter files a top-level template is deployed with (none for a nested child).
+        A template with files of its own (`dev/06-compute-stack-params.json`) takes a shared
+        per-environment file (`production.json`) for its other environments only when it declares
+        every key of it: `production.json` with the network's keys is the network stack's file,
+        and CloudFormation would refuse it for compute."""
         if self.parents(template):
             return []
         declared = set(template.parameters)
@@ -117,6 +121,8 @@ class StackModel:
             elif template.path in owners:
                 named.append(pset)
         covered = {environment_of(p) for p in named}
+        if named:  # a per-stack layout: another layout's flat file fits only if the template declares all of it
+            shared = [p for p in shared if set(p.values) <= declared]
         return named + _nearest([p for p in shared if environment_of(p) not in covered], template.path)
 
     def owners(self, pset) -> set[str] | None:
