@@ -12,6 +12,19 @@ from sre_agent.rules.base import Rule, RuleContext
 NO_PATH_PROTOCOLS = {"TCP", "UDP", "TCP_UDP", "TLS", "GENEVE"}
 
 
+def _cfn_time_to_unhealthy(evaluator: CfnEvaluator, template, refs: set[str]) -> float | None:
+    """Interval × unhealthy threshold of the service's target group (ALB defaults 30 s × 2)."""
+    for group_id in sorted(refs & set(template.resources)):
+        group = template.resources[group_id]
+        if group.type != "AWS::ElasticLoadBalancingV2::TargetGroup":
+            continue
+        interval = as_number(evaluator.value(group.properties.get("HealthCheckIntervalSeconds", 30)))
+        threshold = as_number(evaluator.value(group.properties.get("UnhealthyThresholdCount", 2)))
+        if isinstance(interval, (int, float)) and isinstance(threshold, (int, float)):
+            return float(interval * threshold)
+    return None
+
+
 class HealthCheckIncomplete(Rule):
     """
     ## What it does
@@ -76,7 +89,8 @@ class HealthCheckIncomplete(Rule):
                 value = as_number(evaluator.value(grace)) if grace is not None else 0
                 if value is not UNKNOWN and value <= 0:
                     yield self._no_grace(ctx, template.path, service.property_line(
-                        "HealthCheckGracePeriodSeconds"), service.logical_id)
+                        "HealthCheckGracePeriodSeconds"), service.logical_id,
+                        _cfn_time_to_unhealthy(evaluator, template, cfn_refs(lbs)))
                 for group_id in sorted(cfn_refs(lbs) & set(template.resources)):
                     group = template.resources[group_id]
                     props = group.properties
@@ -110,13 +124,25 @@ class HealthCheckIncomplete(Rule):
                     reported_tf.add(address)
                     yield self._no_path(ctx, group_tf.path, group.line, address, service.address)
 
-    def _no_grace(self, ctx: RuleContext, path: str, line: int, resource: str) -> Finding:
+    def _no_grace(self, ctx: RuleContext, path: str, line: int, resource: str,
+                  seconds: float | None = None) -> Finding:
+        """Says how long a booting task has before the target group calls it unhealthy, when
+        the target group is in the same template (defaults: 30 s × 2)."""
+        if seconds is not None:
+            when_ja = f"起動から約 {seconds:g} 秒以内にヘルスチェックへ応答できないタスク"
+            when_en = f"a task that cannot answer the health check within about {seconds:g} s of starting"
+        else:
+            when_ja, when_en = "ヘルスチェックの判定までに起動が終わらないタスク", "a task still booting when checked"
         return self.finding(
             ctx, file=path, line=line, resource=resource,
-            message=ctx.text(f"ロードバランサー配下の ECS サービス `{resource}` にヘルスチェック猶予期間がない"
-                             "（起動中のタスクが unhealthy と判定され停止される）",
-                             f"Load-balanced ECS service `{resource}` has no health check grace period "
-                             "(booting tasks are killed as unhealthy)"))
+            remediation=ctx.text("サービスに HealthCheckGracePeriodSeconds を起動にかかる時間より長く設定する（例: 60〜120 秒）",
+                                 "Set HealthCheckGracePeriodSeconds on the service above the time a task needs to "
+                                 "start (e.g. 60-120 s)"),
+            message=ctx.text(f"ロードバランサー配下の ECS サービス `{resource}` にヘルスチェック猶予期間がない。"
+                             f"{when_ja}は unhealthy として停止される（JVM やマイグレーションで起動が遅いとデプロイが収束しない）",
+                             f"Load-balanced ECS service `{resource}` has no health check grace period: "
+                             f"{when_en} is stopped as unhealthy (a slow start — JVM, migrations — keeps the "
+                             "deploy from converging)"))
 
     def _no_path(self, ctx: RuleContext, path: str, line: int, resource: str, service: str) -> Finding:
         return self.finding(
