@@ -21,11 +21,11 @@ def test_a_parent_default_the_parameter_file_leaves_out_is_named_at_its_line() -
     assert "prod.json の値" not in message
 
 
-def test_the_template_own_default_is_named_when_the_file_does_not_set_it(tmp_path: Path) -> None:
-    write(tmp_path, "infra/rds.yaml", """AWSTemplateFormatVersion: '2010-09-09'
+def _rds_with_multi_az_parameter(root: Path, default: str, prod_values: str) -> None:
+    write(root, "infra/rds.yaml", f"""AWSTemplateFormatVersion: '2010-09-09'
 Parameters:
-  Environment: {Type: String, AllowedValues: [stg, prod]}
-  MultiAZ: {Type: String, AllowedValues: ['true', 'false'], Default: 'false'}
+  Environment: {{Type: String, AllowedValues: [stg, prod]}}
+  MultiAZ: {{Type: String, AllowedValues: ['true', 'false'], Default: '{default}'}}
 Resources:
   Database:
     Type: AWS::RDS::DBInstance
@@ -41,34 +41,17 @@ Resources:
       DeletionProtection: true
       BackupRetentionPeriod: 14
 """)
-    write(tmp_path, "infra/parameters/prod.json",
-          '[{"ParameterKey": "Environment", "ParameterValue": "prod"}]\n')
+    write(root, "infra/parameters/prod.json",
+          '[{"ParameterKey": "Environment", "ParameterValue": "prod"}' + prod_values + "]\n")
+
+
+def test_the_template_own_default_is_named_when_the_file_does_not_set_it(tmp_path: Path) -> None:
+    _rds_with_multi_az_parameter(tmp_path, "false", "")
     (message,) = _messages("SRE-MAZ-001", tmp_path)
     assert "テンプレートの既定値。infra/parameters/prod.json はこの値を設定しない" in message
 
 
 def test_a_value_the_file_sets_is_credited_to_the_file(tmp_path: Path) -> None:
-    write(tmp_path, "infra/rds.yaml", """AWSTemplateFormatVersion: '2010-09-09'
-Parameters:
-  Environment: {Type: String, AllowedValues: [stg, prod]}
-  MultiAZ: {Type: String, AllowedValues: ['true', 'false'], Default: 'true'}
-Resources:
-  Database:
-    Type: AWS::RDS::DBInstance
-    DeletionPolicy: Snapshot
-    UpdateReplacePolicy: Snapshot
-    Properties:
-      Engine: postgres
-      DBInstanceClass: db.r6g.large
-      AllocatedStorage: 100
-      ManageMasterUserPassword: true
-      MasterUsername: app_admin
-      MultiAZ: !Ref MultiAZ
-      DeletionProtection: true
-      BackupRetentionPeriod: 14
-""")
-    write(tmp_path, "infra/parameters/prod.json",
-          '[{"ParameterKey": "Environment", "ParameterValue": "prod"},'
-          ' {"ParameterKey": "MultiAZ", "ParameterValue": "false"}]\n')
+    _rds_with_multi_az_parameter(tmp_path, "true", ', {"ParameterKey": "MultiAZ", "ParameterValue": "false"}')
     (message,) = _messages("SRE-MAZ-001", tmp_path)
     assert "infra/parameters/prod.json の値" in message
