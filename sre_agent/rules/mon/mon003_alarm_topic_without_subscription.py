@@ -214,6 +214,11 @@ class AlarmTopicWithoutSubscription(Rule):
                 ctx.text(f" ほか {len(alarms) - 3} 件", f" and {len(alarms) - 3} more") if len(alarms) > 3 else "")
             yield self.finding(
                 ctx, file=None, line=None, resource=None,
+                remediation=ctx.text(
+                    "通知用の SNS トピックと購読（メール / Chatbot / PagerDuty 等）を作り、障害を示すアラーム"
+                    "（ALB 5XX・正常ホスト数・タスク数など）の AlarmActions に設定する",
+                    "Create an alerting SNS topic with a subscription (email, Chatbot, PagerDuty…) and put it in "
+                    "the AlarmActions of alarms that signal an outage (ALB 5XX, healthy hosts, running tasks)"),
                 message=ctx.text(
                     f"アラーム {len(alarms)} 件（{shown}）のアクションはスケーリング等の自動処理だけで、"
                     "人に届く通知先（購読付きの SNS トピック等）に送るアラームが1つもない。自動処理で直らない障害は誰にも通知されない",
