@@ -144,8 +144,8 @@ class NestedStackNotPackaged(Rule):
     def _hard_coded(self, ctx: RuleContext, template, literal: dict[str, str], place: dict) -> Finding:
         """TemplateURLs that name a bucket outright: whatever sits in that bucket is deployed,
         not this repository's child templates — a fix to a child (or a fork's edit) never
-        reaches AWS, and nobody here may own the bucket. That is the problem to name, ahead of
-        the missing upload step."""
+        reaches AWS, and nobody here may own the bucket. That is the problem to name; an upload
+        step would not help while the URL is fixed (the remediation says both)."""
         buckets = sorted(set(literal.values()))
         children = [link.child.path for link in stack_model(ctx.project).children(template)
                     if link.resource.logical_id in literal]
@@ -165,12 +165,10 @@ class NestedStackNotPackaged(Rule):
             message=ctx.text(
                 f"ネストスタック {names}（すべて）の TemplateURL がバケット {bucket_list} を直書きした固定 URL で、"
                 f"パラメータになっていない。デプロイされる子テンプレートはそのバケットにある版で、{local_ja}"
-                "テンプレートをアップロードする手順（aws cloudformation package / aws s3 cp・sync）も"
-                "スクリプト・手順書・CI のどこにもない",
+                "自分のバケットにアップロードしても URL が固定なのでその版は使われない",
                 f"nested stacks {names_en} (all of them) use a TemplateURL that hard-codes the bucket "
                 f"{', '.join(buckets)} (no parameter): what gets deployed is whatever sits in that bucket"
-                f"{local_en}; and no step in the scripts, runbooks or CI uploads the templates "
-                "(aws cloudformation package / aws s3 cp or sync)"),
+                f"{local_en}; uploading them to a bucket of one's own changes nothing while the URL is fixed"),
             remediation=ctx.text(
                 "バケットをパラメータにし（`!Sub https://${TemplateBucket}.s3.amazonaws.com/${Release}/…`）、"
                 "デプロイ手順で `aws cloudformation package`（またはリリースごとのプレフィックスへの `aws s3 sync`）"
