@@ -55,3 +55,29 @@ def test_a_value_the_file_sets_is_credited_to_the_file(tmp_path: Path) -> None:
     _rds_with_multi_az_parameter(tmp_path, "true", ', {"ParameterKey": "MultiAZ", "ParameterValue": "false"}')
     (message,) = _messages("SRE-MAZ-001", tmp_path)
     assert "infra/parameters/prod.json の値" in message
+
+
+def test_a_literal_in_the_template_is_not_called_a_default(tmp_path: Path) -> None:
+    """`DeletionProtection: false` written into the template is the same in every environment:
+    no parameter file or parent can change it, so the finding must not call it a default."""
+    write(tmp_path, "infra/rds.yaml", """AWSTemplateFormatVersion: '2010-09-09'
+Parameters:
+  Environment: {Type: String, AllowedValues: [dev, prod]}
+Resources:
+  Database:
+    Type: AWS::RDS::DBInstance
+    DeletionPolicy: Snapshot
+    UpdateReplacePolicy: Snapshot
+    Properties:
+      Engine: postgres
+      DBInstanceClass: db.t4g.medium
+      AllocatedStorage: 100
+      ManageMasterUserPassword: true
+      MasterUsername: app_admin
+      MultiAZ: true
+      BackupRetentionPeriod: 7
+      DeletionProtection: false
+""")
+    (message,) = _messages("SRE-BAK-003", tmp_path)
+    assert "テンプレートに直書きで全環境同じ値" in message
+    assert "既定値" not in message

@@ -125,6 +125,30 @@ class StackModel:
             shared = [p for p in shared if set(p.values) <= declared]
         return named + _nearest([p for p in shared if environment_of(p) not in covered], template.path)
 
+    def uses_parameter(self, template: CfnTemplate, name: str, _seen: frozenset[str] = frozenset()) -> bool:
+        """The template reads its parameter `name` somewhere that matters: a resource, an
+        output, a condition or a rule — or passes it to a nested stack that does. A parameter
+        only declared (or handed to a child that ignores it) changes nothing when deployed."""
+        if template.path in _seen:
+            return True  # a cycle: do not claim it is unused
+        data = template.data
+        passed_to_children = []
+        for link in self.children(template):
+            params = link.resource.properties.get("Parameters")
+            if isinstance(params, dict):
+                passed_to_children += [(link.child, str(k)) for k, v in params.items() if _reads(v, name)]
+        direct = {k: v for k, v in data.items() if k in ("Outputs", "Conditions", "Rules")}
+        resources = data.get("Resources") if isinstance(data.get("Resources"), dict) else {}
+        links = {link.resource.logical_id for link in self.children(template)}
+        if _reads(direct, name) or any(_reads(v, name) for k, v in resources.items() if k not in links):
+            return True
+        for link in self.children(template):  # a nested stack resource's other properties (TemplateURL …)
+            rest = {k: v for k, v in link.resource.properties.items() if k != "Parameters"}
+            if _reads(rest, name):
+                return True
+        return any(self.uses_parameter(child, child_name, _seen | {template.path})
+                   for child, child_name in passed_to_children)
+
     def owners(self, pset) -> set[str] | None:
         """Templates a per-stack parameter file (or section) is named after; None when shared."""
         tokens = name_tokens(pset.stack + ".json") if pset.stack else name_tokens(pset.path)
@@ -132,6 +156,23 @@ class StackModel:
             return None
         named = _named_after(self._names, tokens) or _named_after(self._folders, tokens)
         return named if named or pset.stack else None
+
+
+def _reads(node: Any, name: str) -> bool:
+    """`Ref: name` or `${name}` in a `Fn::Sub` anywhere in the node."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and value == name:
+                return True
+            if key == "Fn::Sub":
+                text = value[0] if isinstance(value, list) and value else value
+                if isinstance(text, str) and "${" + name + "}" in text:
+                    return True
+            if _reads(value, name):
+                return True
+    elif isinstance(node, list):
+        return any(_reads(item, name) for item in node)
+    return False
 
 
 def _named_after(names_by_path: dict[str, frozenset[str]], tokens: frozenset[str]) -> set[str]:

@@ -74,6 +74,19 @@ class ProductionSetting(Rule):
                 break
         return finding
 
+    @staticmethod
+    def _where(ctx: RuleContext, env, template, raw: Any, present: bool) -> str:
+        """Where the prod value comes from. A value written into the template, or a property left
+        out (the service default applies), is the same in every environment: no parameter file
+        or parent can change it, so it is not called a default."""
+        if not present:
+            return ctx.text(f"{env.label} 環境（テンプレートで未指定のため全環境でサービスの既定値）",
+                            f"{env.label} (not set in the template: the service default, in every environment)")
+        if not isinstance(raw, (dict, list)):
+            return ctx.text(f"{env.label} 環境（テンプレートに直書きで全環境同じ値）",
+                            f"{env.label} (written into the template: the same in every environment)")
+        return env_phrase(ctx.text, env, parameters_read(template, raw))
+
     def _check(self, ctx: RuleContext) -> Iterable[tuple[Finding, Any]]:
         project = ctx.project
         for template in project.templates:
@@ -93,7 +106,8 @@ class ProductionSetting(Rule):
                         ctx, file=template.path, line=resource.property_line(self.cfn_property),
                         resource=resource.logical_id, environment=env.name,
                         message=self.describe(ctx, resource.logical_id, self.cfn_property, value,
-                                              env_phrase(ctx.text, env, parameters_read(template, raw)))), value
+                                              self._where(ctx, env, template, raw,
+                                                          self.cfn_property in resource.properties))), value
                     break
         for tf in project.terraform:
             for block in tf.resources(*self.tf_types):

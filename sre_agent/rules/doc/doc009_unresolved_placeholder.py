@@ -7,6 +7,7 @@ from typing import Iterable
 
 from sre_agent.environments import is_prod
 from sre_agent.iac.deployments import deployments, parameter_file_readers
+from sre_agent.resolve import stack_model
 from sre_agent.models import FileKind, Finding, Perspective, Severity
 from sre_agent.parsing.markdown import PROCEDURE, MarkdownDoc, heading_role
 from sre_agent.rules.base import Rule, RuleContext
@@ -34,7 +35,9 @@ class UnresolvedPlaceholder(Rule):
     ids of AWS's documentation (`123456789012`), `PLACEHOLDER…`, `YOUR/…` URL segments; in a
     production parameter file that a deploy of the project reads (`--parameters file://…`, or
     a deploy script that names the file and passes a filtered copy) these are errors, since they are deployed as they are (a production file no
-    command is seen reading stays a warning). Reports each line once (a parameter file once, listing its holes). Single-file check:
+    command is seen reading stays a warning). A placeholder in the value of a key that no
+    template the file deploys reads (declared and passed to a child that ignores it) changes
+    nothing and is not reported. Reports each line once (a parameter file once, listing its holes). Single-file check:
     runs in light mode too.
     Illustrations are not unfinished work: code blocks that are examples (a 記入例, a README
     usage example, an NG example — see the block role of the markdown model) and sections headed
@@ -86,6 +89,7 @@ class UnresolvedPlaceholder(Rule):
             in_parameters = path in parameter_envs
             prod = in_parameters and is_prod(parameter_envs[path])
             hits: list[tuple[int, str, str]] = []
+            ignored = _unused_values(ctx, path) if in_parameters else set()
             for number, line in enumerate(ctx.project.texts[path].splitlines(), start=1):
                 if number in skipped:
                     continue
@@ -94,7 +98,7 @@ class UnresolvedPlaceholder(Rule):
                           and not (not in_parameters and _generated_id(line, m))), None)
                 if m is None and in_parameters:
                     m = PARAMETER_PLACEHOLDER.search(line)
-                if m:
+                if m and not any(m.group(0) in value for value in ignored):
                     hits.append((number, m.group(0), line.strip()[:80]))
             if in_parameters and hits:  # one file a deploy reads: one finding listing its holes
                 yield self._parameter_file(ctx, path, hits, parameter_envs.get(path), prod)
@@ -134,6 +138,22 @@ class UnresolvedPlaceholder(Rule):
     def coverage(self, ctx: RuleContext) -> str | None:
         files = self._files(ctx)
         return f"パラメーター・手順書 {len(files)} 件を確認" if files else None
+
+
+def _unused_values(ctx: RuleContext, path: str) -> set[str]:
+    """Values of a parameter file's keys that no template it deploys reads (a `SlackWebhookUrl`
+    declared and passed to a child that never uses it): a placeholder there changes nothing.
+    Empty when the file's templates are not known."""
+    model = stack_model(ctx.project)
+    sets = [p for p in ctx.project.parameter_sets if p.path == path and not p.terraform]
+    unused: set[str] = set()
+    for pset in sets:
+        templates = [t for t in ctx.project.templates if any(f is pset for f in model.parameter_files(t))]
+        if not templates:
+            continue
+        unused |= {str(value) for key, value in pset.values.items()
+                   if isinstance(value, (str, int)) and not any(model.uses_parameter(t, key) for t in templates)}
+    return unused
 
 
 # AWS assigns these ids at creation: a design's route table can only say `igw-xxxxx`.

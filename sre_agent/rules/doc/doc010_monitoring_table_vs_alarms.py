@@ -359,7 +359,9 @@ class MonitoringTableVsAlarms(Rule):
     or on a traffic-volume metric (RequestCount, BytesIn, ProcessedBytes …: a capacity signal,
     not a failure); and a missing alarm when a row of another document on the same metric is
     what the code implements (要件定義書 says 5xx 率 5 %, the 監視設計 refines it to 件数 > 10 and the
-    alarm follows that: the documents disagree with each other, and the finding says which).
+    alarm follows that: the documents disagree with each other, and the finding says which);
+    and a missing UnHealthyHostCount alarm when a HealthyHostCount-too-low alarm exists (the
+    total outage pages someone; only a partial failure goes unreported).
 
     ## Why is this bad
     The monitoring design is what the operations team believes is watched. A row with no alarm
@@ -458,7 +460,13 @@ class MonitoringTableVsAlarms(Rule):
         # `DatabaseConnections > 80` in the database design (no component named) and under `### RDS`
         # in the monitoring design are one requirement: group the unnamed row with the named one
         named = [k for k, *_ in missing if k[2] is not None]
+        healthy = [a for a in index.alarms if not a.math and any(
+            m.name == "HealthyHostCount" for m in a.metrics) and direction_of(
+            prod_value(index, a, "ComparisonOperator", "comparison_operator")) == "below"]
         for key, row, names, namespaces, error_rate in missing:
+            if "UnHealthyHostCount" in names and healthy:
+                yield key, self.complement(ctx, row, healthy[0])
+                continue
             covered = next((entry for entry in agreed if _same_signal(entry, row, names, namespaces)), None)
             group = key if namespaces is not None else next(
                 (k for k in named if set(k[1]) & set(names) and k[3:] == key[3:]), key)
@@ -504,6 +512,17 @@ class MonitoringTableVsAlarms(Rule):
             informational = False
         return self.finding(ctx, file=row.where.file, line=row.where.line, message=message,
                             severity=Severity.INFO if informational else None)
+
+    def complement(self, ctx: RuleContext, row: MonitoringRow, alarm: Alarm) -> Finding:
+        """An UnHealthyHostCount row without its alarm while a HealthyHostCount-too-low alarm
+        exists: a total outage pages someone; only a partial one (which the load balancer routes
+        around while ECS replaces the task) goes unreported — info, not a gap in outage alerting."""
+        return self.finding(ctx, file=row.where.file, line=row.where.line, severity=Severity.INFO, message=ctx.text(
+            f"監視設計の「{row.metric}」（閾値 {row.threshold}）のアラームはないが、`{alarm.resource}`"
+            "（HealthyHostCount が下回る）が全ターゲット停止を検知する。一部のタスクだけの異常は通知されない"
+            "（タスク 1 つの構成なら同じ障害）",
+            f"no alarm for '{row.metric}' ({row.threshold}), but `{alarm.resource}` (HealthyHostCount too low) "
+            "catches every target failing; a partial failure is not reported (with one task it is the same failure)"))
 
     def judge(self, index: AlarmIndex, row: MonitoringRow, names: tuple[str, ...],
               alarms: list[Alarm]) -> Alarm | list[Differing] | None:
