@@ -6,6 +6,7 @@ import re
 from fnmatch import fnmatchcase
 from typing import Iterable
 
+from sre_agent.environments import TOKEN, canonical
 from sre_agent.iac.crossstack import readers
 from sre_agent.iac.stacks import name_tokens
 from sre_agent.models import Finding, Perspective, Severity
@@ -59,7 +60,8 @@ def _raced(project: Project, call: ShellCommand, commands: list[ShellCommand]) -
     create, delete, …) rather than looking (describe, wait): the operator is told to start the
     next change while this one still runs. The last command, or one followed by a describe, is
     not a race. Nor is a chain of deletes after one of a stack that holds on to nothing (see
-    `_holds_nothing`), unless a later change touches that same stack."""
+    `_holds_nothing`), unless a later change touches that same stack, nor a change to another
+    environment's stack (staging, then production)."""
     later = sorted((c for c in commands if c.line > call.line and (cfn_action(c) or cfn_wait(c))),
                    key=lambda c: c.line)
     stack = call.option("--stack-name")
@@ -70,9 +72,19 @@ def _raced(project: Project, call: ShellCommand, commands: list[ShellCommand]) -
         action = cfn_action(command)
         if action and action.startswith(("describe", "list", "get", "validate", "estimate", "detect")):
             return False
-        if action and not (independent and command.option("--stack-name") != stack):
+        other = command.option("--stack-name")
+        if action and (independent and other != stack or _other_environment(stack, other)):
+            continue  # a stack that holds nothing, or another environment's stack: no shared resource
+        if action:
             return True
     return False
+
+
+def _other_environment(stack: str | None, other: str | None) -> bool:
+    """`app-stg-sg` then `app-prod-sg`: stacks of two environments share no resource, so the
+    second change cannot trip over the first (checking staging first is the operator's step)."""
+    mine, theirs = ({canonical(t) for t in TOKEN.findall(n or "")} - {None} for n in (stack, other))
+    return len(mine) == 1 and len(theirs) == 1 and mine != theirs
 
 
 def _stack_templates(project: Project, stack: str | None) -> list:
