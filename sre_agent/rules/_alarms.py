@@ -654,3 +654,43 @@ def prod_value(index: AlarmIndex, alarm: Alarm, cfn_name: str, tf_name: str) -> 
         return prod[0]
     distinct = {repr(value) for _, value in values}
     return values[0][1] if len(distinct) == 1 else UNKNOWN
+
+
+def gated_off_in_prod(index: AlarmIndex, alarm: Alarm) -> str | None:
+    """The `Condition` that keeps a CloudFormation alarm out of production, as the production
+    parameter files set its inputs (`HasALB` on an empty `LoadBalancerFullName`); None when the
+    alarm exists there, when only defaults are known, or when a script or workflow names a
+    parameter the condition reads (it may pass the real value at deploy time)."""
+    template = alarm.template
+    condition = template.resources[alarm.resource].body.get("Condition") if template is not None else None
+    if not isinstance(condition, str):
+        return None
+    prod = [c for c in index.cfn.contexts(template) if c.name and is_prod(c.name) and c.source]
+    if not prod or any(CfnEvaluator(template, c).condition(condition) is not False for c in prod):
+        return None
+    read = condition_parameters(template, condition)
+    texts = [s.text for s in index.project.scripts] + [index.project.texts.get(w, "") for w in index.project.workflows]
+    if any(name in text for name in read for text in texts):
+        return None
+    return condition
+
+
+def condition_parameters(template: CfnTemplate, name: str, depth: int = 0) -> set[str]:
+    """Template parameters a named condition reads, through the conditions it names."""
+    conditions = template.data.get("Conditions")
+    found: set[str] = set()
+
+    def walk(item: Any) -> None:
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key == "Ref" and isinstance(value, str) and value in template.parameters:
+                    found.add(value)
+                elif key == "Condition" and isinstance(value, str) and depth < 10:
+                    found.update(condition_parameters(template, value, depth + 1))
+                else:
+                    walk(value)
+        elif isinstance(item, list):
+            for entry in item:
+                walk(entry)
+    walk(conditions.get(name) if isinstance(conditions, dict) else None)
+    return found

@@ -7,7 +7,7 @@ from typing import Iterable, Iterator
 
 from sre_agent.models import Finding, Perspective, Severity
 from sre_agent.resolve import UNKNOWN
-from sre_agent.rules._alarms import AlarmIndex, alarm_index, wired_resource
+from sre_agent.rules._alarms import AlarmIndex, alarm_index, gated_off_in_prod, wired_resource
 from sre_agent.rules.base import Rule, RuleContext
 
 
@@ -61,6 +61,10 @@ class KeyResourceWithoutAlarm(Rule):
     resource's name property; in Terraform a reference such as `aws_lb.main.arn_suffix`. An
     alarm whose dimension cannot be resolved (a parameter, an export outside the project, a
     module output) might watch the resource, so the metric is not reported as missing.
+
+    An alarm whose `Condition` is false with every production parameter file (`HasALB` on an
+    empty `LoadBalancerFullName`) watches nothing in production and does not count, unless a
+    script or workflow names a parameter that condition reads (it may pass the value then).
 
     ## Why is this bad
     Each missing metric is an outage class detected only by users: a full disk stops the
@@ -124,6 +128,8 @@ class KeyResourceWithoutAlarm(Rule):
         per_resource: dict[tuple[str, str], set[str]] = {}
         unknown: set[str] = set()
         for alarm in index.alarms:
+            if (alarm.file, alarm.resource) in self._off(index):
+                continue  # not created in production: watches nothing there
             for metric in alarm.metrics:
                 if metric.namespace not in kind.namespaces or metric.name is None:
                     continue
@@ -136,9 +142,24 @@ class KeyResourceWithoutAlarm(Rule):
                     per_resource.setdefault((target.file, target.resource), set()).add(metric.name)
         return per_resource, unknown
 
+    def _off(self, index: AlarmIndex) -> dict[tuple[str, str], str]:
+        """Alarms the production parameters keep out of production, with the condition."""
+        if not hasattr(self, "_gated"):
+            self._gated = {(a.file, a.resource): c for a in index.alarms if (c := gated_off_in_prod(index, a))}
+        return self._gated
+
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         index = alarm_index(ctx.project)
         watched = {kind.label: self._watched(index, kind) for kind in (RDS, ALB, ECS)}
+        gated = self._off(index)
+        note_ja = note_en = ""
+        if gated:
+            conditions = ", ".join(sorted({f"`{c}`" for c in gated.values()}))
+            files = sorted({file for file, _ in gated})
+            note_ja = (f"（{files[0]}{' ほか' if len(files) > 1 else ''} のアラーム {len(gated)} 件は、本番のパラメータでは"
+                       f"条件 {conditions} が偽になり作成されない）")
+            note_en = (f" ({len(gated)} alarms of {files[0]}{' and others' if len(files) > 1 else ''} are not created "
+                       f"in production: condition {conditions} is false with the production parameters)")
         for key in self._resources(ctx):
             per_resource, unknown = watched[key.kind.label]
             have = per_resource.get((key.file, key.resource), set()) | unknown
@@ -150,8 +171,8 @@ class KeyResourceWithoutAlarm(Rule):
             yield self.finding(
                 ctx, file=key.file, line=key.line, resource=key.resource,
                 message=ctx.text(
-                    f"{key.kind.label} `{key.resource}` の主要メトリクス {names} を監視するアラームがない",
-                    f"{key.kind.label} `{key.resource}` has no alarm on {names}"))
+                    f"{key.kind.label} `{key.resource}` の主要メトリクス {names} を監視するアラームがない{note_ja}",
+                    f"{key.kind.label} `{key.resource}` has no alarm on {names}{note_en}"))
 
     def coverage(self, ctx: RuleContext) -> str | None:
         resources = list(self._resources(ctx))
