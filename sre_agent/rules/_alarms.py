@@ -99,7 +99,7 @@ class Literal:
 class WatchedMetric:
     namespace: str | None
     name: str | None
-    dimensions: dict[str, Any]  # dimension name -> Wired | Literal | UNKNOWN
+    dimensions: dict[str, Any]  # dimension name -> Wired | Literal | WiringProblem | UNKNOWN
     dimension_lines: dict[str, int]
     line: int  # where a missing dimension is reported
     complete: bool = True  # False when the dimension list is built by !If / a variable
@@ -296,7 +296,8 @@ class CfnProject:
         complete = raw is None or isinstance(raw, list)
         for entry in raw if isinstance(raw, list) else []:
             if isinstance(entry, dict) and isinstance(entry.get("Name"), str):
-                dimensions[entry["Name"]] = self.resolve(template, entry.get("Value"))
+                dimensions[entry["Name"]] = (stripped_prefix(entry["Name"], entry.get("Value"))
+                                             or self.resolve(template, entry.get("Value")))
                 lines[entry["Name"]] = (_key_line(entry, "Value") or line_of(entry) or fallback)
             else:
                 complete = False
@@ -506,7 +507,7 @@ def required_dimensions(namespace: str | None, metric: str | None, ecs_on_ec2: b
 class WiringProblem:
     """Why a dimension value never matches: `used` is what the alarm gives, `wanted` the fix."""
 
-    kind: str  # hand-built | wrong-attribute | wrong-resource
+    kind: str  # hand-built | wrong-attribute | wrong-resource | stripped-prefix
     used: str
     wanted: str
 
@@ -517,8 +518,33 @@ def _attr(attribute: str, resource: str, terraform: bool) -> str:
     return f"!Ref {resource}" if attribute == "Ref" else f"!GetAtt {resource}.{attribute}"
 
 
+# The part of an ARN a dimension keeps: `…:targetgroup/<name>/<id>` → `targetgroup/<name>/<id>`,
+# `…:loadbalancer/app/<name>/<id>` → `app/<name>/<id>` (the ARN's `loadbalancer/` is not part of it).
+KEPT_PREFIX = {"TargetGroup": "targetgroup/", "LoadBalancer": ""}
+
+
+def stripped_prefix(dimension: str, node: Any) -> WiringProblem | None:
+    """`!Select [1, !Split ['targetgroup/', <target group ARN>]]` gives `<name>/<id>`: the
+    `targetgroup/` the TargetGroup dimension starts with is cut off, so no data ever matches."""
+    keep = KEPT_PREFIX.get(dimension)
+    if not keep or not (isinstance(node, dict) and len(node) == 1 and "Fn::Select" in node):
+        return None
+    args = node["Fn::Select"]
+    if not (isinstance(args, list) and len(args) == 2 and str(args[0]) == "1" and isinstance(args[1], dict)):
+        return None
+    split = args[1].get("Fn::Split")
+    if not (isinstance(split, list) and len(split) == 2 and isinstance(split[0], str)):
+        return None
+    if split[0].endswith(keep):
+        return WiringProblem("stripped-prefix", f"!Select [1, !Split ['{split[0]}', …]]",
+                             f"{keep}<name>/<id>")
+    return None
+
+
 def wiring_problem(dimension: str, value: Any) -> WiringProblem | None:
     """Why a dimension value can never match the metric, or None when it can (or is unknown)."""
+    if isinstance(value, WiringProblem):
+        return value
     if dimension not in DIMENSION_SOURCES or value is UNKNOWN:
         return None
     cfn_types, tf_types = DIMENSION_SOURCES[dimension]
@@ -552,6 +578,8 @@ def wired_resource(index: AlarmIndex, alarm: Alarm, dimension: str, value: Any) 
     """The resource a dimension value designates (Wired), None when it is none of ours, UNKNOWN."""
     if value is UNKNOWN:
         return UNKNOWN
+    if isinstance(value, WiringProblem):
+        return None  # never matches: watches nothing
     if isinstance(value, Wired):
         return value if wiring_problem(dimension, value) is None else None
     if isinstance(value, Literal):

@@ -36,6 +36,9 @@ class AlarmDimensionsNeverMatch(Rule):
     (`!Ref LoadBalancer`, `!Ref Service`, `aws_lb.x.arn`). Values from parameters, unresolved
     imports, modules or data sources are not reported.
 
+    A TargetGroup dimension cut out of the ARN with `!Select [1, !Split ['targetgroup/', …]]`
+    loses the `targetgroup/` prefix the metric's value starts with, and is reported too.
+
     ## Why is this bad
     CloudWatch matches dimensions exactly. An alarm on `LoadBalancer=app/order-mgmt-prd-alb`
     watches a metric that does not exist: it stays in INSUFFICIENT_DATA (or OK with
@@ -112,6 +115,15 @@ class AlarmDimensionsNeverMatch(Rule):
                 f"`{resource}` builds the {name} dimension by hand as `{value.shown}` "
                 f"(= `{problem.used}`); the real value ({problem.wanted}) ends with an id AWS "
                 "assigns (app/<name>/<id>), so the alarm never gets data")
+        if problem.kind == "stripped-prefix":
+            return ctx.text(
+                f"`{resource}` の {name} ディメンションを ARN から `{problem.used}` で作っているため、先頭の"
+                f"`targetgroup/` が落ちて `<名前>/<ID>` になり、必要な `{problem.wanted}` と一致しない。"
+                "アラームはデータを受け取らない（`!GetAtt <ターゲットグループ>.TargetGroupFullName` を使うか、"
+                "エクスポートをその値にする）",
+                f"`{resource}` builds the {name} dimension from the ARN with `{problem.used}`, which drops the "
+                f"leading `targetgroup/` (`<name>/<id>`), so it never equals `{problem.wanted}` and the alarm never "
+                "gets data (use `!GetAtt <target group>.TargetGroupFullName`, or export that value)")
         if problem.kind == "wrong-attribute":
             return ctx.text(
                 f"`{resource}` の {name} ディメンションが `{problem.used}`（ARN または別の属性）。"
