@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from sre_agent.environments import canonical, is_prod
-from sre_agent.parsing.cloudformation import CfnResource, CfnTemplate
+from sre_agent.parsing.cloudformation import CfnResource, CfnTemplate, cfn_refs
 
 # Words that name no stack: `stacks/database/main.yaml` is the database stack.
 GENERIC_NAMES = frozenset({
@@ -136,15 +136,15 @@ class StackModel:
         for link in self.children(template):
             params = link.resource.properties.get("Parameters")
             if isinstance(params, dict):
-                passed_to_children += [(link.child, str(k)) for k, v in params.items() if _reads(v, name)]
+                passed_to_children += [(link.child, str(k)) for k, v in params.items() if name in cfn_refs(v)]
         direct = {k: v for k, v in data.items() if k in ("Outputs", "Conditions", "Rules")}
         resources = data.get("Resources") if isinstance(data.get("Resources"), dict) else {}
         links = {link.resource.logical_id for link in self.children(template)}
-        if _reads(direct, name) or any(_reads(v, name) for k, v in resources.items() if k not in links):
+        if name in cfn_refs(direct) or any(name in cfn_refs(v) for k, v in resources.items() if k not in links):
             return True
         for link in self.children(template):  # a nested stack resource's other properties (TemplateURL …)
             rest = {k: v for k, v in link.resource.properties.items() if k != "Parameters"}
-            if _reads(rest, name):
+            if name in cfn_refs(rest):
                 return True
         return any(self.uses_parameter(child, child_name, _seen | {template.path})
                    for child, child_name in passed_to_children)
@@ -156,23 +156,6 @@ class StackModel:
             return None
         named = _named_after(self._names, tokens) or _named_after(self._folders, tokens)
         return named if named or pset.stack else None
-
-
-def _reads(node: Any, name: str) -> bool:
-    """`Ref: name` or `${name}` in a `Fn::Sub` anywhere in the node."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Ref" and value == name:
-                return True
-            if key == "Fn::Sub":
-                text = value[0] if isinstance(value, list) and value else value
-                if isinstance(text, str) and "${" + name + "}" in text:
-                    return True
-            if _reads(value, name):
-                return True
-    elif isinstance(node, list):
-        return any(_reads(item, name) for item in node)
-    return False
 
 
 def _named_after(names_by_path: dict[str, frozenset[str]], tokens: frozenset[str]) -> set[str]:

@@ -96,3 +96,33 @@ def parse_template(path: str, abs_path: Path, text: str) -> CfnTemplate:
                 line=line_of(logical_id) or 1,
             )
     return template
+
+
+# `${Name}` / `${Resource.Attribute}` / `${AWS::Region}` in a Fn::Sub text
+SUB_VARIABLE = re.compile(r"\$\{([A-Za-z0-9_:.]+)\}")
+
+
+def cfn_refs(node: Any) -> set[str]:
+    """Logical ids (or parameter names) a value refers to through Ref, GetAtt or Sub."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, arg in node.items():
+            if key == "Ref" and isinstance(arg, str):
+                found.add(arg)
+            elif key == "Fn::GetAtt":
+                target = arg[0] if isinstance(arg, list) and arg else arg
+                if isinstance(target, str):
+                    found.add(target.split(".", 1)[0])
+            elif key == "Fn::Sub":
+                text = arg[0] if isinstance(arg, list) and arg else arg
+                if isinstance(text, str):
+                    found |= {m.split(".", 1)[0] for m in SUB_VARIABLE.findall(text)
+                              if not m.startswith("AWS::")}
+                if isinstance(arg, list) and len(arg) > 1:
+                    found |= cfn_refs(arg[1])
+            else:
+                found |= cfn_refs(arg)
+    elif isinstance(node, list):
+        for item in node:
+            found |= cfn_refs(item)
+    return found

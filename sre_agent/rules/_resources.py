@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 from typing import Any, Iterator
 
-from sre_agent.parsing.cloudformation import CfnResource, CfnTemplate, line_of
+from sre_agent.parsing.cloudformation import SUB_VARIABLE, CfnResource, CfnTemplate, cfn_refs, line_of
 from sre_agent.parsing.terraform import TfBlock, unwrap
 from sre_agent.resolve import UNKNOWN, CfnEvaluator, EnvContext, as_number
 
-SUB_VARIABLE = re.compile(r"\$\{([A-Za-z0-9_:.]+)\}")
 TF_REFERENCE = re.compile(r"\b((?:data\.)?aws_[a-z0-9_]+\.[A-Za-z0-9_-]+)(\[[^\]]*\])?")
 TIERS = (("data", re.compile(r"data|db|database|isolated|rds", re.I)),
          ("public", re.compile(r"public|dmz", re.I)),
@@ -25,32 +24,6 @@ DEFAULT_ROUTE = "0.0.0.0/0"
 
 
 # --- CloudFormation -----------------------------------------------------------------------
-
-def cfn_refs(node: Any) -> set[str]:
-    """Logical ids (or parameter names) a value refers to through Ref, GetAtt or Sub."""
-    found: set[str] = set()
-    if isinstance(node, dict):
-        for key, arg in node.items():
-            if key == "Ref" and isinstance(arg, str):
-                found.add(arg)
-            elif key == "Fn::GetAtt":
-                target = arg[0] if isinstance(arg, list) and arg else arg
-                if isinstance(target, str):
-                    found.add(target.split(".", 1)[0])
-            elif key == "Fn::Sub":
-                text = arg[0] if isinstance(arg, list) and arg else arg
-                if isinstance(text, str):
-                    found |= {m.split(".", 1)[0] for m in SUB_VARIABLE.findall(text)
-                              if not m.startswith("AWS::")}
-                if isinstance(arg, list) and len(arg) > 1:
-                    found |= cfn_refs(arg[1])
-            else:
-                found |= cfn_refs(arg)
-    elif isinstance(node, list):
-        for item in node:
-            found |= cfn_refs(item)
-    return found
-
 
 def cfn_strings(node: Any) -> Iterator[str]:
     """Every string scalar inside a value (Sub templates included)."""
@@ -245,25 +218,7 @@ def env_phrase(ctx_text, env: EnvContext, refs: set[str] | None = None) -> str:
 
 def parameters_read(template: CfnTemplate, node: Any) -> set[str]:
     """The template's parameters a property's value reads (`Ref`, `${Name}` in `Fn::Sub`)."""
-    return _parameter_refs(node) & set(template.parameters)
-
-
-def _parameter_refs(node: Any) -> set[str]:
-    found: set[str] = set()
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Ref" and isinstance(value, str) and not value.startswith("AWS::"):
-                found.add(value)
-            elif key == "Fn::Sub":
-                text = value[0] if isinstance(value, list) and value else value
-                if isinstance(text, str):
-                    found |= {n for n in re.findall(r"\$\{([A-Za-z0-9]+)\}", text)}
-            else:
-                found |= _parameter_refs(value)
-    elif isinstance(node, list):
-        for item in node:
-            found |= _parameter_refs(item)
-    return found
+    return cfn_refs(node) & set(template.parameters)
 
 
 # --- ECS auto scaling -----------------------------------------------------------------------

@@ -123,12 +123,13 @@ class KeyResourceWithoutAlarm(Rule):
                 if kind:
                     yield KeyResource(tf.path, block.address, block.line, kind)
 
-    def _watched(self, index: AlarmIndex, kind: KeyMetrics) -> tuple[dict[tuple[str, str], set[str]], set[str]]:
+    def _watched(self, index: AlarmIndex, kind: KeyMetrics,
+                 gated: dict[tuple[str, str], str]) -> tuple[dict[tuple[str, str], set[str]], set[str]]:
         """Metrics alarmed per resource, and metrics alarmed on a resource we cannot tell."""
         per_resource: dict[tuple[str, str], set[str]] = {}
         unknown: set[str] = set()
         for alarm in index.alarms:
-            if (alarm.file, alarm.resource) in self._off(index):
+            if (alarm.file, alarm.resource) in gated:
                 continue  # not created in production: watches nothing there
             for metric in alarm.metrics:
                 if metric.namespace not in kind.namespaces or metric.name is None:
@@ -142,16 +143,11 @@ class KeyResourceWithoutAlarm(Rule):
                     per_resource.setdefault((target.file, target.resource), set()).add(metric.name)
         return per_resource, unknown
 
-    def _off(self, index: AlarmIndex) -> dict[tuple[str, str], str]:
-        """Alarms the production parameters keep out of production, with the condition."""
-        if not hasattr(self, "_gated"):
-            self._gated = {(a.file, a.resource): c for a in index.alarms if (c := gated_off_in_prod(index, a))}
-        return self._gated
-
     def check(self, ctx: RuleContext) -> Iterable[Finding]:
         index = alarm_index(ctx.project)
-        watched = {kind.label: self._watched(index, kind) for kind in (RDS, ALB, ECS)}
-        gated = self._off(index)
+        # alarms the production parameters keep out of production watch nothing there
+        gated = {(a.file, a.resource): c for a in index.alarms if (c := gated_off_in_prod(index, a))}
+        watched = {kind.label: self._watched(index, kind, gated) for kind in (RDS, ALB, ECS)}
         note_ja = note_en = ""
         if gated:
             conditions = ", ".join(sorted({f"`{c}`" for c in gated.values()}))
